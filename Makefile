@@ -1,0 +1,50 @@
+# The two commands of the README: `make up` and `make test`. Thin: the logic is in `occidata`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: up down test bench install install-test proxy chromium
+
+up: install proxy
+	$(BIN)/occidata up
+
+down:
+	@if [ -x $(BIN)/occidata ]; then $(BIN)/occidata down; else echo "Nothing to stop (no $(VENV))."; fi
+
+test: install-test proxy chromium
+	$(BIN)/occidata kernels install
+	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+bench: install-test proxy
+	$(BIN)/occidata kernels install
+	$(BIN)/python bench/hub_spawn.py
+
+install: $(STAMP)
+install-test: $(TEST_STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+proxy: node_modules/.bin/configurable-http-proxy
+
+node_modules/.bin/configurable-http-proxy: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's chromium for the browser tests; installed only when missing and we are root.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests need it)"; fi

@@ -1,0 +1,6 @@
+"""occidata: the Occitanie Data Lab platform and its analysis library."""
+
+from .backend import current_backend
+
+__version__ = "0.1.0"
+__all__ = ["current_backend", "__version__"]

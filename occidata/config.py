@@ -1,0 +1,312 @@
+"""Platform configuration: defaults, then the site file, then ``OCCIDATA_*`` variables.
+
+The layering follows The Littlest JupyterHub's configurer: a dict of defaults is
+deep-merged with the site ``config.yaml`` (path from ``OCCIDATA_CONFIG``) and then with
+environment variables. Every layer is validated on its own against one JSON schema, so
+an error names the key *and* where it came from (the file, or the variable).
+
+Environment variables map onto keys with ``__`` between levels::
+
+    OCCIDATA_MODE=demo            -> mode
+    OCCIDATA_HUB__PORT=8001       -> hub.port
+    OCCIDATA_CULLER__TIMEOUT=600  -> culler.timeout
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+import yaml
+
+ENV_PREFIX = "OCCIDATA_"
+# OCCIDATA_* variables that are not configuration keys.
+NOT_CONFIG_ENV = {"OCCIDATA_CONFIG", "OCCIDATA_BACKEND"}
+SECRET_WORDS = ("secret", "password", "token")
+MODES = ("demo", "server", "kubernetes", "slurm")
+
+
+class ConfigError(Exception):
+    """A configuration problem a person can fix; the message says what and where."""
+
+
+def default_state_dir() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return os.path.join(base, "occidata")
+
+
+DEFAULTS: dict[str, Any] = {
+    "mode": "demo",
+    "lab_name": "Occitanie Data Lab",
+    "state_dir": None,  # resolved to $XDG_STATE_HOME/occidata
+    "data_dir": None,  # resolved to <state_dir>/data
+    "hub": {
+        "ip": "127.0.0.1",
+        "port": 8000,
+        "hub_port": 8081,
+        "proxy_api_port": 8001,
+        "base_url": "/",
+        "proxy_command": None,  # resolved to the repository's node_modules, then PATH
+        "config_d": None,  # resolved to jupyterhub_config.d beside jupyterhub_config.py
+        "concurrent_spawn_limit": 20,
+        "start_timeout": 120,
+        "log_level": "INFO",
+        "dashboards_url": "/services/dashboards/",
+    },
+    "auth": {
+        "type": "native",
+        "admin": "admin",
+        "open_signup": False,
+        "minimum_password_length": 10,
+        "oauth": {
+            "client_id": None,
+            "client_secret": None,
+            "authorize_url": None,
+            "token_url": None,
+            "userdata_url": None,
+            "callback_url": None,
+            "login_service": "SSO",
+            "username_claim": "preferred_username",
+            "scope": ["openid", "profile", "email"],
+            "groups_claim": "groups",
+            "allowed_groups": [],
+            "admin_groups": [],
+        },
+    },
+    "spawner": {
+        "default_url": "/lab",
+        "profiles_file": None,  # resolved to hub/profiles.yaml in the repository
+        "cpu_limit": None,
+        "mem_limit": None,
+    },
+    "gpu": {
+        "enabled": "auto",
+        "devices": "0",
+    },
+    "culler": {
+        "enabled": True,
+        "timeout": 3600,
+        "every": 300,
+        "max_age": 0,
+    },
+}
+
+_str_or_null = {"type": ["string", "null"]}
+_positive_int = {"type": "integer", "minimum": 1}
+_port = {"type": "integer", "minimum": 1, "maximum": 65535}
+
+
+def _section(properties: dict) -> dict:
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+SCHEMA: dict[str, Any] = _section(
+    {
+        "mode": {"enum": list(MODES)},
+        "lab_name": {"type": "string", "minLength": 1},
+        "state_dir": _str_or_null,
+        "data_dir": _str_or_null,
+        "hub": _section(
+            {
+                "ip": {"type": "string"},
+                "port": _port,
+                "hub_port": _port,
+                "proxy_api_port": _port,
+                "base_url": {"type": "string", "pattern": "^/"},
+                "proxy_command": _str_or_null,
+                "config_d": _str_or_null,
+                "concurrent_spawn_limit": {"type": "integer", "minimum": 0},
+                "start_timeout": _positive_int,
+                "log_level": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]},
+                "dashboards_url": {"type": "string"},
+            }
+        ),
+        "auth": _section(
+            {
+                "type": {"enum": ["native", "generic-oauth"]},
+                "admin": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$"},
+                "open_signup": {"type": "boolean"},
+                "minimum_password_length": {"type": "integer", "minimum": 8},
+                "oauth": _section(
+                    {
+                        "client_id": _str_or_null,
+                        "client_secret": _str_or_null,
+                        "authorize_url": _str_or_null,
+                        "token_url": _str_or_null,
+                        "userdata_url": _str_or_null,
+                        "callback_url": _str_or_null,
+                        "login_service": {"type": "string"},
+                        "username_claim": {"type": "string"},
+                        "scope": {"type": "array", "items": {"type": "string"}},
+                        "groups_claim": {"type": "string"},
+                        "allowed_groups": {"type": "array", "items": {"type": "string"}},
+                        "admin_groups": {"type": "array", "items": {"type": "string"}},
+                    }
+                ),
+            }
+        ),
+        "spawner": _section(
+            {
+                "default_url": {"type": "string"},
+                "profiles_file": _str_or_null,
+                "cpu_limit": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                "mem_limit": _str_or_null,
+            }
+        ),
+        "gpu": _section(
+            {
+                "enabled": {"enum": ["auto", True, False]},
+                "devices": {"type": "string"},
+            }
+        ),
+        "culler": _section(
+            {
+                "enabled": {"type": "boolean"},
+                "timeout": _positive_int,
+                "every": _positive_int,
+                "max_age": {"type": "integer", "minimum": 0},
+            }
+        ),
+    }
+)
+
+
+def deep_merge(base: Mapping, override: Mapping) -> dict:
+    """Return ``base`` updated by ``override``, recursing into dicts; inputs are not changed."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _schema_at(path: list[str]) -> dict | None:
+    node = SCHEMA
+    for key in path:
+        node = node.get("properties", {}).get(key)
+        if node is None:
+            return None
+    return node
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(known))
+        key = unknown[0]
+        dotted = ".".join(path + [key])
+        hint = difflib.get_close_matches(key, known, n=1)
+        suggestion = f" (did you mean '{'.'.join(path + [hint[0]])}'?)" if hint else ""
+        return f"unknown key '{dotted}'{suggestion}; known keys here: {', '.join(known)}"
+    dotted = ".".join(path) or "<top level>"
+    return f"bad value for '{dotted}': {error.message}"
+
+
+def validate_layer(layer: Any, source: str) -> None:
+    """Check one configuration layer; raise ConfigError naming the key and ``source``."""
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(layer), key=lambda e: list(e.absolute_path))
+    if errors:
+        details = "\n  ".join(_describe(e) for e in errors)
+        raise ConfigError(f"invalid configuration in {source}:\n  {details}")
+
+
+def read_site_file(path: str | os.PathLike) -> dict:
+    """Read the site ``config.yaml``; an empty file is an empty layer."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"the site config file {path} does not exist (set by OCCIDATA_CONFIG); "
+            "create it or unset OCCIDATA_CONFIG"
+        ) from None
+    try:
+        layer = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"cannot parse {path}{where}: {problem}") from None
+    if layer is None:
+        return {}
+    if not isinstance(layer, dict):
+        raise ConfigError(f"{path} must hold a mapping of keys, not {type(layer).__name__}")
+    validate_layer(layer, str(path))
+    return layer
+
+
+def read_env(environ: Mapping[str, str]) -> dict:
+    """Turn ``OCCIDATA_SECTION__KEY`` variables into a configuration layer."""
+    layer: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in NOT_CONFIG_ENV:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        schema = _schema_at(path)
+        if schema is None or schema.get("type") == "object":
+            raise ConfigError(
+                f"environment variable {name} names no configuration key "
+                f"('{'.'.join(path)}'); run `occidata config show` for the keys"
+            )
+        types = schema.get("type", [])
+        keeps_text = "string" in (types if isinstance(types, list) else [types])
+        value: Any = raw if keeps_text and raw.lower() not in ("null", "~") else yaml.safe_load(raw)
+        node = layer
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+        validate_layer(layer, f"environment variable {name}")
+    return layer
+
+
+def _resolve_paths(cfg: dict) -> dict:
+    state_dir = cfg["state_dir"] or default_state_dir()
+    cfg["state_dir"] = os.path.abspath(os.path.expanduser(state_dir))
+    data_dir = cfg["data_dir"] or os.path.join(cfg["state_dir"], "data")
+    cfg["data_dir"] = os.path.abspath(os.path.expanduser(data_dir))
+    return cfg
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> dict:
+    """Load the merged, validated configuration.
+
+    Parameters
+    ----------
+    environ
+        The environment to read ``OCCIDATA_CONFIG`` and ``OCCIDATA_*`` from
+        (defaults to ``os.environ``).
+
+    Returns
+    -------
+    dict
+        Defaults updated by the site file, then by the environment, with paths made absolute.
+
+    Raises
+    ------
+    ConfigError
+        When the site file is missing, malformed, or any layer has an unknown key or a bad value.
+    """
+    environ = os.environ if environ is None else environ
+    cfg = copy.deepcopy(DEFAULTS)
+    site_path = environ.get("OCCIDATA_CONFIG")
+    if site_path:
+        cfg = deep_merge(cfg, read_site_file(site_path))
+    cfg = deep_merge(cfg, read_env(environ))
+    return _resolve_paths(cfg)
+
+
+def redact(cfg: Any, key: str = "") -> Any:
+    """Return a copy of ``cfg`` with secret values replaced by ``'***'``."""
+    if isinstance(cfg, Mapping):
+        return {k: redact(v, k) for k, v in cfg.items()}
+    if cfg is not None and any(word in key.lower() for word in SECRET_WORDS):
+        return "***"
+    return cfg

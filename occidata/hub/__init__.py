@@ -1,0 +1,27 @@
+"""Configure JupyterHub from the occidata configuration.
+
+``apply(c, cfg, root)`` is what jupyterhub_config.py calls. Each ``update_<area>``
+function only sets values on the traitlets Config ``c``, one concern each, so they can be
+tested on a bare ``traitlets.config.Config`` as The Littlest JupyterHub tests its configurer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .auth import update_auth
+from .network import update_network, update_state
+from .services import update_services
+from .spawner import update_spawner
+from .templates import update_templates
+
+
+def apply(c, cfg: dict, root: str | Path) -> None:
+    """Set everything the hub needs on ``c`` from ``cfg``; ``root`` is the repository."""
+    root = Path(root)
+    update_state(c, cfg)
+    update_network(c, cfg, root)
+    update_auth(c, cfg)
+    update_spawner(c, cfg, root)
+    update_services(c, cfg)
+    update_templates(c, cfg, root)

@@ -1,0 +1,140 @@
+"""Authentication: NativeAuthenticator (signup + admin approval) or GenericOAuthenticator.
+
+NativeAuthenticator 1.3.0 is the newest release, and its login handler times the login
+with ``self.statsd``, an attribute JupyterHub 5 removed: every login fails with an
+AttributeError. ``OccidataNativeAuthenticator`` swaps in a login handler that answers
+``statsd`` with a no-op, which is the whole fix; the rest of NativeAuthenticator is
+used as it is. Drop the shim when a NativeAuthenticator release stops calling statsd.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import bcrypt
+from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
+from nativeauthenticator.orm import UserInfo
+from traitlets import Unicode
+
+from ..config import ConfigError
+from ..state import StatePaths, generate_password, write_atomic
+
+
+class _NoStats:
+    """Stands in for the statsd client JupyterHub no longer has."""
+
+    def timer(self, *args, **kwargs):
+        return self
+
+    def start(self):
+        return self
+
+    def stop(self, *args, **kwargs):
+        return None
+
+    def incr(self, *args, **kwargs):
+        return None
+
+
+class CompatLoginHandler(NativeLoginHandler):
+    """NativeAuthenticator's login handler, runnable on JupyterHub >= 5."""
+
+    statsd = _NoStats()
+
+
+class OccidataNativeAuthenticator(NativeAuthenticator):
+    """NativeAuthenticator with the JupyterHub 6 login fix and a generated first admin.
+
+    At start, if the configured admin has no account yet, one is created and approved
+    with a random password written (0600) to ``initial_admin_password_file``; ``occidata up``
+    prints it once and removes the file.
+    """
+
+    initial_admin_password_file = Unicode(
+        "", config=True, help="Where the first admin's generated password is written."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ensure_admin_account()
+
+    def get_handlers(self, app):
+        return [
+            (route, CompatLoginHandler if handler is NativeLoginHandler else handler)
+            for route, handler in super().get_handlers(app)
+        ]
+
+    def ensure_admin_account(self) -> None:
+        for name in sorted(self.admin_users):
+            if self.get_user(name) is not None:
+                continue
+            password = generate_password()
+            hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt())
+            self.db.add(UserInfo(username=name, password=hashed, is_authorized=True))
+            self.db.commit()
+            if self.initial_admin_password_file:
+                path = Path(self.initial_admin_password_file)
+                write_atomic(path, f"{name}\n{password}\n", mode=0o600)
+                self.log.warning("First admin %r created; its password is in %s", name, path)
+            else:
+                self.log.warning("First admin %r created with password: %s", name, password)
+
+
+def update_auth(c, cfg: dict) -> None:
+    """Choose and configure the authenticator from ``cfg['auth']``."""
+    auth = cfg["auth"]
+    c.Authenticator.admin_users = {auth["admin"]}
+    if auth["type"] == "native":
+        _update_native(c, cfg)
+    else:
+        _update_generic_oauth(c, auth["oauth"])
+
+
+def _update_native(c, cfg: dict) -> None:
+    auth = cfg["auth"]
+    c.JupyterHub.authenticator_class = OccidataNativeAuthenticator
+    # NativeAuthenticator itself refuses accounts an admin has not approved.
+    c.Authenticator.allow_all = True
+    c.NativeAuthenticator.open_signup = auth["open_signup"]
+    c.NativeAuthenticator.minimum_password_length = auth["minimum_password_length"]
+    c.NativeAuthenticator.check_common_password = True
+    c.NativeAuthenticator.allowed_failed_logins = 5
+    c.NativeAuthenticator.seconds_before_next_try = 300
+    c.OccidataNativeAuthenticator.initial_admin_password_file = str(
+        StatePaths(Path(cfg["state_dir"])).initial_admin_password
+    )
+
+
+_REQUIRED_OAUTH = ("client_id", "client_secret", "authorize_url", "token_url", "userdata_url", "callback_url")
+
+
+def _update_generic_oauth(c, oauth: dict) -> None:
+    missing = [key for key in _REQUIRED_OAUTH if not oauth.get(key)]
+    if missing:
+        raise ConfigError(
+            "auth.type is 'generic-oauth' but these keys are not set: "
+            + ", ".join(f"auth.oauth.{key}" for key in missing)
+            + " (take them from your identity provider's OpenID Connect client)"
+        )
+    c.JupyterHub.authenticator_class = "generic-oauth"
+    g = c.GenericOAuthenticator
+    g.client_id = oauth["client_id"]
+    g.client_secret = oauth["client_secret"]
+    g.authorize_url = oauth["authorize_url"]
+    g.token_url = oauth["token_url"]
+    g.userdata_url = oauth["userdata_url"]
+    g.oauth_callback_url = oauth["callback_url"]
+    g.login_service = oauth["login_service"]
+    g.username_claim = oauth["username_claim"]
+    g.scope = list(oauth["scope"])
+    if oauth["allowed_groups"] or oauth["admin_groups"]:
+        g.manage_groups = True
+        g.auth_state_groups_key = f"oauth_user.{oauth['groups_claim']}"
+        g.allowed_groups = set(oauth["allowed_groups"])
+        g.admin_groups = set(oauth["admin_groups"])
+    else:
+        # Without a group rule, anyone the identity provider knows may log in:
+        # the trust's IdP is the gate, hub groups then grant data access levels.
+        g.allow_all = True

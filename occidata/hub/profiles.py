@@ -1,0 +1,147 @@
+"""Server profiles (CPU, GPU) from hub/profiles.yaml, offered on the spawn page.
+
+The profiles work with any spawner through JupyterHub's hooks (``options_form``,
+``options_from_form``, ``pre_spawn_hook``), so demo and server mode share them; the
+kubernetes mode maps the same file onto KubeSpawner's ``profile_list``.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..config import ConfigError
+
+_KEYS = {"slug", "display_name", "description", "kernel", "gpu", "default", "env"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One choice on the spawn page."""
+
+    slug: str
+    display_name: str
+    description: str
+    kernel: str
+    gpu: bool = False
+    default: bool = False
+    env: dict = field(default_factory=dict)
+
+
+def read_profiles(path: str | Path) -> list[Profile]:
+    """Parse and check a profiles file; errors name the file and the profile."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"profiles file {path} does not exist (spawner.profiles_file)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot parse profiles file {path}: {exc}") from None
+    entries = document.get("profiles") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path} must have a non-empty 'profiles' list")
+    profiles = []
+    for index, entry in enumerate(entries):
+        where = f"{path}, profiles[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: each profile is a mapping")
+        unknown = sorted(set(entry) - _KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
+        missing = [key for key in ("slug", "display_name", "kernel") if not entry.get(key)]
+        if missing:
+            raise ConfigError(f"{where}: missing {', '.join(missing)}")
+        profiles.append(
+            Profile(
+                slug=str(entry["slug"]),
+                display_name=str(entry["display_name"]),
+                description=str(entry.get("description", "")),
+                kernel=str(entry["kernel"]),
+                gpu=bool(entry.get("gpu", False)),
+                default=bool(entry.get("default", False)),
+                env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
+            )
+        )
+    slugs = [p.slug for p in profiles]
+    if len(set(slugs)) != len(slugs):
+        raise ConfigError(f"{path}: profile slugs must be unique, got {slugs}")
+    return profiles
+
+
+def detect_gpu() -> bool:
+    """True when an NVIDIA GPU is visible on this machine."""
+    if Path("/dev/nvidia0").exists():
+        return True
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    try:
+        listing = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return listing.returncode == 0 and "GPU" in listing.stdout
+
+
+def gpu_available(setting) -> bool:
+    """Resolve the ``gpu.enabled`` setting (``auto``, true or false)."""
+    return detect_gpu() if setting == "auto" else bool(setting)
+
+
+def available_profiles(profiles: list[Profile], has_gpu: bool) -> list[Profile]:
+    """The profiles this machine can serve: GPU ones only where a GPU is."""
+    usable = [p for p in profiles if has_gpu or not p.gpu]
+    if not usable:
+        raise ConfigError("no profile can run here: add a CPU profile to the profiles file")
+    return usable
+
+
+def default_profile(profiles: list[Profile]) -> Profile:
+    """The profile marked default, the GPU one where there is one, else the first."""
+    marked = [p for p in profiles if p.default]
+    gpu = [p for p in profiles if p.gpu]
+    return (marked or gpu or profiles)[0]
+
+
+def render_options_form(profiles: list[Profile]) -> str:
+    """The spawn page's radio buttons; empty (no form) when there is nothing to choose."""
+    if len(profiles) < 2:
+        return ""
+    chosen = default_profile(profiles)
+    rows = []
+    for p in profiles:
+        checked = " checked" if p is chosen else ""
+        rows.append(
+            f'<div class="form-check mb-2">'
+            f'<input class="form-check-input" type="radio" name="profile" id="profile-{html.escape(p.slug)}" '
+            f'value="{html.escape(p.slug)}"{checked}>'
+            f'<label class="form-check-label" for="profile-{html.escape(p.slug)}">'
+            f"<strong>{html.escape(p.display_name)}</strong><br>"
+            f'<span class="text-muted">{html.escape(p.description)}</span></label></div>'
+        )
+    return '<fieldset><legend>Environnement de calcul</legend>' + "".join(rows) + "</fieldset>"
+
+
+def resolve_profile(profiles: list[Profile], user_options: dict | None) -> Profile:
+    """The profile a spawn asked for; unknown or unavailable slugs are refused."""
+    slug = (user_options or {}).get("profile")
+    if not slug:
+        return default_profile(profiles)
+    for p in profiles:
+        if p.slug == slug:
+            return p
+    offered = ", ".join(p.slug for p in profiles)
+    raise ValueError(f"profile '{slug}' is not offered on this hub (offered: {offered})")
+
+
+def profile_environment(profile: Profile, gpu_devices: str) -> dict:
+    """Environment variables a server of this profile starts with."""
+    env = {"OCCIDATA_PROFILE": profile.slug, "OCCIDATA_DEFAULT_KERNEL": profile.kernel}
+    # CPU servers see no GPU, so a CPU session cannot hold a device others queue for.
+    env["CUDA_VISIBLE_DEVICES"] = gpu_devices if profile.gpu else ""
+    env.update(profile.env)
+    return env

@@ -1,0 +1,81 @@
+"""Spawner per mode, with the CPU/GPU profiles and the per-user environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from tornado import web
+
+from ..config import ConfigError
+from ..state import StatePaths
+from .profiles import (
+    available_profiles,
+    gpu_available,
+    profile_environment,
+    read_profiles,
+    render_options_form,
+    resolve_profile,
+)
+
+SPAWNERS = {
+    "demo": "jupyterhub.spawner.SimpleLocalProcessSpawner",
+}
+
+
+def profiles_path(cfg: dict, root: Path) -> Path:
+    return Path(cfg["spawner"]["profiles_file"] or root / "hub" / "profiles.yaml")
+
+
+def update_spawner(c, cfg: dict, root: Path) -> None:
+    """Set the spawner of the configured mode and attach the profiles."""
+    mode = cfg["mode"]
+    if mode not in SPAWNERS:
+        raise ConfigError(
+            f"mode '{mode}' is not available yet: this release runs the 'demo' mode "
+            "(set mode: demo in the site config, or OCCIDATA_MODE=demo)"
+        )
+    spawner = cfg["spawner"]
+    state = StatePaths(Path(cfg["state_dir"]))
+    c.JupyterHub.spawner_class = SPAWNERS[mode]
+    c.JupyterHub.concurrent_spawn_limit = cfg["hub"]["concurrent_spawn_limit"]
+    c.SimpleLocalProcessSpawner.home_dir_template = str(state.homes / "{username}")
+    # The hub may run without its virtual environment on PATH: start the servers from it.
+    c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+    c.Spawner.default_url = spawner["default_url"]
+    c.Spawner.start_timeout = cfg["hub"]["start_timeout"]
+    c.Spawner.http_timeout = cfg["hub"]["start_timeout"]
+    if spawner["cpu_limit"] is not None:
+        c.Spawner.cpu_limit = spawner["cpu_limit"]
+    if spawner["mem_limit"] is not None:
+        c.Spawner.mem_limit = spawner["mem_limit"]
+    # Jupyter Server refuses to run as root without this; demo mode started by root
+    # runs every server as root, which is why demo mode is for one trusted machine only.
+    c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
+
+    profiles = available_profiles(
+        read_profiles(profiles_path(cfg, root)), gpu_available(cfg["gpu"]["enabled"])
+    )
+    devices = cfg["gpu"]["devices"]
+    c.Spawner.options_form = render_options_form(profiles)
+    c.Spawner.options_from_form = "simple"
+
+    def apply_profile(spawner_instance, user_options: dict) -> None:
+        # user_options may come straight from the REST API: resolve_profile refuses
+        # any slug this hub does not offer, so a CPU-only hub never hands out a GPU.
+        try:
+            profile = resolve_profile(profiles, user_options)
+        except ValueError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        spawner_instance.environment = {
+            **spawner_instance.environment,
+            **profile_environment(profile, devices),
+        }
+        spawner_instance.args = [
+            *spawner_instance.args,
+            f"--MappingKernelManager.default_kernel_name={profile.kernel}",
+        ]
+        spawner_instance.log.info("Spawning %s with profile %s", spawner_instance.user.name, profile.slug)
+
+    c.Spawner.apply_user_options = apply_profile

@@ -1,0 +1,110 @@
+"""The state directory: every file the running platform owns, outside the repository.
+
+Layout::
+
+    <state_dir>/
+      jupyterhub.sqlite          hub database (users, groups, tokens, NativeAuthenticator accounts)
+      secrets/                   0700; each file 0600, created at first start
+        cookie-secret            hub cookie secret (written by JupyterHub itself)
+        proxy-token              shared hub <-> proxy token
+        initial-admin-password   the first admin's password, removed once `occidata up` printed it
+      logs/jupyterhub.log
+      run/jupyterhub.pid, run/jupyterhub-proxy.pid
+      homes/<user>/              demo-mode home directories
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """Named paths inside one state directory."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "jupyterhub.sqlite"
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def cookie_secret(self) -> Path:
+        return self.secrets / "cookie-secret"
+
+    @property
+    def proxy_token(self) -> Path:
+        return self.secrets / "proxy-token"
+
+    @property
+    def initial_admin_password(self) -> Path:
+        return self.secrets / "initial-admin-password"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def hub_log(self) -> Path:
+        return self.logs / "jupyterhub.log"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def hub_pid(self) -> Path:
+        return self.run / "jupyterhub.pid"
+
+    @property
+    def proxy_pid(self) -> Path:
+        return self.run / "jupyterhub-proxy.pid"
+
+    @property
+    def homes(self) -> Path:
+        return self.root / "homes"
+
+    def prepare(self) -> "StatePaths":
+        """Create the directories; secrets/ is private to the owner."""
+        for directory in (self.root, self.logs, self.run, self.homes):
+            directory.mkdir(parents=True, exist_ok=True)
+        self.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.secrets, 0o700)
+        return self
+
+
+def write_atomic(path: Path, data: str, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, with ``mode``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def ensure_secret(path: Path, nbytes: int = 32) -> str:
+    """Return the secret stored at ``path``, creating it (mode 0600) on first use."""
+    path = Path(path)
+    if not path.exists():
+        write_atomic(path, secrets.token_hex(nbytes) + "\n", mode=0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def generate_password(length: int = 20) -> str:
+    """A random password from an alphabet without look-alike characters."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(length))
