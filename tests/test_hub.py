@@ -1,0 +1,165 @@
+"""The platform end to end: a real hub, proxy, single-user servers and kernels on loopback."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO_ROOT, RunningHub, start_hub
+from occidata.hub.client import HubSession
+
+pytestmark = [pytest.mark.hub]
+
+PASSWORD = "vigne-garonne-2026"
+
+
+def test_admin_creates_user_with_rest_api(hub):
+    admin = hub.session()
+    assert admin.login(hub.admin_name, hub.admin_password)
+    admin.request_token(note="test admin")
+    created = admin.api("POST", "users/chercheur-api")
+    assert created.status_code == 201, created.text
+    names = {u["name"] for u in admin.api("GET", "users").json()}
+    assert {"chercheur-api", hub.admin_name} <= names
+
+
+def test_service_token_manages_groups(hub):
+    service = hub.service()
+    assert service.api("POST", "users/partenaire-1").status_code == 201
+    assert service.api("POST", "groups/partner").status_code == 201
+    added = service.api("POST", "groups/partner/users", json={"users": ["partenaire-1"]})
+    assert added.status_code == 200, added.text
+    assert service.api("GET", "groups/partner").json()["users"] == ["partenaire-1"]
+
+
+def test_service_token_has_only_its_scopes(hub):
+    service = hub.service()
+    # The test service may manage users but was not given the right to shut the hub down.
+    assert service.api("POST", "shutdown").status_code == 403
+
+
+def test_signup_waits_for_approval_then_user_runs_code(hub):
+    person = hub.session()
+    signup = person.signup("chercheuse", PASSWORD)
+    assert signup.status_code == 200
+    assert not person.login("chercheuse", PASSWORD), "an unapproved account must not log in"
+
+    admin = hub.session()
+    assert admin.login(hub.admin_name, hub.admin_password)
+    approval = admin.http.get(admin.url("hub/authorize/chercheuse"), timeout=30)
+    assert approval.status_code == 200
+
+    assert person.login("chercheuse", PASSWORD)
+    person.request_token(note="test")
+    server = person.start_server()
+    assert server["ready"]
+    try:
+        kernel = person.start_kernel()
+        assert kernel["name"] == "occidata-cpu", "the CPU profile makes the occidata-cpu kernel the default"
+        out = person.execute(kernel["id"], "import occidata, os; print(occidata.current_backend(), os.environ['HOME'])")
+        backend, home = out.split()
+        assert backend == "cpu"
+        assert home.endswith("/homes/chercheuse")
+    finally:
+        person.stop_server()
+    assert person.api("GET", "users/chercheuse").json()["servers"] == {}
+
+
+def test_unapproved_signup_is_told_to_wait(hub):
+    person = hub.session()
+    person.signup("en-attente", PASSWORD)
+    xsrf = person._form_xsrf("hub/login")
+    page = person.http.post(
+        person.url("hub/login"), data={"_xsrf": xsrf, "username": "en-attente", "password": PASSWORD}, timeout=30
+    )
+    assert "not been authorized" in page.text
+
+
+def test_wrong_password_is_refused(hub):
+    assert not hub.session().login(hub.admin_name, "not-the-password")
+    assert not hub.session().login("nobody-here", PASSWORD)
+
+
+def test_gpu_profile_is_refused_on_a_cpu_hub(hub):
+    service = hub.service()
+    service.api("POST", "users/veut-un-gpu")
+    service.username = "veut-un-gpu"
+    response = service.api("POST", "users/veut-un-gpu/server", json={"profile": "gpu"})
+    assert response.status_code == 400
+    assert "gpu" in response.json()["message"]
+
+
+def test_secret_files_are_private(hub):
+    state = hub.local.state
+    for path in (state.cookie_secret, state.proxy_token, state.initial_admin_password, state.database):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(state.secrets.stat().st_mode) == 0o700
+
+
+def test_idle_culler_runs_as_a_service(hub):
+    services = hub.service().api("GET", "services").json()
+    assert services["idle-culler"]["pid"] > 0
+    assert "--timeout=3600" in services["idle-culler"]["command"]
+
+
+def test_restart_keeps_users_groups_and_accounts(tmp_path):
+    local, token = start_hub(tmp_path)
+    try:
+        first = RunningHub(local, token)
+        service = first.service()
+        assert service.api("POST", "users/reste-la").status_code == 201
+        assert service.api("POST", "groups/restricted:sante", json={"users": ["reste-la"]}).status_code == 201
+        HubSession(first.url).signup("revient", PASSWORD)
+    finally:
+        local.stop()
+    local.start()
+    try:
+        service = first.service()
+        assert service.api("GET", "users/reste-la").status_code == 200
+        assert service.api("GET", "groups/restricted:sante").json()["users"] == ["reste-la"]
+        # The first admin is not re-created: its generated password still works.
+        assert HubSession(local.url).login(first.admin_name, first.admin_password)
+    finally:
+        local.stop()
+
+
+def test_idle_server_is_culled(tmp_path):
+    local, token = start_hub(tmp_path, CULLER__TIMEOUT="3", CULLER__EVERY="2")
+    try:
+        user = RunningHub(local, token).service()
+        user.api("POST", "users/inactive")
+        user.username = "inactive"
+        user.start_server()
+        deadline = time.monotonic() + 60
+        while user.api("GET", "users/inactive").json()["servers"] and time.monotonic() < deadline:
+            time.sleep(1)
+        assert user.api("GET", "users/inactive").json()["servers"] == {}, "the idle culler should stop the server"
+    finally:
+        local.stop()
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("hub:\n  prot: 8000\n", "unknown key 'hub.prot' (did you mean 'hub.port'?)"),
+        ("hub:\n  port: [8000\n", "cannot parse"),
+    ],
+)
+def test_bad_site_config_stops_the_hub_with_a_clear_error(tmp_path, content, expected):
+    site = tmp_path / "config.yaml"
+    site.write_text(content)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCCIDATA_")}
+    env.update(OCCIDATA_CONFIG=str(site), OCCIDATA_STATE_DIR=str(tmp_path / "state"))
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyterhub", "-f", str(REPO_ROOT / "jupyterhub_config.py")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert str(site) in result.stderr
+    assert "Traceback" not in result.stderr
