@@ -1,0 +1,76 @@
+"""The hub's pages as a person sees them: Debian's chromium through Playwright, loopback only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run `make test` as root, or `apt-get install chromium`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="fr-FR")
+
+    def loopback_only(route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", loopback_only)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_login_page_is_french_and_links_the_public_dashboards(hub, page):
+    page.goto(hub.url + "hub/login")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    expect(page.locator("#login_submit")).to_have_value("Se connecter")
+    expect(page.locator("label[for=username_input]")).to_have_text("Identifiant")
+    assert page.locator("#public-dashboards").get_attribute("href") == "/services/dashboards/"
+    expect(page.locator("#signup-link")).to_have_text("Demander un compte")
+
+
+def test_login_form_leads_to_jupyterlab_and_a_french_home(hub, page):
+    page.goto(hub.url + "hub/login")
+    page.fill("#username_input", hub.admin_name)
+    page.fill("#password_input", hub.admin_password)
+    page.click("#login_submit")
+    try:
+        # The hub spawns the server and sends the browser on to JupyterLab.
+        page.wait_for_url(f"**/user/{hub.admin_name}/lab**", timeout=90_000)
+        page.goto(hub.url + "hub/home")
+        expect(page.locator("#start")).to_contain_text("Ouvrir mon serveur")
+        expect(page.locator("#stop")).to_contain_text("Arrêter mon serveur")
+        expect(page.locator("nav")).to_contain_text("Autoriser des comptes")
+        expect(page.locator("#logout")).to_contain_text("Se déconnecter")
+    finally:
+        service = hub.service()
+        service.username = hub.admin_name
+        service.stop_server()
+
+
+def test_wrong_password_keeps_the_visitor_on_the_login_page(hub, page):
+    page.goto(hub.url + "hub/login")
+    page.fill("#username_input", hub.admin_name)
+    page.fill("#password_input", "mauvais-mot-de-passe")
+    page.click("#login_submit")
+    expect(page.locator(".login_error")).to_be_visible()
+    assert urlparse(page.url).path == "/hub/login"

@@ -1,0 +1,326 @@
+"""occidata.hub.apply() on a bare traitlets Config, as The Littlest JupyterHub tests its configurer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+import occidata.hub
+from occidata.config import ConfigError, load_config
+from occidata.hub.auth import CompatLoginHandler, OccidataNativeAuthenticator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+OAUTH_ENV = {
+    "OCCIDATA_AUTH__TYPE": "generic-oauth",
+    "OCCIDATA_AUTH__OAUTH__CLIENT_ID": "occidata-hub",
+    "OCCIDATA_AUTH__OAUTH__CLIENT_SECRET": "s3cr3t",
+    "OCCIDATA_AUTH__OAUTH__AUTHORIZE_URL": "https://sso.example.org/auth",
+    "OCCIDATA_AUTH__OAUTH__TOKEN_URL": "https://sso.example.org/token",
+    "OCCIDATA_AUTH__OAUTH__USERDATA_URL": "https://sso.example.org/userinfo",
+    "OCCIDATA_AUTH__OAUTH__CALLBACK_URL": "https://lab.example.org/hub/oauth_callback",
+}
+
+
+@pytest.fixture
+def state_dir(tmp_path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def configure(state_dir):
+    """Load a configuration from extra OCCIDATA_* settings and apply it to a bare Config."""
+
+    def _configure(**env: str) -> tuple[Config, dict]:
+        environ = {"OCCIDATA_STATE_DIR": str(state_dir), "OCCIDATA_GPU__ENABLED": "false", **env}
+        cfg = load_config(environ)
+        c = Config()
+        occidata.hub.apply(c, cfg, root=REPO_ROOT)
+        return c, cfg
+
+    return _configure
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# --- network and state --------------------------------------------------------------------
+
+
+def test_hub_listens_on_loopback(configure):
+    c, _ = configure()
+    assert c.JupyterHub.ip == "127.0.0.1"
+    assert c.JupyterHub.hub_ip == "127.0.0.1"
+    assert c.ConfigurableHTTPProxy.api_url.startswith("http://127.0.0.1:")
+
+
+def test_ports_come_from_the_configuration(configure):
+    c, _ = configure(
+        OCCIDATA_HUB__PORT="9000", OCCIDATA_HUB__HUB_PORT="9081", OCCIDATA_HUB__PROXY_API_PORT="9001"
+    )
+    assert c.JupyterHub.port == 9000
+    assert c.JupyterHub.hub_port == 9081
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:9001"
+
+
+def test_default_ports(configure):
+    c, _ = configure()
+    assert c.JupyterHub.port == 8000
+    assert c.JupyterHub.hub_port == 8081
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8001"
+
+
+def test_database_and_secrets_live_in_the_state_dir(configure, state_dir):
+    c, _ = configure()
+    database = state_dir / "jupyterhub.sqlite"
+    assert c.JupyterHub.db_url == f"sqlite:///{database}"
+    assert database.is_file()
+    assert mode_of(database) == 0o600
+    assert c.JupyterHub.cookie_secret_file == str(state_dir / "secrets" / "cookie-secret")
+    assert c.JupyterHub.pid_file == str(state_dir / "run" / "jupyterhub.pid")
+    assert mode_of(state_dir / "secrets") == 0o700
+
+
+def test_proxy_token_is_the_private_secret_file(configure, state_dir):
+    c, _ = configure()
+    token_file = state_dir / "secrets" / "proxy-token"
+    assert c.ConfigurableHTTPProxy.auth_token == token_file.read_text().strip()
+    assert len(c.ConfigurableHTTPProxy.auth_token) == 64
+    assert mode_of(token_file) == 0o600
+
+
+def test_proxy_token_is_stable_across_restarts(configure):
+    first, _ = configure()
+    second, _ = configure()
+    assert first.ConfigurableHTTPProxy.auth_token == second.ConfigurableHTTPProxy.auth_token
+
+
+def test_proxy_command_is_an_existing_file(configure):
+    c, _ = configure()
+    command = c.ConfigurableHTTPProxy.command
+    assert len(command) == 1
+    assert Path(command[0]).is_file()
+    assert Path(command[0]).name == "configurable-http-proxy"
+
+
+def test_configured_proxy_command_is_used(configure, tmp_path):
+    proxy = tmp_path / "my-proxy"
+    proxy.write_text("#!/bin/sh\n")
+    c, _ = configure(OCCIDATA_HUB__PROXY_COMMAND=str(proxy))
+    assert c.ConfigurableHTTPProxy.command == [str(proxy)]
+
+
+def test_missing_proxy_command_says_make_up(configure, tmp_path):
+    missing = tmp_path / "no" / "configurable-http-proxy"
+    with pytest.raises(ConfigError) as info:
+        configure(OCCIDATA_HUB__PROXY_COMMAND=str(missing))
+    message = str(info.value)
+    assert "make up" in message
+    assert str(missing) in message
+
+
+# --- spawner ------------------------------------------------------------------------------
+
+
+def test_demo_mode_uses_the_local_process_spawner(configure, state_dir):
+    c, _ = configure()
+    assert c.JupyterHub.spawner_class == "jupyterhub.spawner.SimpleLocalProcessSpawner"
+    assert c.SimpleLocalProcessSpawner.home_dir_template == str(state_dir / "homes" / "{username}")
+    assert c.Spawner.default_url == "/lab"
+    assert Path(c.Spawner.cmd[0]).name == "jupyterhub-singleuser"
+
+
+def test_allow_root_only_when_running_as_root(configure):
+    c, _ = configure()
+    assert ("--allow-root" in c.Spawner.args) == (os.geteuid() == 0)
+
+
+def test_spawner_limits_and_timeouts(configure):
+    c, _ = configure(
+        OCCIDATA_SPAWNER__CPU_LIMIT="2",
+        OCCIDATA_SPAWNER__MEM_LIMIT="4G",
+        OCCIDATA_HUB__START_TIMEOUT="300",
+    )
+    assert c.Spawner.cpu_limit == 2
+    assert c.Spawner.mem_limit == "4G"
+    assert c.Spawner.start_timeout == 300
+    assert c.Spawner.http_timeout == 300
+
+
+def test_no_limits_by_default(configure):
+    c, _ = configure()
+    assert "cpu_limit" not in c.Spawner
+    assert "mem_limit" not in c.Spawner
+
+
+@pytest.mark.parametrize("mode", ["server", "kubernetes", "slurm"])
+def test_modes_other_than_demo_are_refused(configure, mode):
+    with pytest.raises(ConfigError) as info:
+        configure(OCCIDATA_MODE=mode)
+    message = str(info.value)
+    assert mode in message
+    assert "demo" in message
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+def test_idle_culler_service_and_its_role(configure):
+    c, _ = configure(OCCIDATA_CULLER__TIMEOUT="600", OCCIDATA_CULLER__EVERY="60")
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert set(services) == {"idle-culler"}
+    command = services["idle-culler"]["command"]
+    assert "jupyterhub_idle_culler" in command
+    assert "--timeout=600" in command
+    assert "--cull-every=60" in command
+    assert not any(arg.startswith("--max-age") for arg in command)
+
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert set(roles) == {"idle-culler"}
+    assert sorted(roles["idle-culler"]["scopes"]) == sorted(
+        ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+    )
+    assert roles["idle-culler"]["services"] == ["idle-culler"]
+
+
+def test_idle_culler_max_age(configure):
+    c, _ = configure(OCCIDATA_CULLER__MAX_AGE="86400")
+    (service,) = c.JupyterHub.services
+    assert "--max-age=86400" in service["command"]
+
+
+def test_culler_disabled_means_no_service_and_no_role(configure):
+    c, _ = configure(OCCIDATA_CULLER__ENABLED="false")
+    assert c.JupyterHub.services == []
+    assert c.JupyterHub.load_roles == []
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+def test_templates_and_their_variables(configure):
+    c, _ = configure(OCCIDATA_LAB_NAME="Labo Test")
+    assert c.JupyterHub.template_paths == [str(REPO_ROOT / "hub" / "templates")]
+    assert c.JupyterHub.template_vars["lab_name"] == "Labo Test"
+    assert c.JupyterHub.template_vars["native_auth"] is True
+
+
+# --- authentication: native ---------------------------------------------------------------
+
+
+def test_native_authenticator_by_default(configure, state_dir):
+    c, _ = configure()
+    assert c.JupyterHub.authenticator_class is OccidataNativeAuthenticator
+    assert c.Authenticator.admin_users == {"admin"}
+    assert c.NativeAuthenticator.open_signup is False
+    assert c.NativeAuthenticator.minimum_password_length == 10
+    assert c.OccidataNativeAuthenticator.initial_admin_password_file == str(
+        state_dir / "secrets" / "initial-admin-password"
+    )
+
+
+def test_native_authenticator_settings_from_the_configuration(configure):
+    c, _ = configure(
+        OCCIDATA_AUTH__ADMIN="marie",
+        OCCIDATA_AUTH__OPEN_SIGNUP="true",
+        OCCIDATA_AUTH__MINIMUM_PASSWORD_LENGTH="14",
+    )
+    assert c.Authenticator.admin_users == {"marie"}
+    assert c.NativeAuthenticator.open_signup is True
+    assert c.NativeAuthenticator.minimum_password_length == 14
+
+
+def test_native_login_route_uses_the_compat_handler():
+    from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
+    from nativeauthenticator.handlers import SignUpHandler
+
+    # NativeAuthenticator.get_handlers does not use self: skip __init__ (which needs a db).
+    authenticator = OccidataNativeAuthenticator.__new__(OccidataNativeAuthenticator)
+    handlers = dict(authenticator.get_handlers(None))
+    assert handlers["/login"] is CompatLoginHandler
+    assert issubclass(CompatLoginHandler, NativeLoginHandler)
+    assert handlers["/signup"] is SignUpHandler
+    assert NativeLoginHandler not in handlers.values()
+
+
+def test_compat_login_handler_statsd_is_a_no_op():
+    timer = CompatLoginHandler.statsd.timer("login.authenticate-user")
+    assert timer.start().stop(send=False) is None
+    assert CompatLoginHandler.statsd.incr("login.failure") is None
+
+
+# --- authentication: generic OAuth --------------------------------------------------------
+
+
+def test_generic_oauth(configure, tmp_path):
+    site = tmp_path / "config.yaml"
+    site.write_text(
+        "auth:\n  oauth:\n    allowed_groups: [chercheurs]\n    admin_groups: [admins-lab]\n",
+        encoding="utf-8",
+    )
+    c, _ = configure(OCCIDATA_CONFIG=str(site), **OAUTH_ENV)
+    assert c.JupyterHub.authenticator_class == "generic-oauth"
+    # JupyterHub resolves the short name through this entry point.
+    (entry,) = [e for e in entry_points(group="jupyterhub.authenticators") if e.name == "generic-oauth"]
+    assert entry.value == "oauthenticator.generic:GenericOAuthenticator"
+
+    from oauthenticator.generic import GenericOAuthenticator
+
+    authenticator = GenericOAuthenticator(config=c)
+    assert authenticator.client_id == "occidata-hub"
+    assert authenticator.client_secret == "s3cr3t"
+    assert authenticator.authorize_url == "https://sso.example.org/auth"
+    assert authenticator.token_url == "https://sso.example.org/token"
+    assert authenticator.userdata_url == "https://sso.example.org/userinfo"
+    assert authenticator.oauth_callback_url == "https://lab.example.org/hub/oauth_callback"
+    assert authenticator.username_claim == "preferred_username"
+    assert authenticator.allowed_groups == {"chercheurs"}
+    assert authenticator.admin_groups == {"admins-lab"}
+    assert authenticator.manage_groups is True
+    assert authenticator.auth_state_groups_key == "oauth_user.groups"
+    assert authenticator.allow_all is False
+    assert c.JupyterHub.template_vars["native_auth"] is False
+
+
+def test_generic_oauth_groups_claim_decides_who_logs_in(configure, tmp_path):
+    site = tmp_path / "config.yaml"
+    site.write_text("auth:\n  oauth:\n    groups_claim: roles\n    allowed_groups: [chercheurs]\n")
+    c, _ = configure(OCCIDATA_CONFIG=str(site), **OAUTH_ENV)
+    from oauthenticator.generic import GenericOAuthenticator
+
+    authenticator = GenericOAuthenticator(config=c)
+
+    async def allowed(user_info: dict) -> bool:
+        auth_state = authenticator.build_auth_state_dict({"access_token": "t"}, user_info)
+        groups = await authenticator.get_user_groups(auth_state)
+        model = {"name": user_info["preferred_username"], "admin": None, "auth_state": auth_state, "groups": sorted(groups)}
+        return await authenticator.check_allowed(model["name"], model)
+
+    assert asyncio.run(allowed({"preferred_username": "marie", "roles": ["chercheurs"]})) is True
+    assert asyncio.run(allowed({"preferred_username": "paul", "roles": ["etudiants"]})) is False
+    assert asyncio.run(allowed({"preferred_username": "paul", "groups": ["chercheurs"]})) is False
+
+
+def test_generic_oauth_without_group_rule_allows_all(configure):
+    c, _ = configure(**OAUTH_ENV)
+    from oauthenticator.generic import GenericOAuthenticator
+
+    authenticator = GenericOAuthenticator(config=c)
+    assert authenticator.allow_all is True
+    assert authenticator.allowed_groups == set()
+
+
+def test_generic_oauth_missing_keys_are_listed(configure):
+    with pytest.raises(ConfigError) as info:
+        configure(OCCIDATA_AUTH__TYPE="generic-oauth", OCCIDATA_AUTH__OAUTH__TOKEN_URL="https://x/token")
+    message = str(info.value)
+    for key in ("client_id", "client_secret", "authorize_url", "userdata_url", "callback_url"):
+        assert f"auth.oauth.{key}" in message
+    assert "auth.oauth.token_url" not in message
