@@ -121,7 +121,7 @@ SCHEMA: dict[str, Any] = _section(
                 "config_d": _str_or_null,
                 "concurrent_spawn_limit": {"type": "integer", "minimum": 0},
                 "start_timeout": _positive_int,
-                "log_level": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]},
+                "log_level": {"enum": ["DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"]},
                 "dashboards_url": {"type": "string"},
             }
         ),

@@ -87,8 +87,11 @@ def tail(path: Path, lines: int = 25) -> str:
         return "(no log written)"
 
 
-def stop_pid(pid: int, timeout: float = 30) -> None:
-    """SIGTERM, so JupyterHub stops its proxy and servers, then SIGKILL if it lingers."""
+def stop_pid(pid: int, timeout: float = 120) -> None:
+    """SIGTERM, so JupyterHub stops its proxy and servers, then SIGKILL if it lingers.
+
+    The timeout is generous: a hub stops every running server before it exits.
+    """
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:

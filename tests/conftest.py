@@ -16,7 +16,7 @@ SERVICE_SNIPPET = """
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": "{token}"}})
 c.JupyterHub.load_roles.append({{
     "name": "test-admin",
-    "scopes": ["admin:users", "admin:groups", "admin:servers", "tokens", "list:services", "read:services"],
+    "scopes": ["admin:users", "admin:groups", "admin:servers", "access:servers", "tokens", "list:services", "read:services"],
     "services": ["test-admin"],
 }})
 """

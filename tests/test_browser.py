@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+
+from conftest import RunningHub, start_hub
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
@@ -74,3 +76,38 @@ def test_wrong_password_keeps_the_visitor_on_the_login_page(hub, page):
     page.click("#login_submit")
     expect(page.locator(".login_error")).to_be_visible()
     assert urlparse(page.url).path == "/hub/login"
+
+
+@pytest.fixture(scope="module")
+def gpu_hub(tmp_path_factory):
+    """A hub told a GPU is there (gpu.enabled: true), so the spawn page offers CPU and GPU."""
+    local, token = start_hub(tmp_path_factory.mktemp("gpu-hub"), GPU__ENABLED="true", GPU__DEVICES="0")
+    try:
+        yield RunningHub(local, token)
+    finally:
+        local.stop()
+
+
+def test_spawn_page_offers_gpu_and_the_choice_reaches_the_server(gpu_hub, page):
+    hub = gpu_hub
+    page.goto(hub.url + "hub/login?next=" + quote("/hub/spawn"))
+    page.fill("#username_input", hub.admin_name)
+    page.fill("#password_input", hub.admin_password)
+    page.click("#login_submit")
+    page.wait_for_url("**/hub/spawn**")
+    expect(page.locator("h1")).to_have_text("Démarrer un serveur")
+    expect(page.locator("legend")).to_have_text("Environnement de calcul")
+    expect(page.locator("#profile-gpu")).to_be_checked()  # the GPU is the default where there is one
+    expect(page.locator("label[for=profile-cpu]")).to_contain_text("CPU — analyses courantes")
+    page.click("#spawn_form button[type=submit]")
+    page.wait_for_url(f"**/user/{hub.admin_name}/lab**", timeout=90_000)
+
+    server = hub.service()
+    server.username = hub.admin_name
+    try:
+        assert server.server_api("GET", "kernelspecs").json()["default"] == "occidata-gpu"
+        kernel = server.start_kernel()
+        out = server.execute(kernel["id"], "import os, occidata; print(occidata.current_backend(), os.environ['CUDA_VISIBLE_DEVICES'])")
+        assert out.split() == ["gpu", "0"]
+    finally:
+        server.stop_server()

@@ -300,8 +300,9 @@ def test_generic_oauth_groups_claim_decides_who_logs_in(configure, tmp_path):
     async def allowed(user_info: dict) -> bool:
         auth_state = authenticator.build_auth_state_dict({"access_token": "t"}, user_info)
         groups = await authenticator.get_user_groups(auth_state)
-        model = {"name": user_info["preferred_username"], "admin": None, "auth_state": auth_state, "groups": sorted(groups)}
-        return await authenticator.check_allowed(model["name"], model)
+        name = user_info["preferred_username"]
+        model = {"name": name, "admin": None, "auth_state": auth_state, "groups": sorted(groups)}
+        return await authenticator.check_allowed(name, model)
 
     assert asyncio.run(allowed({"preferred_username": "marie", "roles": ["chercheurs"]})) is True
     assert asyncio.run(allowed({"preferred_username": "paul", "roles": ["etudiants"]})) is False

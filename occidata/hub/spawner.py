@@ -60,6 +60,7 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     devices = cfg["gpu"]["devices"]
     c.Spawner.options_form = render_options_form(profiles)
     c.Spawner.options_from_form = "simple"
+    profile_keys = {key for p in profiles for key in p.env}
 
     def apply_profile(spawner_instance, user_options: dict) -> None:
         # user_options may come straight from the REST API: resolve_profile refuses
@@ -68,13 +69,15 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
             profile = resolve_profile(profiles, user_options)
         except ValueError as exc:
             raise web.HTTPError(400, str(exc)) from None
-        spawner_instance.environment = {
-            **spawner_instance.environment,
-            **profile_environment(profile, devices),
-        }
+        # Drop what another profile set at an earlier start of this same Spawner object.
+        kept = {k: v for k, v in spawner_instance.environment.items() if k not in profile_keys}
+        spawner_instance.environment = {**kept, **profile_environment(profile, devices)}
+        # JupyterHub keeps the Spawner object across stop/start of a server, so args still
+        # hold the previous start's kernel flag; Jupyter Server refuses a repeated flag.
+        kernel_flag = "--MappingKernelManager.default_kernel_name="
         spawner_instance.args = [
-            *spawner_instance.args,
-            f"--MappingKernelManager.default_kernel_name={profile.kernel}",
+            *(arg for arg in spawner_instance.args if not arg.startswith(kernel_flag)),
+            f"{kernel_flag}{profile.kernel}",
         ]
         spawner_instance.log.info("Spawning %s with profile %s", spawner_instance.user.name, profile.slug)
 
