@@ -73,7 +73,7 @@ def test_signup_waits_for_approval_then_user_runs_code(hub):
 def test_unapproved_signup_is_told_to_wait(hub):
     person = hub.session()
     person.signup("en-attente", PASSWORD)
-    xsrf = person._form_xsrf("hub/login")
+    xsrf = person.form_xsrf("hub/login")
     page = person.http.post(
         person.url("hub/login"), data={"_xsrf": xsrf, "username": "en-attente", "password": PASSWORD}, timeout=30
     )

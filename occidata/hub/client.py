@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, urlparse
 
 import requests
@@ -35,7 +36,8 @@ class HubSession:
     def url(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
 
-    def _form_xsrf(self, path: str) -> str:
+    def form_xsrf(self, path: str) -> str:
+        """Load a form page and return the _xsrf value its form must send back."""
         response = self.http.get(self.url(path), timeout=self.timeout)
         response.raise_for_status()
         xsrf = self.http.cookies.get("_xsrf")
@@ -45,7 +47,7 @@ class HubSession:
 
     def signup(self, username: str, password: str) -> requests.Response:
         """Fill in NativeAuthenticator's signup form."""
-        xsrf = self._form_xsrf("hub/signup")
+        xsrf = self.form_xsrf("hub/signup")
         return self.http.post(
             self.url("hub/signup"),
             data={
@@ -59,7 +61,7 @@ class HubSession:
 
     def login(self, username: str, password: str) -> bool:
         """Log in through the login form; True when the hub accepted the credentials."""
-        xsrf = self._form_xsrf("hub/login")
+        xsrf = self.form_xsrf("hub/login")
         response = self.http.post(
             self.url("hub/login"),
             data={"_xsrf": xsrf, "username": username, "password": password},
@@ -138,7 +140,13 @@ class HubSession:
 
     def execute(self, kernel_id: str, code: str, timeout: float = 60) -> str:
         """Run ``code`` in the kernel over its websocket; return its stdout, or raise with its error."""
-        return asyncio.run(self._execute(kernel_id, code, timeout))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._execute(kernel_id, code, timeout))
+        # Called from inside an event loop (Playwright's sync API runs one): use a thread of our own.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self._execute(kernel_id, code, timeout)).result()
 
     async def _execute(self, kernel_id: str, code: str, timeout: float) -> str:
         parsed = urlparse(self.base_url)
