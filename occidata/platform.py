@@ -176,8 +176,13 @@ class LocalHub:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            stop_pid(self.process.pid)
-            self.process.wait(timeout=10)
+            # Our own child: wait() reaps it (polling its pid would see the zombie as alive).
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         proxy = read_pid(self.state.proxy_pid)
         if proxy:
             stop_pid(proxy)

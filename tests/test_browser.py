@@ -111,3 +111,19 @@ def test_spawn_page_offers_gpu_and_the_choice_reaches_the_server(gpu_hub, page):
         assert out.split() == ["gpu", "0"]
     finally:
         server.stop_server()
+
+
+def test_admin_approves_an_account_from_the_french_authorize_page(hub, page):
+    hub.session().signup("doctorante", "etang-de-thau-2026")
+    assert not hub.session().login("doctorante", "etang-de-thau-2026")
+    page.goto(hub.url + "hub/login?next=" + quote("/hub/authorize"))
+    page.fill("#username_input", hub.admin_name)
+    page.fill("#password_input", hub.admin_password)
+    page.click("#login_submit")
+    page.wait_for_url("**/hub/authorize**")
+    expect(page.locator("h1")).to_have_text("Comptes et demandes d'accès")
+    row = page.locator("tr#doctorante")
+    expect(row).to_contain_text("non")
+    row.locator("#authorize-doctorante").click()
+    expect(page.locator("tr#doctorante #authorize-doctorante")).to_have_text("Retirer la validation")
+    assert hub.session().login("doctorante", "etang-de-thau-2026")

@@ -51,8 +51,12 @@ def test_signup_waits_for_approval_then_user_runs_code(hub):
 
     admin = hub.session()
     assert admin.login(hub.admin_name, hub.admin_password)
-    approval = admin.http.get(admin.url("hub/authorize/chercheuse"), timeout=30)
+    # A link (GET) must not approve: only the authorize page's form (POST with _xsrf) does.
+    assert admin.http.get(admin.url("hub/authorize/chercheuse"), timeout=30).status_code == 405
+    assert not person.login("chercheuse", PASSWORD)
+    approval = admin.toggle_approval("chercheuse")
     assert approval.status_code == 200
+    assert 'id="authorize-chercheuse">Retirer la validation' in approval.text
 
     assert person.login("chercheuse", PASSWORD)
     person.request_token(note="test")
@@ -77,7 +81,23 @@ def test_unapproved_signup_is_told_to_wait(hub):
     page = person.http.post(
         person.url("hub/login"), data={"_xsrf": xsrf, "username": "en-attente", "password": PASSWORD}, timeout=30
     )
-    assert "not been authorized" in page.text
+    assert "Le compte en-attente n&#39;a pas encore été validé par un administrateur." in page.text
+
+
+def test_signup_answers_in_french(hub):
+    person = hub.session()
+    assert "un administrateur doit valider votre compte" in person.signup("nouvelle", PASSWORD).text
+    assert "déjà utilisé" in person.signup("nouvelle", PASSWORD).text
+    assert "au moins 10 caractères" in person.signup("trop-court", "abc").text
+
+
+def test_approval_without_xsrf_is_refused(hub):
+    hub.session().signup("sans-jeton", PASSWORD)
+    admin = hub.session()
+    assert admin.login(hub.admin_name, hub.admin_password)
+    forged = admin.http.post(admin.url("hub/authorize/sans-jeton"), data={}, timeout=30)
+    assert forged.status_code == 403
+    assert not hub.session().login("sans-jeton", PASSWORD)
 
 
 def test_wrong_password_is_refused(hub):

@@ -237,17 +237,21 @@ def test_native_authenticator_settings_from_the_configuration(configure):
     assert c.NativeAuthenticator.minimum_password_length == 14
 
 
-def test_native_login_route_uses_the_compat_handler():
-    from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
-    from nativeauthenticator.handlers import SignUpHandler
+def test_native_routes_use_the_fixed_handlers():
+    from nativeauthenticator import handlers as native
+
+    from occidata.hub.native_handlers import ApprovalHandler, DiscardHandler, FrenchSignUpHandler
 
     # NativeAuthenticator.get_handlers does not use self: skip __init__ (which needs a db).
     authenticator = OccidataNativeAuthenticator.__new__(OccidataNativeAuthenticator)
     handlers = dict(authenticator.get_handlers(None))
     assert handlers["/login"] is CompatLoginHandler
-    assert issubclass(CompatLoginHandler, NativeLoginHandler)
-    assert handlers["/signup"] is SignUpHandler
-    assert NativeLoginHandler not in handlers.values()
+    assert handlers["/signup"] is FrenchSignUpHandler
+    assert handlers["/authorize/([^/]*)"] is ApprovalHandler
+    assert handlers["/discard/([^/]*)"] is DiscardHandler
+    assert handlers["/change-password"] is native.ChangePasswordHandler
+    replaced = {native.LoginHandler, native.SignUpHandler, native.ToggleAuthorizationHandler, native.DiscardHandler}
+    assert not replaced & set(handlers.values())
 
 
 def test_compat_login_handler_statsd_is_a_no_op():

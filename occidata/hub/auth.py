@@ -1,47 +1,22 @@
 """Authentication: NativeAuthenticator (signup + admin approval) or GenericOAuthenticator.
 
-NativeAuthenticator 1.3.0 is the newest release, and its login handler times the login
-with ``self.statsd``, an attribute JupyterHub 5 removed: every login fails with an
-AttributeError. ``OccidataNativeAuthenticator`` swaps in a login handler that answers
-``statsd`` with a no-op, which is the whole fix; the rest of NativeAuthenticator is
-used as it is. Drop the shim when a NativeAuthenticator release stops calling statsd.
+NativeAuthenticator 1.3.0 is the newest release; its login handler fails on JupyterHub 6
+(``statsd`` was removed) and it approves accounts on a GET. ``OccidataNativeAuthenticator``
+serves the fixed handlers of ``native_handlers`` instead; the rest is used as it is.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import bcrypt
 from nativeauthenticator import NativeAuthenticator
-from nativeauthenticator.handlers import LoginHandler as NativeLoginHandler
 from nativeauthenticator.orm import UserInfo
 from traitlets import Unicode
 
 from ..config import ConfigError
 from ..state import StatePaths, generate_password, write_atomic
-
-
-class _NoStats:
-    """Stands in for the statsd client JupyterHub no longer has."""
-
-    def timer(self, *args, **kwargs):
-        return self
-
-    def start(self):
-        return self
-
-    def stop(self, *args, **kwargs):
-        return None
-
-    def incr(self, *args, **kwargs):
-        return None
-
-
-class CompatLoginHandler(NativeLoginHandler):
-    """NativeAuthenticator's login handler, runnable on JupyterHub >= 5."""
-
-    statsd = _NoStats()
+from .native_handlers import REPLACEMENTS, CompatLoginHandler  # noqa: F401 (CompatLoginHandler re-exported)
 
 
 class OccidataNativeAuthenticator(NativeAuthenticator):
@@ -62,7 +37,7 @@ class OccidataNativeAuthenticator(NativeAuthenticator):
 
     def get_handlers(self, app):
         return [
-            (route, CompatLoginHandler if handler is NativeLoginHandler else handler)
+            (route, REPLACEMENTS.get(handler, handler))
             for route, handler in super().get_handlers(app)
         ]
 

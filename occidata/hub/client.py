@@ -23,12 +23,19 @@ class HubClientError(Exception):
     """The hub answered something other than what the step needs."""
 
 
+def _default_to_utf8(response: requests.Response, *args, **kwargs) -> None:
+    if "charset" not in response.headers.get("Content-Type", ""):
+        response.encoding = "utf-8"
+
+
 class HubSession:
     """One person's browser session on the hub at ``base_url`` (e.g. ``http://127.0.0.1:8000/``)."""
 
     def __init__(self, base_url: str, timeout: float = 30):
         self.base_url = base_url.rstrip("/") + "/"
         self.http = requests.Session()
+        # Some hub pages are sent without a charset; they are UTF-8 (requests would guess Latin-1).
+        self.http.hooks["response"].append(_default_to_utf8)
         self.timeout = timeout
         self.username: str | None = None
         self.token: str | None = None
@@ -72,6 +79,11 @@ class HubSession:
         if accepted:
             self.username = username
         return accepted
+
+    def toggle_approval(self, username: str) -> requests.Response:
+        """As a logged-in admin, approve (or withdraw approval of) an account, as the authorize page's form does."""
+        xsrf = self.form_xsrf("hub/authorize")
+        return self.http.post(self.url(f"hub/authorize/{quote(username)}"), data={"_xsrf": xsrf}, timeout=self.timeout)
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         """Call the hub's REST API with this session's token, or its cookie and xsrf header."""

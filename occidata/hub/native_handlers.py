@@ -1,0 +1,107 @@
+"""NativeAuthenticator's pages, fixed for JupyterHub 6, safer and in French.
+
+- ``CompatLoginHandler``: the 1.3.0 login handler times logins with ``self.statsd``, which
+  JupyterHub 5 removed, so every login fails; a no-op ``statsd`` is the whole fix.
+- ``ApprovalHandler`` and ``DiscardHandler``: 1.3.0 approves and deletes accounts on a GET,
+  so any page could make a logged-in admin's browser approve an account (CSRF). Here they
+  answer POST only, which JupyterHub checks for its ``_xsrf`` token.
+- Login and signup messages are translated for the French-first pages.
+"""
+
+from __future__ import annotations
+
+from nativeauthenticator import handlers as native
+from nativeauthenticator.orm import UserInfo
+from tornado import web
+
+
+class _NoStats:
+    """Stands in for the statsd client JupyterHub no longer has."""
+
+    def timer(self, *args, **kwargs):
+        return self
+
+    def start(self):
+        return self
+
+    def stop(self, *args, **kwargs):
+        return None
+
+    def incr(self, *args, **kwargs):
+        return None
+
+
+def translate_login_error(error: str | None, username: str | None) -> str | None:
+    if error == "Invalid username or password.":
+        return "Identifiant ou mot de passe incorrect."
+    if error and error.endswith("has not been authorized by an administrator yet."):
+        return f"Le compte {username} n'a pas encore été validé par un administrateur."
+    return error
+
+
+class CompatLoginHandler(native.LoginHandler):
+    """NativeAuthenticator's login handler, runnable on JupyterHub >= 5, with French errors."""
+
+    statsd = _NoStats()
+
+    def _render(self, login_error=None, username=None):
+        return super()._render(login_error=translate_login_error(login_error, username), username=username)
+
+
+class FrenchSignUpHandler(native.SignUpHandler):
+    """The signup handler with its result messages in French."""
+
+    def get_result_message(self, user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin):
+        alert, message = super().get_result_message(
+            user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin
+        )
+        if not assume_user_is_human:
+            message = "La vérification anti-robot a échoué. Réessayez."
+        elif username_already_taken:
+            message = "Cet identifiant est déjà utilisé. Choisissez-en un autre."
+        elif not confirmation_matches:
+            message = "Les deux mots de passe ne correspondent pas. Réessayez."
+        elif not user:
+            message = (
+                "Le compte n'a pas pu être créé : l'identifiant ne doit contenir ni espace, ni virgule, "
+                "ni barre oblique, et le mot de passe doit compter au moins "
+                f"{self.authenticator.minimum_password_length} caractères et ne pas être trop courant."
+            )
+        elif alert == "alert-success":
+            message = "Votre compte est créé : vous pouvez maintenant vous connecter."
+        elif user.login_email_sent:
+            message = "Demande enregistrée : consultez vos courriels pour valider votre accès."
+        else:
+            message = "Demande transmise : un administrateur doit valider votre compte avant votre première connexion."
+        return alert, message
+
+
+class ApprovalHandler(native.LocalBase):
+    """POST /hub/authorize/<name>: approve, or withdraw approval of, an account."""
+
+    async def get(self, slug):
+        raise web.HTTPError(405, "Approving an account needs the form's POST (with its _xsrf token).")
+
+    @native.admin_users_scope
+    async def post(self, slug):
+        if UserInfo.find(self.db, slug) is None:
+            raise web.HTTPError(404, f"No account named {slug!r} asked to sign up.")
+        UserInfo.change_authorization(self.db, slug)
+        self.redirect(self.hub.base_url + "authorize#" + slug)
+
+
+class DiscardHandler(native.DiscardHandler):
+    """POST /hub/discard/<name>: delete an account request that was never approved."""
+
+    async def get(self, user_name):
+        raise web.HTTPError(405, "Discarding an account needs the form's POST (with its _xsrf token).")
+
+    post = native.DiscardHandler.get
+
+
+REPLACEMENTS = {
+    native.LoginHandler: CompatLoginHandler,
+    native.SignUpHandler: FrenchSignUpHandler,
+    native.ToggleAuthorizationHandler: ApprovalHandler,
+    native.DiscardHandler: DiscardHandler,
+}
