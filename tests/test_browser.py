@@ -41,6 +41,14 @@ def page(browser):
     context.close()
 
 
+def log_in_as_admin(page, hub, next_path: str = "") -> None:
+    """Fill in and send the French login form as the hub's first admin."""
+    page.goto(hub.url + "hub/login" + (f"?next={quote(next_path)}" if next_path else ""))
+    page.fill("#username_input", hub.admin_name)
+    page.fill("#password_input", hub.admin_password)
+    page.click("#login_submit")
+
+
 def test_login_page_is_french_and_links_the_public_dashboards(hub, page):
     page.goto(hub.url + "hub/login")
     assert page.locator("html").get_attribute("lang") == "fr"
@@ -51,10 +59,7 @@ def test_login_page_is_french_and_links_the_public_dashboards(hub, page):
 
 
 def test_login_form_leads_to_jupyterlab_and_a_french_home(hub, page):
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", hub.admin_name)
-    page.fill("#password_input", hub.admin_password)
-    page.click("#login_submit")
+    log_in_as_admin(page, hub)
     try:
         # The hub spawns the server and sends the browser on to JupyterLab.
         page.wait_for_url(f"**/user/{hub.admin_name}/lab**", timeout=90_000)
@@ -90,10 +95,7 @@ def gpu_hub(tmp_path_factory):
 
 def test_spawn_page_offers_gpu_and_the_choice_reaches_the_server(gpu_hub, page):
     hub = gpu_hub
-    page.goto(hub.url + "hub/login?next=" + quote("/hub/spawn"))
-    page.fill("#username_input", hub.admin_name)
-    page.fill("#password_input", hub.admin_password)
-    page.click("#login_submit")
+    log_in_as_admin(page, hub, "/hub/spawn")
     page.wait_for_url("**/hub/spawn**")
     expect(page.locator("h1")).to_have_text("Démarrer un serveur")
     expect(page.locator("legend")).to_have_text("Environnement de calcul")
@@ -116,10 +118,7 @@ def test_spawn_page_offers_gpu_and_the_choice_reaches_the_server(gpu_hub, page):
 def test_admin_approves_an_account_from_the_french_authorize_page(hub, page):
     hub.session().signup("doctorante", "etang-de-thau-2026")
     assert not hub.session().login("doctorante", "etang-de-thau-2026")
-    page.goto(hub.url + "hub/login?next=" + quote("/hub/authorize"))
-    page.fill("#username_input", hub.admin_name)
-    page.fill("#password_input", hub.admin_password)
-    page.click("#login_submit")
+    log_in_as_admin(page, hub, "/hub/authorize")
     page.wait_for_url("**/hub/authorize**")
     expect(page.locator("h1")).to_have_text("Comptes et demandes d'accès")
     row = page.locator("tr#doctorante")
