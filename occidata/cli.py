@@ -1,4 +1,4 @@
-"""The `occidata` command: `occidata up | down | config show | kernels install`."""
+"""The `occidata` command: `occidata up | down | config show | kernels install | data ingest`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from .config import ConfigError, load_config, redact
+from .datasets.schema import SchemaError
 from .kernels import install_kernels
 from .platform import REPO_ROOT, PlatformError, hub_url, read_pid, start_hub, stop_hub, wait_until_ready
 from .state import StatePaths
@@ -70,6 +71,13 @@ def cmd_kernels_install(args) -> int:
     return 0
 
 
+def cmd_data_ingest(args) -> int:
+    from .datasets.ingest import ingest
+
+    print(ingest(args.dataset, args.file, load_config()["data_dir"], fmt=args.format))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occidata", description="The Occitanie Data Lab platform.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_parser("show", help="print the merged configuration, secrets hidden").set_defaults(func=cmd_config_show)
     kernels = commands.add_parser("kernels", help="manage kernelspecs").add_subparsers(dest="action", required=True)
     kernels.add_parser("install", help="install kernels/ into this environment").set_defaults(func=cmd_kernels_install)
+    data = commands.add_parser("data", help="datasets").add_subparsers(dest="action", required=True)
+    ingest = data.add_parser("ingest", help="validate a provider file and store it (bad rows quarantined)")
+    ingest.add_argument("dataset", help="e.g. air_quality_hourly")
+    ingest.add_argument("file", help="the provider's file")
+    ingest.add_argument("--format", default=None, help="the provider format (default: the dataset's first)")
+    ingest.set_defaults(func=cmd_data_ingest)
     return parser
 
 
@@ -88,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, PlatformError) as error:
+    except (ConfigError, PlatformError, SchemaError) as error:
         print(f"\noccidata: {error}", file=sys.stderr)
         return 2
 

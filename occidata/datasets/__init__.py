@@ -1,0 +1,1 @@
+"""Datasets of the Occitanie Data Lab: one module per dataset (schema, provider reader, generator)."""
