@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: up down test bench install install-test proxy chromium
+.PHONY: up down test bench data install install-test proxy chromium
 
 up: install proxy
 	$(BIN)/occidata up
@@ -20,6 +20,12 @@ test: install-test proxy chromium
 bench: install-test proxy
 	$(BIN)/occidata kernels install
 	$(BIN)/python bench/hub_spawn.py
+	$(BIN)/python bench/catalog.py
+
+# Rebuild the demo datasets (SIZE=tiny|demo|full).
+SIZE ?= demo
+data: install
+	$(BIN)/occidata data build --size $(SIZE)
 
 install: $(STAMP)
 install-test: $(TEST_STAMP)

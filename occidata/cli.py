@@ -1,4 +1,4 @@
-"""The `occidata` command: `occidata up | down | config show | kernels install | data ingest`."""
+"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest | catalog ...`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from .config import ConfigError, load_config, redact
+from .catalog import CatalogError
 from .datasets.schema import SchemaError
 from .kernels import install_kernels
 from .platform import REPO_ROOT, PlatformError, hub_url, read_pid, start_hub, stop_hub, wait_until_ready
@@ -23,6 +24,7 @@ def cmd_up(args) -> int:
     state = StatePaths(Path(cfg["state_dir"])).prepare()
     Path(cfg["data_dir"]).mkdir(parents=True, exist_ok=True)
     print(f"Kernels installed: {', '.join(install_kernels())}")
+    ensure_demo_data(cfg)
     url = hub_url(cfg)
     running = read_pid(state.hub_pid)
     if running:
@@ -37,6 +39,17 @@ def cmd_up(args) -> int:
         print("  Demo mode: every server runs as this system user; restricted datasets are not served at all.")
     print_login_help(cfg, state)
     return 0
+
+
+def ensure_demo_data(cfg: dict) -> None:
+    """Build the demo datasets the data directory does not have yet."""
+    from .datasets import names
+    from .datasets.build import build_all, read_manifest
+
+    missing = [name for name in names() if name not in read_manifest(cfg["data_dir"])]
+    if missing:
+        print(f"Building demo data ({len(missing)} datasets) in {cfg['data_dir']}")
+        build_all("demo", cfg["data_dir"], only=missing)
 
 
 def print_login_help(cfg: dict, state: StatePaths) -> None:
@@ -78,6 +91,48 @@ def cmd_data_ingest(args) -> int:
     return 0
 
 
+def cmd_data_build(args) -> int:
+    from .datasets.build import build_all
+
+    cfg = load_config()
+    print(f"Building {args.size} data in {cfg['data_dir']}")
+    build_all(args.size, cfg["data_dir"], seed=args.seed, only=args.only or None)
+    return 0
+
+
+def cmd_catalog_list(args) -> int:
+    from . import catalog
+
+    for entry in catalog.list_entries():
+        print(f"{entry['name']:<22} {entry['access']:<10} {entry['kind']:<5} {entry['title_fr']}")
+    return 0
+
+
+def cmd_catalog_search(args) -> int:
+    from . import catalog
+
+    filters = dict(item.split("=", 1) for item in args.where)
+    for name in catalog.search(args.text, **filters):
+        print(name)
+    return 0
+
+
+def cmd_catalog_show(args) -> int:
+    from . import catalog
+
+    yaml.safe_dump(catalog.show(args.name), sys.stdout, sort_keys=False, allow_unicode=True)
+    return 0
+
+
+def cmd_catalog_generate(args) -> int:
+    from .catalog.spec import CATALOG_PATH, render_catalog
+    from .state import write_atomic
+
+    write_atomic(CATALOG_PATH, render_catalog())
+    print(f"Wrote {CATALOG_PATH}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occidata", description="The Occitanie Data Lab platform.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("file", help="the provider's file")
     ingest.add_argument("--format", default=None, help="the provider format (default: the dataset's first)")
     ingest.set_defaults(func=cmd_data_ingest)
+    build = data.add_parser("build", help="generate and store every dataset")
+    build.add_argument("--size", choices=["tiny", "demo", "full"], default="demo")
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--only", action="append", metavar="DATASET", help="build only this dataset (repeatable)")
+    build.set_defaults(func=cmd_data_build)
+    cat = commands.add_parser("catalog", help="the Intake catalogue").add_subparsers(dest="action", required=True)
+    cat.add_parser("list", help="every entry with its access level").set_defaults(func=cmd_catalog_list)
+    search = cat.add_parser("search", help="entries matching text and metadata (key=value)")
+    search.add_argument("text", nargs="?", default="")
+    search.add_argument("--where", action="append", default=[], metavar="KEY=VALUE")
+    search.set_defaults(func=cmd_catalog_search)
+    show = cat.add_parser("show", help="an entry's metadata")
+    show.add_argument("name")
+    show.set_defaults(func=cmd_catalog_show)
+    cat.add_parser("generate", help="rewrite catalog/catalog.yaml from the dataset modules").set_defaults(func=cmd_catalog_generate)
     return parser
 
 
@@ -102,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, PlatformError, SchemaError) as error:
+    except (ConfigError, PlatformError, SchemaError, CatalogError, PermissionError, KeyError) as error:
         print(f"\noccidata: {error}", file=sys.stderr)
         return 2
 

@@ -24,8 +24,14 @@ import jsonschema
 import yaml
 
 ENV_PREFIX = "OCCIDATA_"
-# OCCIDATA_* variables that are not configuration keys.
-NOT_CONFIG_ENV = {"OCCIDATA_CONFIG", "OCCIDATA_BACKEND"}
+# OCCIDATA_* variables that are not configuration keys (set for kernels and lab servers).
+NOT_CONFIG_ENV = {
+    "OCCIDATA_CONFIG",
+    "OCCIDATA_BACKEND",
+    "OCCIDATA_PROFILE",
+    "OCCIDATA_DEFAULT_KERNEL",
+    "OCCIDATA_ACCESS_LEVELS",
+}
 SECRET_WORDS = ("secret", "password", "token")
 MODES = ("demo", "server", "kubernetes", "slurm")
 
@@ -86,6 +92,10 @@ DEFAULTS: dict[str, Any] = {
     "gpu": {
         "enabled": "auto",
         "devices": "0",
+    },
+    "sources": {
+        "real_data_dir": None,  # resolved to ../shared/data/real beside the repository
+        "boundaries": None,  # path or URL of the departments GeoJSON; else ../shared/data/geo
     },
     "culler": {
         "enabled": True,
@@ -163,6 +173,7 @@ SCHEMA: dict[str, Any] = _section(
                 "devices": {"type": "string"},
             }
         ),
+        "sources": _section({"real_data_dir": _str_or_null, "boundaries": _str_or_null}),
         "culler": _section(
             {
                 "enabled": {"type": "boolean"},

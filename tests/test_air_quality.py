@@ -133,3 +133,33 @@ def test_generator_is_deterministic_valid_and_shaped_like_the_real_data(monthly)
     traffic_no2 = first[(first["pollutant"] == "NO2") & (first["influence"] == "traffic")]
     hourly = traffic_no2.groupby(local_hour[traffic_no2.index])["value"].mean()
     assert hourly[8] > 1.5 * hourly[3], "morning rush hour"
+
+
+GEODAIR_HEADER = (
+    '"Date de début";"Date de fin";"Organisme";"code zas";"Zas";"code site";"nom site";"type d\'implantation";'
+    '"Polluant";"type d\'influence";"valeur";"valeur brute";"unité de mesure";"taux de saisie";"validité"'
+)
+
+
+def test_geodair_e2_export_ingests_with_places_from_the_station_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("OCCIDATA_SOURCES__REAL_DATA_DIR", str(REAL))
+    rows = [
+        '2024/01/15 07:00:00;2024/01/15 08:00:00;ATMO OCCITANIE;FR76ZAR01;ZAR TOULOUSE;FR50048;Toulouse-Périphérique Trafic;Urbaine;NO2;Trafic;61,2;61,24;µg-m3;100;1',
+        '2024/01/15 08:00:00;2024/01/15 09:00:00;ATMO OCCITANIE;FR76ZAR01;ZAR TOULOUSE;FR50048;Toulouse-Périphérique Trafic;Urbaine;NO2;Trafic;;;µg-m3;0;-1',
+        '2024/01/15 07:00:00;2024/01/15 08:00:00;ATMO OCCITANIE;FR76ZAR01;ZAR TOULOUSE;FR99999;Station inconnue;Urbaine;O3;Fond;40;40;µg-m3;100;1',
+    ]
+    source = tmp_path / "FR_E2_2024-01-15.csv"
+    source.write_text(GEODAIR_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    summary = ingest(aq.NAME, source, tmp_path / "data", fmt="geodair-csv")
+    assert (summary.read, summary.kept, summary.quarantined) == (3, 1, 2)
+    kept = pd.read_parquet(summary.table).iloc[0]
+    assert (kept["station_code"], kept["commune"], kept["influence"], kept["value"]) == ("FR50048", "TOULOUSE", "traffic", 61.2)
+    assert kept["time_start"] == pd.Timestamp("2024-01-15 07:00", tz="UTC")
+    reasons = pd.read_csv(summary.quarantine)["reason"].tolist()
+    assert reasons[0] == "value: missing value"
+    assert reasons[1].startswith("commune: missing value")  # unknown station: kept in quarantine, not lost
+
+
+def test_geodair_reader_refuses_an_atmo_file(tmp_path):
+    with pytest.raises(SchemaError, match="not a Géod'air E2 export, missing column"):
+        aq.read_geodair_csv(MONTHLY, stations=aq.stations_from(aq.SCHEMA.validate(aq.read_atmo_csv(MONTHLY), "x")[0]))

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import REPO_ROOT, RunningHub, start_hub
+from occidata.datasets.build import build_all
 from occidata.hub.client import HubSession
 
 pytestmark = [pytest.mark.hub]
@@ -69,6 +70,13 @@ def test_signup_waits_for_approval_then_user_runs_code(hub):
         backend, home = out.split()
         assert backend == "cpu"
         assert home.endswith("/homes/chercheuse")
+        # The researcher's two lines: the lab server knows where the platform's data are.
+        build_all("tiny", hub.local.cfg["data_dir"], only=["air_quality_hourly"], progress=lambda line: None)
+        rows = person.execute(
+            kernel["id"],
+            "from occidata import catalog\nprint(len(catalog.load('air_quality_hourly', year=2024)))",
+        )
+        assert int(rows) > 1000
     finally:
         person.stop_server()
     assert person.api("GET", "users/chercheuse").json()["servers"] == {}

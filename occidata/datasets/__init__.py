@@ -1,1 +1,34 @@
-"""Datasets of the Occitanie Data Lab: one module per dataset (schema, provider reader, generator)."""
+"""Datasets of the Occitanie Data Lab: one module per dataset (schema, provider reader, generator).
+
+Each module has ``NAME``, ``KIND`` ("table" or "grid"), ``METADATA``, ``SIZES``,
+``generate(size, seed)`` and, for tables, ``SCHEMA``; ``READERS`` maps provider formats
+to readers where a real provider format exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+MODULES = {
+    "air_quality_hourly": "occidata.datasets.air_quality",
+    "traffic_counts": "occidata.datasets.traffic",
+    "bathing_water": "occidata.datasets.bathing_water",
+    "weather_daily": "occidata.datasets.weather",
+    "building_meters": "occidata.datasets.building_meters",
+    "building_meters_labels": "occidata.datasets.building_meter_labels",
+    "agri_sensors": "occidata.datasets.agri_sensors",
+    "health_admissions": "occidata.datasets.health_admissions",
+}
+
+
+def names() -> list[str]:
+    """The dataset names, in catalogue order."""
+    return list(MODULES)
+
+
+def get_dataset(name: str) -> ModuleType:
+    """The module of dataset ``name``; an unknown name is an error listing the known ones."""
+    if name not in MODULES:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(MODULES)}")
+    return importlib.import_module(MODULES[name])

@@ -19,6 +19,28 @@ import pandas as pd
 from .schema import SOURCE_ROW, Column, SchemaError, TableSchema
 
 NAME = "air_quality_hourly"
+KIND = "table"
+METADATA = {
+    "title_fr": "Qualité de l'air — mesures horaires des stations",
+    "title_en": "Air quality — hourly station measurements",
+    "description": "NO2, O3, PM10, PM2.5 and SO2 concentrations at the ATMO Occitanie stations. "
+    "The demo data are synthetic, generated at the real stations (codes, names, typology, coordinates "
+    "from ATMO Occitanie's open-data exports); real exports are ingested with `occidata data ingest`.",
+    "producer": "ATMO Occitanie (station network); hourly values synthetic (occidata)",
+    "licence": "ODbL 1.0",
+    "access": "public",
+    "personal_data": False,
+    "update_frequency": "hourly",
+    "spatial_coverage": "Occitanie, ATMO Occitanie stations",
+    "temporal_coverage": "per build year",
+    "tags": ["air", "pollution", "NO2", "O3", "PM10", "PM2.5", "SO2", "atmo"],
+}
+READERS = {}  # filled below, once the readers are defined
+SIZES = {
+    "tiny": {"stations": 6, "days": 7},
+    "demo": {"stations": None, "days": 90},
+    "full": {"stations": None, "days": 366},
+}
 INDEX_POLLUTANTS = ("NO2", "O3", "PM10", "PM2.5", "SO2")
 TYPOLOGIES = ("urban", "suburban", "rural")
 INFLUENCES = ("traffic", "industrial", "background")
@@ -61,6 +83,7 @@ ATMO_COLUMNS = (
 )
 _TYPOLOGY = {"urbaine": "urban", "périurbaine": "suburban", "periurbaine": "suburban"}
 _INFLUENCE = {"fond": "background", "trafic": "traffic", "industrielle": "industrial"}
+_EU_CODE = {"SO2": 1, "PM10": 5, "O3": 7, "NO2": 8, "PM2.5": 6001}
 _UNIT = {"ug.m-3": "µg/m³", "µg/m3": "µg/m³", "mg.m-3": "mg/m³", "mg/m3": "mg/m³"}
 _METRIC = {"horaire": "hourly", "journaliere": "daily", "journalière": "daily", "mensuelle": "monthly", "annuelle": "annual"}
 
@@ -117,6 +140,70 @@ def read_atmo_csv(path: str | Path) -> pd.DataFrame:
             "unit": raw["unite"].map(lambda v: _UNIT.get(v.strip().lower(), v)),
             "metric": raw["metrique"].map(lambda v: _METRIC.get(v.strip().lower(), v)),
             "validated": raw["statut_valid"],
+            SOURCE_ROW: np.arange(2, len(raw) + 2),
+        }
+    )
+
+
+GEODAIR_COLUMNS = (
+    "Date de début", "Date de fin", "code site", "nom site", "type d'implantation", "Polluant",
+    "type d'influence", "valeur", "unité de mesure", "validité",
+)
+_GEODAIR_UNIT = {"µg-m3": "µg/m³", "µg/m3": "µg/m³", "ug.m-3": "µg/m³", "mg-m3": "mg/m³", "mg/m3": "mg/m³"}
+
+
+def _geodair_time(column: pd.Series) -> pd.Series:
+    # Géod'air writes local-free "YYYY/MM/DD HH:MM:SS" in UTC; make them ISO 8601 so validation can parse them.
+    return column.str.strip().str.replace("/", "-", regex=False).str.replace(" ", "T", regex=False) + "Z"
+
+
+def read_geodair_csv(path: str | Path, stations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read a national Géod'air/LCSQA "E2" CSV export (";"-separated, French headers).
+
+    Géod'air rows name the station by its code only, so place and coordinates come from
+    ``stations`` (default: the ATMO station table under ``sources.real_data_dir``); a row of an
+    unknown station keeps its code and fails validation ("missing value") instead of vanishing.
+    Hourly rows of the pollutants of the indices are expected; ``validité`` 1 means validated.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SchemaError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise SchemaError(f"{path}: not a readable Géod'air CSV export ({error})") from None
+    missing = [c for c in GEODAIR_COLUMNS if c not in raw.columns]
+    if missing:
+        raise SchemaError(f"{path}: not a Géod'air E2 export, missing column(s) {', '.join(missing)}")
+    if stations is None:
+        from .sources import real_data_dir
+
+        stations = real_stations(real_data_dir())
+    place = stations.set_index("station_code")
+    codes = raw["code site"].str.strip()
+    known = place.reindex(codes)
+    return pd.DataFrame(
+        {
+            "station_code": codes,
+            "station_name": raw["nom site"].str.strip(),
+            "commune": known["commune"].to_numpy(),
+            "insee_code": known["insee_code"].to_numpy(),
+            "department": known["department"].to_numpy(),
+            "typology": raw["type d'implantation"].map(_typology),
+            "typology_detail": raw["type d'implantation"].str.strip(),
+            "influence": raw["type d'influence"].map(lambda v: _INFLUENCE.get(v.strip().lower(), v)),
+            "longitude": known["longitude"].to_numpy(),
+            "latitude": known["latitude"].to_numpy(),
+            "x_l93": known["x_l93"].to_numpy(),
+            "y_l93": known["y_l93"].to_numpy(),
+            "pollutant": raw["Polluant"].str.strip(),
+            "eu_pollutant_code": raw["Polluant"].str.strip().map(_EU_CODE),
+            "time_start": _geodair_time(raw["Date de début"]),
+            "time_end": _geodair_time(raw["Date de fin"]),
+            "value": raw["valeur"].str.replace(",", ".", regex=False),
+            "unit": raw["unité de mesure"].map(lambda v: _GEODAIR_UNIT.get(v.strip().lower(), v)),
+            "metric": "hourly",
+            "validated": raw["validité"].str.strip().map({"1": "t", "0": "f", "-1": "f"}).fillna(raw["validité"]),
             SOURCE_ROW: np.arange(2, len(raw) + 2),
         }
     )
@@ -216,4 +303,41 @@ def generate_hourly(stations: pd.DataFrame, start: str, days: int, seed: int = 0
     return frame[SCHEMA.names]
 
 
-_EU_CODE = {"SO2": 1, "PM10": 5, "O3": 7, "NO2": 8, "PM2.5": 6001}
+def real_stations(real_data_dir: str | Path) -> pd.DataFrame:
+    """The station table read from the ATMO export(s) under ``real_data_dir``."""
+    exports = sorted(Path(real_data_dir).glob("atmo_occitanie_mesures_*.csv"))
+    if not exports:
+        raise SchemaError(
+            f"no ATMO Occitanie export (atmo_occitanie_mesures_*.csv) under {real_data_dir}; "
+            "set sources.real_data_dir to the folder holding them"
+        )
+    frames = [SCHEMA.validate(read_atmo_csv(path), str(path))[0] for path in exports]
+    return stations_from(pd.concat(frames, ignore_index=True))
+
+
+def generate(size: str = "tiny", seed: int = 0, year: int = 2024, real_data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Synthetic hourly measurements of one ``year`` at the real stations, sized by ``size``.
+
+    Parameters
+    ----------
+    size
+        ``tiny`` (6 stations, 7 days), ``demo`` (all stations, 90 days) or ``full`` (a year).
+    seed
+        Same seed, same data.
+    year
+        Calendar year the series starts on (1 January, UTC).
+    real_data_dir
+        Folder with the ATMO exports giving the stations (``sources.real_data_dir``).
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
+    from .sources import real_data_dir as default_dir
+
+    stations = real_stations(real_data_dir or default_dir())
+    plan = SIZES[size]
+    if plan["stations"]:
+        stations = stations.iloc[:: max(1, len(stations) // plan["stations"])].head(plan["stations"])
+    return generate_hourly(stations, f"{year}-01-01", plan["days"], seed=seed)
+
+
+READERS.update({"atmo-csv": read_atmo_csv, "geodair-csv": read_geodair_csv})

@@ -5,14 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import air_quality
+from . import get_dataset, names
 from .schema import SchemaError
 from .store import write_parquet, write_quarantine
 
-# Dataset name -> (schema, provider readers by format name). Later datasets add themselves here.
-READERS = {
-    air_quality.NAME: (air_quality.SCHEMA, {"atmo-csv": air_quality.read_atmo_csv}),
-}
+
+def ingestable() -> dict:
+    """Dataset name -> its provider readers, for the tables that have any (grid ingest is not built yet)."""
+    found = {}
+    for name in names():
+        module = get_dataset(name)
+        readers = getattr(module, "READERS", None)
+        if readers and module.KIND == "table":
+            found[name] = readers
+    return found
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,10 @@ def ingest(dataset: str, source: str | Path, data_dir: str | Path, fmt: str | No
     go, with their line number and the reason, to ``<data_dir>/quarantine/<dataset>/<stem>.csv``.
     Nothing is written when the file as a whole is unreadable.
     """
-    if dataset not in READERS:
-        raise SchemaError(f"unknown dataset {dataset!r}; ingestable: {', '.join(sorted(READERS))}")
-    schema, readers = READERS[dataset]
+    available = ingestable()
+    if dataset not in available:
+        raise SchemaError(f"{dataset!r} cannot be ingested; datasets with provider readers: {', '.join(sorted(available))}")
+    schema, readers = get_dataset(dataset).SCHEMA, available[dataset]
     fmt = fmt or next(iter(readers))
     if fmt not in readers:
         raise SchemaError(f"{dataset} has no reader for format {fmt!r}; known: {', '.join(readers)}")

@@ -43,6 +43,8 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     c.SimpleLocalProcessSpawner.home_dir_template = str(state.homes / "{username}")
     # The hub may run without its virtual environment on PATH: start the servers from it.
     c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+    # The lab's catalogue (occidata.catalog and plain intake) finds the data through these.
+    c.Spawner.environment = {"OCCIDATA_DATA_DIR": cfg["data_dir"], "OCCIDATA_STATE_DIR": cfg["state_dir"]}
     c.Spawner.default_url = spawner["default_url"]
     c.Spawner.start_timeout = cfg["hub"]["start_timeout"]
     c.Spawner.http_timeout = cfg["hub"]["start_timeout"]

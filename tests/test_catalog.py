@@ -1,0 +1,154 @@
+"""The Intake catalogue: every entry loads through occidata.catalog and plain intake; access and audit."""
+
+from __future__ import annotations
+
+import intake
+import pandas as pd
+import pytest
+import xarray as xr
+
+from occidata import catalog
+from occidata.catalog.spec import CATALOG_PATH, render_catalog
+from occidata.datasets import get_dataset, names
+from occidata.datasets.build import build_all, read_manifest
+from occidata.privacy.audit import read_audit
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """A state directory with every dataset built at tiny size; server mode so restricted data can be served."""
+    state = tmp_path_factory.mktemp("catalog-state")
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in __import__("os").environ if k.startswith("OCCIDATA_")]:
+            patch.delenv(key)
+        patch.setenv("OCCIDATA_STATE_DIR", str(state))
+        patch.setenv("OCCIDATA_DATA_DIR", str(state / "data"))
+        patch.setenv("OCCIDATA_MODE", "server")
+        build_all("tiny", state / "data", progress=lambda line: None)
+        yield state
+
+
+def test_checked_in_catalogue_is_generated_from_the_dataset_modules():
+    assert CATALOG_PATH.read_text(encoding="utf-8") == render_catalog(), (
+        "catalog/catalog.yaml is stale: run `occidata catalog generate` and commit it"
+    )
+
+
+def test_every_entry_carries_the_metadata_people_need():
+    plain = intake.from_yaml_file(str(CATALOG_PATH))
+    assert sorted(plain) == sorted(names())  # list(cat) shows every entry (aliases are set)
+    for name in names():
+        meta = plain[name].metadata
+        for key in ("title_fr", "title_en", "description", "producer", "licence", "access", "personal_data",
+                    "update_frequency", "spatial_coverage", "temporal_coverage", "version", "variables"):
+            assert meta.get(key) not in (None, ""), f"{name} lacks {key}"
+        assert meta["access"] in ("public", "partner", "restricted")
+        if meta["personal_data"]:
+            assert meta.get("legal_basis"), f"{name} holds personal data without a legal basis"
+
+
+@pytest.mark.parametrize("name", names())
+def test_entry_loads_through_occidata_and_plain_intake(platform, name):
+    levels = {"partner", f"restricted:{name}"}
+    ours = catalog.load(name, levels=levels)
+    plain = intake.from_yaml_file(str(CATALOG_PATH))
+    theirs = plain[name].read()
+    module = get_dataset(name)
+    if module.KIND == "table":
+        assert isinstance(ours, pd.DataFrame) and len(ours) == read_manifest(platform / "data")[name]["rows"]
+        assert set(module.SCHEMA.names) <= set(ours.columns)
+        pd.testing.assert_frame_equal(ours.sort_index(axis=1), theirs.sort_index(axis=1), check_categorical=False)
+    else:
+        assert isinstance(ours, xr.Dataset)
+        assert ours.chunks, "grids come back dask-backed"
+        xr.testing.assert_identical(ours.load(), theirs.load())
+
+
+def test_year_parameter_goes_to_the_catalogue(platform):
+    aq = catalog.load("air_quality_hourly", year=2024)
+    assert set(aq["time_start"].dt.year) == {2024}
+    with pytest.raises(catalog.CatalogError, match="no data for year 1999; built years: 2024"):
+        catalog.load("air_quality_hourly", year=1999)
+    with pytest.raises(catalog.CatalogError, match="unknown parameter\\(s\\) month; allowed: department, year"):
+        catalog.load("air_quality_hourly", month=1)
+
+
+def test_department_parameter_filters_and_names_the_choices(platform):
+    traffic = catalog.load("traffic_counts")
+    department = traffic["department"].iloc[0]
+    only = catalog.load("traffic_counts", department=department)
+    assert len(only) and set(only["department"]) == {department}
+    with pytest.raises(catalog.CatalogError, match="no department 'Bretagne'; departments in this entry: "):
+        catalog.load("traffic_counts", department="Bretagne")
+    with pytest.raises(catalog.CatalogError, match="unknown parameter\\(s\\) department; this entry takes none"):
+        catalog.load("weather_daily", department=department)
+
+
+def test_damaged_zarr_grid_fails_its_checksum(platform, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(platform / "data", copy)
+    monkeypatch.setenv("OCCIDATA_DATA_DIR", str(copy))
+    chunk = next(p for p in (copy / "weather_daily").rglob("*") if p.is_file() and "tmax" in str(p) and p.name != "zarr.json")
+    chunk.write_bytes(b"\x00" * 16)
+    with pytest.raises(catalog.CatalogError, match="checksum mismatch for .*weather_daily.zarr"):
+        catalog.load("weather_daily")
+
+
+def test_search_by_text_and_metadata(platform):
+    assert "air_quality_hourly" in catalog.search("no2")
+    assert "bathing_water" in catalog.search("baignade")
+    public = catalog.search(access="public")
+    assert "air_quality_hourly" in public and "health_admissions" not in public
+    assert catalog.search("", access="restricted") == ["health_admissions"]
+
+
+def test_partner_data_needs_the_partner_level_and_is_audited(platform):
+    with pytest.raises(PermissionError, match="needs access level 'partner'"):
+        catalog.load("building_meters", levels=set())
+    catalog.load("building_meters", levels={"partner"}, user="chercheuse")
+    last = read_audit(platform / "logs" / "audit.jsonl")[-1]
+    assert (last["who"], last["what"], last["access"]) == ("chercheuse", "building_meters", "partner")
+    assert last["when"]
+
+
+def test_restricted_data_needs_its_own_grant(platform):
+    with pytest.raises(PermissionError, match="needs access level 'restricted:health_admissions'"):
+        catalog.load("health_admissions", levels={"partner", "restricted:other"})
+
+
+def test_public_reads_are_not_audited(platform):
+    before = len(read_audit(platform / "logs" / "audit.jsonl"))
+    catalog.load("air_quality_hourly", year=2024)
+    assert len(read_audit(platform / "logs" / "audit.jsonl")) == before
+
+
+def test_demo_mode_never_serves_restricted_data(platform, monkeypatch):
+    monkeypatch.setenv("OCCIDATA_MODE", "demo")
+    with pytest.raises(PermissionError, match="demo mode"):
+        catalog.load("health_admissions", levels={"restricted:health_admissions"})
+
+
+def test_changed_file_fails_its_checksum(platform, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(platform / "data", copy)
+    monkeypatch.setenv("OCCIDATA_DATA_DIR", str(copy))
+    part = copy / "air_quality_hourly" / "year=2024" / "part-0.parquet"
+    part.write_bytes(part.read_bytes()[:-10] + b"corrupted!")
+    with pytest.raises(catalog.CatalogError, match="checksum mismatch for .*part-0.parquet"):
+        catalog.load("air_quality_hourly", year=2024)
+
+
+def test_unbuilt_data_says_how_to_build_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("OCCIDATA_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("OCCIDATA_DATA_DIR", raising=False)
+    with pytest.raises(catalog.CatalogError, match="occidata data build"):
+        catalog.load("air_quality_hourly")
+
+
+def test_unknown_entry_lists_the_known_ones(platform):
+    with pytest.raises(catalog.CatalogError, match="no dataset named 'air_quality' .*air_quality_hourly"):
+        catalog.load("air_quality")
