@@ -13,6 +13,7 @@ the same rules on the server side (file permissions and the data service).
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,17 @@ class CatalogError(ValueError):
     """A catalogue request that cannot be served; the message names the entry and what to do."""
 
 
-def open_catalog(path: str | Path = CATALOG_PATH):
+@lru_cache(maxsize=4)
+def _parsed(path: str, mtime_ns: int):
+    # Parsing the YAML is most of a small load's cost; reparse only when the file changes.
+    return intake.from_yaml_file(path)
+
+
+def open_catalog(path: str | Path = CATALOG_PATH, cfg: dict | None = None):
     """The Intake catalogue with ``data_dir`` set to this platform's data directory."""
-    catalog = intake.from_yaml_file(str(path))
-    return catalog(data_dir=load_config()["data_dir"])
+    path = Path(path)
+    catalog = _parsed(str(path), path.stat().st_mtime_ns)
+    return catalog(data_dir=(cfg or load_config())["data_dir"])
 
 
 def caller_levels(environ=None) -> set[str]:
@@ -144,7 +152,7 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
         For an unknown entry or parameter, data not built, or a file that fails its checksum.
     """
     cfg = load_config()
-    catalog = open_catalog()
+    catalog = open_catalog(cfg=cfg)
     entry = _entry(catalog, name)
     meta = entry.metadata
     needed = _required_level(name, meta["access"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import calendar
 from .geography import communes, departments
 from .schema import Column, TableSchema
 
@@ -162,29 +163,8 @@ def _buildings() -> pd.DataFrame:
 BUILDINGS = _buildings()
 BUILDING_COLUMNS = ("building_id", "building_name", "building_type", "commune", "insee_code", "department")
 
-# Zone C school holidays as [first day off, day classes resume), and the Ascension bridges.
-_SCHOOL_HOLIDAYS = (
-    ("2023-07-08", "2023-09-04"), ("2023-10-21", "2023-11-06"), ("2023-12-23", "2024-01-08"),
-    ("2024-02-10", "2024-02-26"), ("2024-04-06", "2024-04-22"), ("2024-05-09", "2024-05-13"),
-    ("2024-07-06", "2024-09-02"), ("2024-10-19", "2024-11-04"), ("2024-12-21", "2025-01-06"),
-    ("2025-02-15", "2025-03-03"), ("2025-04-12", "2025-04-28"), ("2025-05-29", "2025-06-02"),
-    ("2025-07-05", "2025-09-01"), ("2025-10-18", "2025-11-03"), ("2025-12-20", "2026-01-05"),
-    ("2026-02-21", "2026-03-09"), ("2026-04-18", "2026-05-04"), ("2026-05-14", "2026-05-18"),
-)
-_PUBLIC_HOLIDAYS = (
-    "2023-07-14", "2023-08-15", "2023-11-01", "2023-11-11", "2023-12-25",
-    "2024-01-01", "2024-04-01", "2024-05-01", "2024-05-08", "2024-05-09", "2024-05-20", "2024-07-14",
-    "2024-08-15", "2024-11-01", "2024-11-11", "2024-12-25",
-    "2025-01-01", "2025-04-21", "2025-05-01", "2025-05-08", "2025-05-29", "2025-06-09", "2025-07-14",
-    "2025-08-15", "2025-11-01", "2025-11-11", "2025-12-25",
-    "2026-01-01", "2026-04-06", "2026-05-01", "2026-05-08", "2026-05-14", "2026-05-25",
-)
-# The days the calendars above are known for; calendar-bound types refuse other days.
-CALENDAR_RANGE = (np.datetime64("2023-07-08"), np.datetime64("2026-07-04"))
-SCHOOL_HOLIDAY_DAYS = np.concatenate(
-    [np.arange(np.datetime64(a), np.datetime64(b), dtype="datetime64[D]") for a, b in _SCHOOL_HOLIDAYS]
-)
-PUBLIC_HOLIDAY_DAYS = np.array(_PUBLIC_HOLIDAYS, dtype="datetime64[D]")
+# The days the shared school calendar is known for; calendar-bound types refuse other days.
+CALENDAR_RANGE = calendar.SCHOOL_CALENDAR_RANGE
 
 
 def _local_clock(times) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,16 +215,11 @@ def occupancy(building_type: str, times) -> np.ndarray:
         return np.where(weekdays, (minute >= 17 * 60) & (minute < 22 * 60), (minute >= 9 * 60) & (minute < 19 * 60))
     if building_type == "swimming_pool":
         return (minute >= 10 * 60) & (minute < 20 * 60)
-    outside = (day < CALENDAR_RANGE[0]) | (day >= CALENDAR_RANGE[1])
-    if outside.any():
-        raise ValueError(
-            f"no {building_type} calendar for {day[outside][0]}: holidays are known from "
-            f"{CALENDAR_RANGE[0]} to {CALENDAR_RANGE[1]} (excluded)"
-        )
-    open_day = ~np.isin(day, PUBLIC_HOLIDAY_DAYS)
+    calendar.require_school_calendar(day, building_type)
+    open_day = ~calendar.is_public_holiday(day)
     if building_type == "school":
         closing = np.where(weekday == 2, 12 * 60, 18 * 60)
-        return weekdays & (minute >= 8 * 60) & (minute < closing) & open_day & ~np.isin(day, SCHOOL_HOLIDAY_DAYS)
+        return weekdays & (minute >= 8 * 60) & (minute < closing) & open_day & ~calendar.is_school_holiday(day)
     if building_type == "town_hall":
         return weekdays & (minute >= 8 * 60 + 30) & (minute < 17 * 60 + 30) & open_day
     return (weekday >= 1) & (weekday <= 5) & (minute >= 10 * 60) & (minute < 19 * 60) & open_day
@@ -460,7 +435,8 @@ def generate(size: str = "tiny", seed: int = 0, year: int = 2024) -> pd.DataFram
         Same seed, same data; ``generate_labels`` with the same arguments gives the anomalies
         injected into these readings.
     year
-        Calendar year of the series (UTC); the calendars cover July 2023 to June 2026.
+        Calendar year of the series (UTC); the school calendar covers 22 October 2022 to
+        3 July 2026 (``CALENDAR_RANGE``), so the sizes that fit in it.
 
     Returns
     -------

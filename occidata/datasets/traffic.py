@@ -3,7 +3,8 @@
 - ``SCHEMA``: one row per counter (one direction of one road section) and hour.
 - ``counters``: the counter table, 150 counters on the motorways (A61, A9, A62, A75, A64,
   A66, A20, A68), main roads, the Toulouse and Montpellier ring roads and city streets.
-- ``school_holidays`` / ``public_holidays``: the French calendar (zone C for Occitanie).
+- ``school_holidays`` / ``public_holidays``: the French calendar (zone C for Occitanie), from
+  ``occidata.datasets.calendar``, with a guess for school holidays outside its table.
 - ``generate_counts``: deterministic synthetic counts at those counters, shaped like the
   real counting stations (weekday rush hours, later and lighter weekends, school holidays,
   summer tourism, ring-road congestion, Sunday lorry ban, incidents). No open hourly feed
@@ -12,11 +13,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
+from . import calendar
+from .calendar import easter, is_public_holiday, public_holidays  # noqa: F401 (part of this module's API)
 from .schema import Column, TableSchema
 
 NAME = "traffic_counts"
@@ -193,19 +194,6 @@ _CAPACITY = {"motorway": 0.15, "trunk": 0.15, "ring_road": 0.085, "urban": 0.105
 _FREE_FLOW = {"motorway": 0.92, "trunk": 0.93, "ring_road": 0.93, "urban": 0.86}
 _HGV_SPEED = {"motorway": 88.0, "trunk": 80.0, "ring_road": 80.0, "urban": 45.0}
 
-# Zone C (académies de Toulouse and Montpellier): first day off, day classes resume.
-_SCHOOL_HOLIDAYS_ZONE_C = (
-    ("2022-10-22", "2022-11-07"), ("2022-12-17", "2023-01-03"), ("2023-02-18", "2023-03-06"),
-    ("2023-04-22", "2023-05-09"), ("2023-05-18", "2023-05-22"), ("2023-07-08", "2023-09-04"),
-    ("2023-10-21", "2023-11-06"), ("2023-12-23", "2024-01-08"), ("2024-02-10", "2024-02-26"),
-    ("2024-04-06", "2024-04-22"), ("2024-05-09", "2024-05-13"), ("2024-07-06", "2024-09-02"),
-    ("2024-10-19", "2024-11-04"), ("2024-12-21", "2025-01-06"), ("2025-02-15", "2025-03-03"),
-    ("2025-04-12", "2025-04-28"), ("2025-05-29", "2025-06-02"), ("2025-07-05", "2025-09-01"),
-    ("2025-10-18", "2025-11-03"), ("2025-12-20", "2026-01-05"), ("2026-02-21", "2026-03-09"),
-    ("2026-04-18", "2026-05-04"),
-)
-_CALENDAR_KNOWN = (pd.Timestamp("2022-10-22"), pd.Timestamp("2026-05-04"))
-
 
 def counters(n: int | None = None) -> pd.DataFrame:
     """The counter table: one row per counting direction of each road section.
@@ -252,45 +240,31 @@ def counters(n: int | None = None) -> pd.DataFrame:
     return table
 
 
-def easter(year: int) -> dt.date:
-    """Easter Sunday of ``year`` (Gregorian computus)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    g = (8 * b + 13) // 25
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    el = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 19 * el) // 433
-    month = (h + el - 7 * m + 90) // 25
-    return dt.date(year, month, (h + el - 7 * m + 33 * month + 19) % 32)
-
-
-def public_holidays(years) -> set[dt.date]:
-    """French public holidays (jours fériés) of the given years."""
-    days = set()
-    for year in years:
-        fixed = ((1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25))
-        days.update(dt.date(year, month, day) for month, day in fixed)
-        sunday = easter(year)
-        days.update(sunday + dt.timedelta(days=offset) for offset in (1, 39, 50))
-    return days
-
-
 def school_holidays(dates) -> np.ndarray:
     """Whether each date falls in the zone C school holidays (Occitanie).
 
-    Dates from the 2022-2023 to the 2025-2026 school years use the official calendar;
-    outside it, the summer (5 July to 31 August) and Christmas (20 December to 4 January)
-    breaks are approximated.
+    Dates in ``calendar.SCHOOL_CALENDAR_RANGE`` (22 October 2022 to 3 July 2026) use the official
+    calendar; outside it, the summer (5 July to 31 August) and Christmas (20 December to
+    4 January) breaks are approximated.
+
+    Parameters
+    ----------
+    dates
+        Dates (timezone-aware ones count at their own wall-clock date).
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans, one per date.
     """
-    days = pd.DatetimeIndex(pd.to_datetime(dates)).tz_localize(None).normalize()
+    days = calendar.days(dates)
+    known = calendar.school_calendar_covers(days)
     off = np.zeros(len(days), dtype=bool)
-    for first, resume in _SCHOOL_HOLIDAYS_ZONE_C:
-        off |= (days >= pd.Timestamp(first)) & (days < pd.Timestamp(resume))
-    outside = (days < _CALENDAR_KNOWN[0]) | (days >= _CALENDAR_KNOWN[1])
-    month_day = days.month * 100 + days.day
+    off[known] = calendar.is_school_holiday(days[known])
+    local = pd.DatetimeIndex(days)
+    month_day = local.month * 100 + local.day
     approx = ((month_day >= 705) & (month_day <= 831)) | (month_day >= 1220) | (month_day <= 104)
-    return np.where(outside, approx, off)
+    return np.where(known, off, approx)
 
 
 def _bump(hours: np.ndarray, centre: float, width: float) -> np.ndarray:
@@ -317,9 +291,8 @@ def _calendar(times: pd.DatetimeIndex) -> pd.DataFrame:
     """Local (Europe/Paris) calendar facts for each UTC hour."""
     local = times.tz_convert("Europe/Paris")
     dates = local.tz_localize(None).normalize()
-    holidays = public_holidays(range(dates.year.min(), dates.year.max() + 2))
-    holiday = np.isin(dates.date, list(holidays))
-    next_off = np.isin((dates + pd.Timedelta(days=1)).date, list(holidays)) | (local.day_of_week == 5)
+    holiday = is_public_holiday(dates)
+    next_off = is_public_holiday(dates + pd.Timedelta(days=1)) | (local.day_of_week == 5)
     return pd.DataFrame({
         "hour": local.hour + 0.5,
         "dow": local.day_of_week,

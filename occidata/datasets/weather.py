@@ -449,7 +449,7 @@ def write_zarr(ds: xr.Dataset, path: str | Path) -> None:
     if "time" in ds.dims:
         ds = ds.chunk({"time": min(366, ds.sizes["time"])})
     try:
-        ds.to_zarr(tmp, mode="w-", consolidated=False)
+        ds.to_zarr(tmp, mode="w-", consolidated=True, zarr_format=2)  # v2: consolidated metadata is standard there
         if path.exists():
             os.replace(path, old)
         try:
@@ -477,7 +477,7 @@ def open_zarr(path: str | Path) -> xr.Dataset:
     if not path.is_dir():
         raise SchemaError(f"{path}: no such Zarr store")
     try:
-        ds = xr.open_zarr(path, consolidated=False)
+        ds = xr.open_zarr(path, consolidated=True)
     except Exception as error:  # zarr reports damage as many types (JSON, key, value errors)
         raise SchemaError(f"{path}: not a readable Zarr store ({type(error).__name__}: {error})") from None
     SCHEMA.check_layout(ds, str(path))
