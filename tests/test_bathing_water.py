@@ -27,7 +27,7 @@ GOOD_ROWS = [
     f"104,FR,{SALAGOU},2023,2023-07-24,30,0,,,missingValue,,A",
 ]
 BAD_ROWS = [
-    (f"105,FR,FR099999001,2023,2023-06-12,15,20,,,,,A", "site_id: not one of FR030133001"),
+    ("105,FR,FR099999001,2023,2023-06-12,15,20,,,,,A", "site_id: not one of FR030133001"),
     (f"106,FR,{CORNICHE},2023,2023-07-10,15,abc,,,,,A", "e_coli: not a number ('abc')"),
     (f"107,FR,{CORNICHE},2023,2023-07-24,15,-5,,,,,A", "e_coli: below 0.0 cfu/100ml ('-5')"),
     (f"108,FR,{CORNICHE},2023,31/06/2023,15,20,,,,,A", "sample_date: not an ISO 8601 date ('31/06/2023')"),

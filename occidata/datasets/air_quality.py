@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .schema import SOURCE_ROW, Column, SchemaError, TableSchema
+from .schema import SOURCE_ROW, Column, SchemaError, TableSchema, read_provider_csv
 
 NAME = "air_quality_hourly"
 KIND = "table"
@@ -104,19 +104,7 @@ def read_atmo_csv(path: str | Path) -> pd.DataFrame:
     SchemaError
         When the file is missing or lacks provider columns (the message names both).
     """
-    path = Path(path)
-    try:
-        raw = pd.read_csv(path, sep=",", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SchemaError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise SchemaError(f"{path}: not a readable ATMO CSV export ({error})") from None
-    missing = [c for c in ATMO_COLUMNS if c not in raw.columns]
-    if missing:
-        raise SchemaError(
-            f"{path}: not an ATMO Occitanie export, missing column(s) {', '.join(missing)} "
-            f"(found: {', '.join(raw.columns[:8])}...)"
-        )
+    raw = read_provider_csv(path, ATMO_COLUMNS, "an ATMO Occitanie export", sep=",")
     strip = lambda s: s.str.strip()  # noqa: E731 (station names carry trailing spaces)
     return pd.DataFrame(
         {
@@ -165,16 +153,7 @@ def read_geodair_csv(path: str | Path, stations: pd.DataFrame | None = None) -> 
     unknown station keeps its code and fails validation ("missing value") instead of vanishing.
     Hourly rows of the pollutants of the indices are expected; ``validité`` 1 means validated.
     """
-    path = Path(path)
-    try:
-        raw = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SchemaError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise SchemaError(f"{path}: not a readable Géod'air CSV export ({error})") from None
-    missing = [c for c in GEODAIR_COLUMNS if c not in raw.columns]
-    if missing:
-        raise SchemaError(f"{path}: not a Géod'air E2 export, missing column(s) {', '.join(missing)}")
+    raw = read_provider_csv(path, GEODAIR_COLUMNS, "a Géod'air E2 export", sep=";")
     if stations is None:
         from .sources import real_data_dir
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .schema import SOURCE_ROW, Column, SchemaError, TableSchema
+from .schema import SOURCE_ROW, Column, TableSchema, read_provider_csv
 
 NAME = "bathing_water"
 KIND = "table"
@@ -226,23 +226,7 @@ def read_eea_csv(path: str | Path) -> pd.DataFrame:
     SchemaError
         When the file is missing, unreadable or lacks monitoring columns (the message names the file).
     """
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            header = handle.readline()
-        sep = ";" if header.count(";") > header.count(",") else ","
-        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SchemaError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise SchemaError(f"{path}: not a readable EEA bathing-water CSV ({error})") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    missing = [c for c in EEA_COLUMNS if c not in raw.columns]
-    if missing:
-        raise SchemaError(
-            f"{path}: not an EEA bathing-water monitoring table, missing column(s) {', '.join(missing)} "
-            f"(found: {', '.join(raw.columns[:8])})"
-        )
+    raw = read_provider_csv(path, EEA_COLUMNS, "an EEA bathing-water monitoring table")
     ids = raw["bathingWaterIdentifier"].str.strip()
     places = SITES.set_index("site_id").reindex(ids)
     e_coli, e_coli_flag = _value_and_flag(raw["escherichiaColiValue"], raw["escherichiaColiStatus"])

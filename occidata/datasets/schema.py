@@ -126,3 +126,37 @@ def _to_bool(value):
     if text in ("f", "false", "0", "no", "non", "n"):
         return False
     return pd.NA
+
+
+def read_provider_csv(path, columns, what: str, sep: str | None = None) -> pd.DataFrame:
+    """Read a provider's CSV export as text, checking it has ``columns``.
+
+    ``sep=None`` picks ";" or "," from the header line. A byte-order mark and spaces around
+    header names are ignored; every cell stays text so validation sees what the provider wrote.
+
+    Raises
+    ------
+    SchemaError
+        When the file is missing, unreadable as CSV, or lacks some of ``columns``; the message
+        names the file and ``what`` it should have been.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        if sep is None:
+            with open(path, encoding="utf-8-sig") as handle:
+                header = handle.readline()
+            sep = ";" if header.count(";") > header.count(",") else ","
+        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SchemaError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise SchemaError(f"{path}: not a readable {what} ({error})") from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [c for c in columns if c not in raw.columns]
+    if missing:
+        raise SchemaError(
+            f"{path}: not {what}, missing column(s) {', '.join(missing)} (found: {', '.join(raw.columns[:8])})"
+        )
+    return raw
