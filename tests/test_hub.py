@@ -61,6 +61,10 @@ def test_signup_waits_for_approval_then_user_runs_code(hub):
 
     assert person.login("chercheuse", PASSWORD)
     person.request_token(note="test")
+    # Hub groups grant data access levels, which the lab server receives at spawn.
+    service = hub.service()
+    service.api("POST", "groups/partner")  # may exist already: another test made it
+    assert service.api("POST", "groups/partner/users", json={"users": ["chercheuse"]}).status_code == 200
     server = person.start_server()
     assert server["ready"]
     try:
@@ -77,6 +81,8 @@ def test_signup_waits_for_approval_then_user_runs_code(hub):
             "from occidata import catalog\nprint(len(catalog.load('air_quality_hourly', year=2024)))",
         )
         assert int(rows) > 1000
+        levels = person.execute(kernel["id"], "from occidata import catalog; print(sorted(catalog.caller_levels()))")
+        assert levels.strip() == "['partner', 'public']"
     finally:
         person.stop_server()
     assert person.api("GET", "users/chercheuse").json()["servers"] == {}

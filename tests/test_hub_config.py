@@ -329,3 +329,20 @@ def test_generic_oauth_missing_keys_are_listed(configure):
     for key in ("client_id", "client_secret", "authorize_url", "userdata_url", "callback_url"):
         assert f"auth.oauth.{key}" in message
     assert "auth.oauth.token_url" not in message
+
+
+def test_hub_groups_become_access_levels():
+    from types import SimpleNamespace
+
+    from occidata.hub.access import access_levels, set_access_levels
+
+    assert access_levels(["restricted:health_admissions", "students", "partner"]) == [
+        "partner",
+        "restricted:health_admissions",
+    ]
+    spawner = SimpleNamespace(
+        user=SimpleNamespace(groups=[SimpleNamespace(name="partner"), SimpleNamespace(name="admins")]),
+        environment={"OCCIDATA_DATA_DIR": "/data"},
+    )
+    set_access_levels(spawner)
+    assert spawner.environment == {"OCCIDATA_DATA_DIR": "/data", "OCCIDATA_ACCESS_LEVELS": "partner"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .access import update_access
 from .auth import update_auth
 from .network import update_network, update_state
 from .services import update_services
@@ -23,5 +24,6 @@ def apply(c, cfg: dict, root: str | Path) -> None:
     update_network(c, cfg, root)
     update_auth(c, cfg)
     update_spawner(c, cfg, root)
+    update_access(c)
     update_services(c, cfg)
     update_templates(c, cfg, root)
