@@ -10,6 +10,7 @@ import yaml
 
 from .config import ConfigError, load_config, redact
 from .catalog import CatalogError
+from .datasets import UnknownDatasetError
 from .datasets.schema import SchemaError
 from .kernels import install_kernels
 from .platform import REPO_ROOT, PlatformError, hub_url, read_pid, start_hub, stop_hub, wait_until_ready
@@ -126,7 +127,7 @@ def cmd_catalog_show(args) -> int:
 
 def cmd_catalog_generate(args) -> int:
     from .catalog.spec import CATALOG_PATH, render_catalog
-    from .state import write_atomic
+    from .atomic import write_atomic
 
     write_atomic(CATALOG_PATH, render_catalog())
     print(f"Wrote {CATALOG_PATH}")
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, PlatformError, SchemaError, CatalogError, PermissionError, KeyError) as error:
+    except (ConfigError, PlatformError, SchemaError, CatalogError, PermissionError, UnknownDatasetError) as error:
         print(f"\noccidata: {error}", file=sys.stderr)
         return 2
 

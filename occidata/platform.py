@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from functools import cached_property
 from pathlib import Path
 
 import requests
 
+from .config import load_config
 from .state import StatePaths
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -121,8 +124,6 @@ def stop_hub(cfg: dict) -> bool:
 
 def free_port() -> int:
     """A TCP port free on the loopback interface right now."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -155,10 +156,8 @@ class LocalHub:
         env.update({f"OCCIDATA_{k}": v for k, v in self.settings.items()})
         return env
 
-    @property
+    @cached_property
     def cfg(self) -> dict:
-        from .config import load_config
-
         return load_config(self.env)
 
     @property

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from .atomic import write_atomic
 
 
 @dataclass(frozen=True)
@@ -79,21 +80,6 @@ class StatePaths:
         self.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.secrets, 0o700)
         return self
-
-
-def write_atomic(path: Path, data: str, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename, with ``mode``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def ensure_secret(path: Path, nbytes: int = 32) -> str:

@@ -13,7 +13,8 @@ from traitlets.config import Config
 
 import occidata.hub
 from occidata.config import ConfigError, load_config
-from occidata.hub.auth import CompatLoginHandler, OccidataNativeAuthenticator
+from occidata.hub.auth import OccidataNativeAuthenticator
+from occidata.hub.native_handlers import CompatLoginHandler
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

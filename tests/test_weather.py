@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from occidata import atomic
 from occidata.datasets import geography as geo
 from occidata.datasets import weather as wx
 from occidata.datasets.schema import SchemaError
@@ -181,7 +182,7 @@ def test_a_failed_zarr_write_leaves_the_old_store(tmp_path, tiny, monkeypatch):
                 raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(wx.os, "replace", fail_moving_the_new_store_in)
+    monkeypatch.setattr(atomic.os, "replace", fail_moving_the_new_store_in)  # the swap is occidata.atomic's
     with pytest.raises(OSError, match="disk full"):
         wx.write_zarr(tiny.assign(pr=tiny["pr"] * 0), store)
     monkeypatch.undo()

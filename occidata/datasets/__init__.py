@@ -22,6 +22,13 @@ MODULES = {
 }
 
 
+class UnknownDatasetError(KeyError):
+    """A dataset name the platform does not have; the message lists the known ones."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
 def names() -> list[str]:
     """The dataset names, in catalogue order."""
     return list(MODULES)
@@ -30,5 +37,5 @@ def names() -> list[str]:
 def get_dataset(name: str) -> ModuleType:
     """The module of dataset ``name``; an unknown name is an error listing the known ones."""
     if name not in MODULES:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(MODULES)}")
+        raise UnknownDatasetError(f"unknown dataset {name!r}; known: {', '.join(MODULES)}")
     return importlib.import_module(MODULES[name])

@@ -8,6 +8,7 @@ SHA-256, which loads check.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import shutil
@@ -22,7 +23,7 @@ from . import get_dataset, names
 from .geography import load_boundaries
 from .sources import boundaries_source
 from .store import sha256_of, write_parquet
-from ..state import write_atomic
+from ..atomic import swap_in_directory, write_atomic
 
 MANIFEST = "manifest.json"
 
@@ -40,8 +41,6 @@ def read_manifest(data_dir: str | Path) -> dict:
 
 def tree_checksum(path: Path) -> str:
     """SHA-256 over a directory's files (relative names and bytes), for Zarr stores."""
-    import hashlib
-
     digest = hashlib.sha256()
     for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
         digest.update(str(file.relative_to(path)).encode())
@@ -58,18 +57,8 @@ def store_table(frame: pd.DataFrame, target: Path, time_column: str) -> dict[str
     for year in sorted(years.unique()):
         relative = f"year={year}/part-0.parquet"
         checksums[relative] = write_parquet(frame[years == year].reset_index(drop=True), staging / relative)
-    _swap_in(staging, target)
+    swap_in_directory(staging, target)
     return checksums
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Replace ``target`` by the fully written ``staging`` directory (never half-written)."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def build_dataset(name: str, size: str, data_dir: Path, seed: int = 0) -> dict:
@@ -93,7 +82,7 @@ def build_dataset(name: str, size: str, data_dir: Path, seed: int = 0) -> dict:
         staging = target.with_name(f".{target.name}.building")
         shutil.rmtree(staging, ignore_errors=True)
         module.write_zarr(generated, staging / f"{name}.zarr")
-        _swap_in(staging, target)
+        swap_in_directory(staging, target)
         files = {f"{name}.zarr": tree_checksum(target / f"{name}.zarr")}
         rows = int(generated.sizes.get("time", 0))
     return {
@@ -114,6 +103,8 @@ def build_all(size: str, data_dir: str | Path, seed: int = 0, only: list[str] | 
     data_dir.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(data_dir)
     todo = only or names()
+    for name in todo:
+        get_dataset(name)  # an unknown name fails before anything is built
     for index, name in enumerate(todo, 1):
         progress(f"[{index}/{len(todo)}] {name} ({size}) ...")
         record = build_dataset(name, size, data_dir, seed=seed)

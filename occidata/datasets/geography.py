@@ -15,8 +15,6 @@ This module is reference data, not a generated dataset: it has no ``SIZES`` nor 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..atomic import replace_file
 from .schema import SchemaError
 
 NAME = "geography"
@@ -237,7 +236,7 @@ def load_boundaries(source: str | Path | None, cache_dir: str | Path) -> dict | 
         except OSError as error:
             raise SchemaError(f"{source}: cannot be read ({error})") from None
     boundaries = _parse(content, source)
-    _write_atomically(cache, content)
+    replace_file(cache, lambda tmp: Path(tmp).write_bytes(content))
     return boundaries
 
 
@@ -269,18 +268,6 @@ def _parse(content: bytes, source: str) -> dict:
             f"(missing: {', '.join(missing) or 'none'}; unexpected: {', '.join(unexpected) or 'none'})"
         )
     return data
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _rings(geometry: dict) -> list[np.ndarray]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from ..atomic import replace_file
 
 
 def sha256_of(path: str | Path) -> str:
@@ -19,26 +19,14 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> str:
     """Write ``frame`` to ``path`` (temporary file, then rename); return the file's SHA-256."""
     path = Path(path)
-    _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    replace_file(path, lambda tmp: frame.to_parquet(tmp, index=False))
     return sha256_of(path)
 
 
 def write_quarantine(frame: pd.DataFrame, path: str | Path) -> None:
     """Write quarantined rows, with their source row and reason, as CSV (atomically)."""
     path = Path(path)
-    _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+    replace_file(path, lambda tmp: frame.to_csv(tmp, index=False))

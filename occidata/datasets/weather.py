@@ -15,7 +15,6 @@ Cells outside Occitanie hold NaN; ``department`` says which department each cell
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..atomic import swap_in_directory
 from . import geography
 from .schema import SchemaError
 
@@ -441,8 +441,7 @@ def write_zarr(ds: xr.Dataset, path: str | Path) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex[:8]
-    tmp, old = path.with_name(f".{path.name}.{token}.tmp"), path.with_name(f".{path.name}.{token}.old")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     ds = ds.copy()
     for variable in ds.variables.values():
         variable.encoding = {}  # chunking and compressors of a store it was read from do not apply
@@ -450,18 +449,10 @@ def write_zarr(ds: xr.Dataset, path: str | Path) -> None:
         ds = ds.chunk({"time": min(366, ds.sizes["time"])})
     try:
         ds.to_zarr(tmp, mode="w-", consolidated=True, zarr_format=2)  # v2: consolidated metadata is standard there
-        if path.exists():
-            os.replace(path, old)
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            if old.exists():
-                os.replace(old, path)
-            raise
+        swap_in_directory(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def open_zarr(path: str | Path) -> xr.Dataset:

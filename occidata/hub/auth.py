@@ -15,8 +15,9 @@ from nativeauthenticator.orm import UserInfo
 from traitlets import Unicode
 
 from ..config import ConfigError
-from ..state import StatePaths, generate_password, write_atomic
-from .native_handlers import REPLACEMENTS, CompatLoginHandler  # noqa: F401 (CompatLoginHandler re-exported)
+from ..atomic import write_atomic
+from ..state import StatePaths, generate_password
+from .native_handlers import REPLACEMENTS
 
 
 class OccidataNativeAuthenticator(NativeAuthenticator):
