@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: up down test bench data install install-test proxy chromium
+.PHONY: up down test bench bench-compute data install install-test proxy chromium
 
 up: install proxy
 	$(BIN)/occidata up
@@ -21,6 +21,11 @@ bench: install-test proxy
 	$(BIN)/occidata kernels install
 	$(BIN)/python bench/hub_spawn.py
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/compute.py
+
+# Only the analyses: Numba / CuPy against plain NumPy and xarray, demo and full size.
+bench-compute: install-test
+	$(BIN)/python bench/compute.py
 
 # Rebuild the demo datasets (SIZE=tiny|demo|full).
 SIZE ?= demo
