@@ -27,14 +27,13 @@ Implementations
   ``num / den``, a separate small product for the points on a station, and the
   station count ``M @ R.T`` (``R`` the within-radius indicator) for
   ``min_stations``.
-- Numba: ``prange`` over blocks of 64 grid points; a block's weights
-  (stations x points, 24 kB for 47 stations) are computed once and stay in the
-  cache while all time steps run through them, four steps at a time (one weight
-  load serves four products); the inner loops run along the block's points
-  (contiguous, vectorised) and each result is written once. The weight sum of
-  the reporting stations is the block's total minus the weights of the stations
-  missing at that step (usually none or one), summed directly instead when the
-  missing ones hold most of the weight. No points x stations matrix is built.
+- Numba: the weights in one parallel pass; then, per chunk of time steps, one
+  BLAS product for the weighted sums (the fastest way to do it on a CPU) and a
+  fused parallel pass that divides by the weight sum of the reporting stations
+  (the point's total minus the weights of the stations missing at that step,
+  usually none or one; summed directly when the missing ones hold most of the
+  weight), applies the on-station and ``min_stations`` rules and writes each
+  result once. That saves NumPy's second product and its temporaries.
 - CuPy: the NumPy code with ``xp = cupy``: the products run on cuBLAS and the
   step is bound by writing the result. :mod:`occidata.compute._cuda_idw` holds
   the same algorithm as a ``numba.cuda`` kernel (:func:`~occidata.compute._cuda_idw.idw_cuda`).
@@ -54,10 +53,8 @@ from occidata.compute.checks import as_float_array, check_not_all_nan, check_pos
 
 __all__ = ["idw", "idw_xr"]
 
-#: Grid points per block of the Numba kernel (its inner loop length).
-_BLOCK = 64
-#: Time steps summed together in the Numba kernel (one weight load serves this many products).
-_ROWS = 4
+#: Elements (time steps x points) per BLAS product of the Numba path.
+_CHUNK_FINISH = 1 << 22
 #: Elements (time steps x points) per chunk of the NumPy products: bounds the temporaries.
 _CHUNK_NUMPY = 1 << 22
 #: The same on the GPU, where fewer and larger products are faster.
@@ -202,98 +199,119 @@ def _idw_cupy(sx, sy, z, gx, gy, *, power, radius, min_stations):
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
-def _idw_kernel(sx, sy, z0, valid, row_full, gx, gy, power, radius, has_radius, min_stations, out):
-    n_t = out.shape[0]
-    n_s = z0.shape[1]
+def _idw_weights(sx, sy, gx, gy, power, radius, has_radius):
+    """Weights (stations x points, the layout of the product) and per-point summaries."""
+    n_s = sx.shape[0]
     n_p = gx.shape[0]
-    n_blocks = (n_p + _BLOCK - 1) // _BLOCK
-    for blk in numba.prange(n_blocks):
-        p0 = blk * _BLOCK
-        nb = min(_BLOCK, n_p - p0)
-        # Weights of this block, stations x points: the inner loops run along points.
-        w = np.zeros((n_s, _BLOCK))
-        inside = np.zeros((n_s, _BLOCK))
-        on = np.zeros((n_s, _BLOCK), dtype=np.bool_)
-        sum_w = np.zeros(_BLOCK)
-        n_inside = np.zeros(_BLOCK)
-        any_on = np.zeros(_BLOCK, dtype=np.bool_)
+    w = np.zeros((n_s, n_p))
+    inside = np.zeros((n_s, n_p), dtype=np.bool_)
+    on = np.zeros((n_s, n_p), dtype=np.bool_)
+    sum_w = np.zeros(n_p)
+    n_inside = np.zeros(n_p)
+    any_on = np.zeros(n_p, dtype=np.bool_)
+    for j in numba.prange(n_p):
         for s in range(n_s):
-            for j in range(nb):
-                dx = gx[p0 + j] - sx[s]
-                dy = gy[p0 + j] - sy[s]
-                d = math.sqrt(dx * dx + dy * dy)
-                if has_radius and d > radius:
-                    continue
-                inside[s, j] = 1.0
-                n_inside[j] += 1.0
-                if d == 0.0:
-                    on[s, j] = True
-                    any_on[j] = True
-                else:
-                    w[s, j] = d ** -power
-                    sum_w[j] += w[s, j]
-        num = np.empty((_ROWS, _BLOCK))
-        w_out = np.empty(_BLOCK)     # weight of the stations missing at a step
-        n_out = np.empty(_BLOCK)     # how many of them are within the radius
-        for t0 in range(0, n_t, _ROWS):
-            # Weighted sums of _ROWS steps at once (z0 is 0 where a value is missing and
-            # padded to whole row groups): each weight loaded serves _ROWS products.
-            num[:, :] = 0.0
-            for s in range(n_s):
-                for r in range(_ROWS):
-                    zs = z0[t0 + r, s]
-                    for j in range(_BLOCK):
-                        num[r, j] += w[s, j] * zs
-            for r in range(min(_ROWS, n_t - t0)):
-                t = t0 + r
-                w_out[:] = 0.0
-                n_out[:] = 0.0
-                if not row_full[t]:
-                    # Weight sums of the reporting stations = all - missing: O(missing), not O(n_s).
+            dx = gx[j] - sx[s]
+            dy = gy[j] - sy[s]
+            d = math.sqrt(dx * dx + dy * dy)
+            if has_radius and d > radius:
+                continue
+            inside[s, j] = True
+            n_inside[j] += 1.0
+            if d == 0.0:
+                on[s, j] = True
+                any_on[j] = True
+            else:
+                w[s, j] = d ** -power
+                sum_w[j] += w[s, j]
+    return w, inside, on, sum_w, n_inside, any_on
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _idw_finish(out, t0, z0, valid, row_full, w, inside, on, sum_w, n_inside, any_on, min_stations):
+    """Turn the weighted sums ``out`` (steps t0.. of the product) into the IDW values, in place.
+
+    The weight sum of the reporting stations is the point's total minus the weights of
+    the stations missing at that step (usually none or one): O(missing) per point instead
+    of the second product NumPy needs. When the missing ones hold most of the weight the
+    sum is taken directly, so that no digits are lost in the difference.
+    """
+    n_s = w.shape[0]
+    n_p = out.shape[1]
+    # Points whose answer, when every station reported, is just the weighted sum / total.
+    plain = np.empty(n_p, dtype=np.bool_)
+    inv_sum = np.empty(n_p)
+    for j in range(n_p):
+        plain[j] = (not any_on[j]) and n_inside[j] >= min_stations and sum_w[j] > 0.0
+        inv_sum[j] = 1.0 / sum_w[j] if sum_w[j] > 0.0 else 0.0
+    for r in numba.prange(out.shape[0]):
+        t = t0 + r
+        if row_full[t]:
+            for j in range(n_p):  # the common case: branch-light, vectorised
+                out[r, j] = out[r, j] * inv_sum[j] if plain[j] else np.nan
+            if n_inside.min() >= min_stations and not any_on.any():
+                continue
+        missing = np.empty(n_s, dtype=np.int64)
+        n_missing = 0
+        for s in range(n_s):
+            if not valid[t, s]:
+                missing[n_missing] = s
+                n_missing += 1
+        for j in range(n_p):
+            if row_full[t] and plain[j]:
+                continue
+            w_out = 0.0
+            n_out = 0.0
+            for k in range(n_missing):
+                s = missing[k]
+                w_out += w[s, j]
+                n_out += inside[s, j]
+            res = np.nan
+            if n_inside[j] - n_out >= min_stations:
+                if w_out > 0.5 * sum_w[j]:
+                    den = 0.0
                     for s in range(n_s):
-                        if not valid[t, s]:
-                            for j in range(_BLOCK):
-                                w_out[j] += w[s, j]
-                                n_out[j] += inside[s, j]
-                for j in range(nb):
-                    res = np.nan
-                    if n_inside[j] - n_out[j] >= min_stations:
-                        if w_out[j] > 0.5 * sum_w[j]:
-                            # Most of the weight is missing: sum the reporting ones directly
-                            # rather than lose digits in the difference.
-                            den = 0.0
-                            for s in range(n_s):
-                                if valid[t, s]:
-                                    den += w[s, j]
-                        else:
-                            den = sum_w[j] - w_out[j]
-                        if den > 0.0:
-                            res = num[r, j] / den
-                        if any_on[j]:
-                            on_sum = 0.0
-                            on_count = 0
-                            for s in range(n_s):
-                                if on[s, j] and valid[t, s]:
-                                    on_sum += z0[t, s]
-                                    on_count += 1
-                            if on_count > 0:
-                                res = on_sum / on_count
-                    out[t, p0 + j] = res
-    return out
+                        if valid[t, s]:
+                            den += w[s, j]
+                else:
+                    den = sum_w[j] - w_out
+                if den > 0.0:
+                    res = out[r, j] / den
+                if any_on[j]:
+                    on_sum = 0.0
+                    on_count = 0
+                    for s in range(n_s):
+                        if on[s, j] and valid[t, s]:
+                            on_sum += z0[t, s]
+                            on_count += 1
+                    if on_count > 0:
+                        res = on_sum / on_count
+            out[r, j] = res
 
 
 def _idw_numba(sx, sy, z, gx, gy, *, power, radius, min_stations):
-    n_t, n_s = z.shape
+    """Weights in Numba, the weighted sums as one BLAS product per chunk, a fused finishing pass.
+
+    On the CPU the weighted sums are a matrix product and BLAS is the fastest way to
+    do it; what Numba saves is NumPy's second product (the weight sums of the
+    reporting stations) and its temporaries.
+    """
+    n_t = z.shape[0]
     valid = np.isfinite(z)
-    # Missing values weigh 0 in the sums; rows padded to whole groups of _ROWS steps.
-    z0 = np.zeros((-(-n_t // _ROWS) * _ROWS, n_s))
-    np.copyto(z0[:n_t], z, where=valid)
+    z0 = np.where(valid, z, 0.0)
     row_full = valid.all(axis=1)
-    out = np.empty((n_t, gx.shape[0]))
     has_radius = radius is not None
-    return _idw_kernel(np.ascontiguousarray(sx), np.ascontiguousarray(sy), z0, valid, row_full,
-                       np.ascontiguousarray(gx), np.ascontiguousarray(gy), float(power),
-                       float(radius) if has_radius else 0.0, has_radius, float(min_stations), out)
+    w, inside, on, sum_w, n_inside, any_on = _idw_weights(
+        np.ascontiguousarray(sx), np.ascontiguousarray(sy), np.ascontiguousarray(gx),
+        np.ascontiguousarray(gy), float(power), float(radius) if has_radius else 0.0, has_radius)
+    out = np.empty((n_t, gx.shape[0]))
+    # All products first, then one finishing pass: alternating BLAS's threads (which spin
+    # for a while after a call) with Numba's would make them fight over the cores.
+    step = max(1, _CHUNK_FINISH // max(gx.shape[0], 1))
+    for t0 in range(0, n_t, step):
+        np.matmul(z0[t0:t0 + step], w, out=out[t0:t0 + step])
+    _idw_finish(out, 0, z0, valid, row_full, w, inside, on, sum_w, n_inside, any_on, float(min_stations))
+    return out
 
 
 _IDW_IMPLS = {"numpy": _idw_numpy, "numba": _idw_numba, "cupy": _idw_cupy}

@@ -266,7 +266,8 @@ def test_idw_xr_is_lazy_on_dask_and_matches_in_memory():
     assert lazy.chunks is not None          # nothing computed yet
     assert lazy.dims == eager.dims == ("time", "y", "x")
     computed = lazy.compute()
-    xr.testing.assert_identical(computed, eager)
+    # BLAS may sum in another order for another number of rows: equal to the last digits.
+    xr.testing.assert_allclose(computed, eager, rtol=1e-12, atol=0)
     gx, gy = np.meshgrid(x, y)
     direct = idw(da.x.values, da.y.values, da.values, gx, gy, radius=40.0, backend="numpy")
     assert_close(eager.values, direct, "numba", np.nanmax(np.abs(da.values)))
