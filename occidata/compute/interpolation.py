@@ -53,6 +53,8 @@ from occidata.compute.checks import as_float_array, check_not_all_nan, check_pos
 
 __all__ = ["idw", "idw_xr"]
 
+#: Time steps per task of the Numba finishing pass (its scratch arrays are per task).
+_FINISH_ROWS = 8
 #: Elements (time steps x points) per BLAS product of the Numba path.
 _CHUNK_FINISH = 1 << 22
 #: Elements (time steps x points) per chunk of the NumPy products: bounds the temporaries.
@@ -244,49 +246,57 @@ def _idw_finish(out, t0, z0, valid, row_full, w, inside, on, sum_w, n_inside, an
     for j in range(n_p):
         plain[j] = (not any_on[j]) and n_inside[j] >= min_stations and sum_w[j] > 0.0
         inv_sum[j] = 1.0 / sum_w[j] if sum_w[j] > 0.0 else 0.0
-    for r in numba.prange(out.shape[0]):
-        t = t0 + r
-        if row_full[t]:
-            for j in range(n_p):  # the common case: branch-light, vectorised
-                out[r, j] = out[r, j] * inv_sum[j] if plain[j] else np.nan
-            if n_inside.min() >= min_stations and not any_on.any():
-                continue
+    simple = n_inside.min() >= min_stations and not any_on.any()
+    n_rows = out.shape[0]
+    for task in numba.prange((n_rows + _FINISH_ROWS - 1) // _FINISH_ROWS):
         missing = np.empty(n_s, dtype=np.int64)
-        n_missing = 0
-        for s in range(n_s):
-            if not valid[t, s]:
-                missing[n_missing] = s
-                n_missing += 1
-        for j in range(n_p):
-            if row_full[t] and plain[j]:
-                continue
-            w_out = 0.0
-            n_out = 0.0
+        w_out = np.empty(n_p)
+        n_out = np.empty(n_p)
+        for r in range(task * _FINISH_ROWS, min(n_rows, (task + 1) * _FINISH_ROWS)):
+            t = t0 + r
+            if row_full[t]:
+                for j in range(n_p):  # the common case: branch-light, vectorised
+                    out[r, j] = out[r, j] * inv_sum[j] if plain[j] else np.nan
+                if simple:
+                    continue
+            n_missing = 0
+            for s in range(n_s):
+                if not valid[t, s]:
+                    missing[n_missing] = s
+                    n_missing += 1
+            # Weight (and count) of the missing stations, station by station along the
+            # contiguous rows of w: vectorised, O(missing x points).
+            w_out[:] = 0.0
+            n_out[:] = 0.0
             for k in range(n_missing):
                 s = missing[k]
-                w_out += w[s, j]
-                n_out += inside[s, j]
-            res = np.nan
-            if n_inside[j] - n_out >= min_stations:
-                if w_out > 0.5 * sum_w[j]:
-                    den = 0.0
-                    for s in range(n_s):
-                        if valid[t, s]:
-                            den += w[s, j]
-                else:
-                    den = sum_w[j] - w_out
-                if den > 0.0:
-                    res = out[r, j] / den
-                if any_on[j]:
-                    on_sum = 0.0
-                    on_count = 0
-                    for s in range(n_s):
-                        if on[s, j] and valid[t, s]:
-                            on_sum += z0[t, s]
-                            on_count += 1
-                    if on_count > 0:
-                        res = on_sum / on_count
-            out[r, j] = res
+                for j in range(n_p):
+                    w_out[j] += w[s, j]
+                    n_out[j] += inside[s, j]
+            for j in range(n_p):
+                if row_full[t] and plain[j]:
+                    continue
+                res = np.nan
+                if n_inside[j] - n_out[j] >= min_stations:
+                    if w_out[j] > 0.5 * sum_w[j]:
+                        den = 0.0
+                        for s in range(n_s):
+                            if valid[t, s]:
+                                den += w[s, j]
+                    else:
+                        den = sum_w[j] - w_out[j]
+                    if den > 0.0:
+                        res = out[r, j] / den
+                    if any_on[j]:
+                        on_sum = 0.0
+                        on_count = 0
+                        for s in range(n_s):
+                            if on[s, j] and valid[t, s]:
+                                on_sum += z0[t, s]
+                                on_count += 1
+                        if on_count > 0:
+                            res = on_sum / on_count
+                out[r, j] = res
 
 
 def _idw_numba(sx, sy, z, gx, gy, *, power, radius, min_stations):
