@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -261,8 +262,6 @@ def test_cupy_matches_numpy():
 
 
 def test_eaqi_xr_on_dask_chunks_is_lazy_and_equal():
-    xr = pytest.importorskip("xarray")
-    pytest.importorskip("dask")
     rng = np.random.default_rng(5)
     shape = (6, 8, 10)
     data = {p: rng.gamma(2.0, 25.0, shape) for p in ("PM10", "NO2", "O3")}
@@ -281,8 +280,6 @@ def test_eaqi_xr_on_dask_chunks_is_lazy_and_equal():
 
 
 def test_atmo_index_xr_on_dask_chunks_is_lazy_and_equal():
-    xr = pytest.importorskip("xarray")
-    pytest.importorskip("dask")
     import pandas as pd
 
     rng = np.random.default_rng(6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import xarray as xr
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -311,8 +312,6 @@ def test_exceedances_numba_equals_numpy(seed, pollutant):
 
 
 def test_xarray_wrappers_on_dask():
-    xr = pytest.importorskip("xarray")
-    pytest.importorskip("dask")
     x = _hourly(6, 10, 0.1, seed=3)
     x = np.stack([x, x * 0.5])  # (variable, station, time)
     da = xr.DataArray(
@@ -336,7 +335,6 @@ def test_xarray_wrappers_on_dask():
 
 
 def test_xarray_bad_input():
-    xr = pytest.importorskip("xarray")
     da = xr.DataArray(np.ones((2, 30)), dims=("station", "time"))
     with pytest.raises(ValueError, match="hourly"):
         daily_mean_xr(da)
