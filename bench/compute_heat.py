@@ -28,7 +28,8 @@ import xarray as xr
 from _compute_case import Case
 
 from occidata.compute._xp import gpu_usable
-from occidata.compute.heat import calendar_day, department_thresholds, heatwave_alerts, hwmid
+from occidata.compute.heat import department_thresholds, heatwave_alerts
+from occidata.compute.hwmid import calendar_day, hwmid
 from occidata.datasets import weather
 
 WINDOW = 3

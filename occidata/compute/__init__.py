@@ -56,14 +56,12 @@ from occidata.compute.buildings import (
 )
 from occidata.compute.heat import (
     HeatwaveAlerts,
-    HWMId,
     department_thresholds,
     heatwave_alerts,
     heatwave_alerts_xr,
     heatwave_thresholds,
-    hwmid,
-    hwmid_xr,
 )
+from occidata.compute.hwmid import HWMId, calendar_day, hwmid, hwmid_xr
 from occidata.compute.interpolation import idw, idw_xr
 from occidata.compute.kriging import (
     KrigingResult,
@@ -88,8 +86,8 @@ __all__ = [
     "BathingWaterResult", "bathing_water_class", "bathing_water_class_table",
     "AfterHours", "Leaks", "after_hours_load", "after_hours_load_xr", "detect_leaks",
     "minimum_night_flow", "minimum_night_flow_xr",
-    "HeatwaveAlerts", "HWMId", "department_thresholds", "heatwave_alerts", "heatwave_alerts_xr",
-    "heatwave_thresholds", "hwmid", "hwmid_xr",
+    "HeatwaveAlerts", "department_thresholds", "heatwave_alerts", "heatwave_alerts_xr",
+    "heatwave_thresholds", "HWMId", "calendar_day", "hwmid", "hwmid_xr",
     "idw", "idw_xr",
     "KrigingResult", "VariogramModel", "fit_variogram", "ordinary_kriging", "ordinary_kriging_xr",
     "rolling_mean", "rolling_mean_xr", "rolling_percentile", "rolling_percentile_xr",

@@ -19,14 +19,12 @@ from hypothesis.extra import numpy as hnp
 from occidata.compute import _xp
 from occidata.compute._xp import GPUUnavailableError
 from occidata.compute.heat import (
-    calendar_day,
     department_thresholds,
     heatwave_alerts,
     heatwave_alerts_xr,
     heatwave_thresholds,
-    hwmid,
-    hwmid_xr,
 )
+from occidata.compute.hwmid import calendar_day, hwmid, hwmid_xr
 from occidata.datasets import geography, weather
 
 BACKENDS = ["numpy", "numba"]
