@@ -31,6 +31,7 @@ NOT_CONFIG_ENV = {
     "OCCIDATA_PROFILE",
     "OCCIDATA_DEFAULT_KERNEL",
     "OCCIDATA_ACCESS_LEVELS",
+    "OCCIDATA_REPORT_SUMMARY",
 }
 SECRET_WORDS = ("secret", "password", "token")
 MODES = ("demo", "server", "kubernetes", "slurm")

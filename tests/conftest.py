@@ -64,3 +64,13 @@ def hub(tmp_path_factory):
         yield RunningHub(local, token)
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory) -> Path:
+    """Every dataset built at size tiny, once per session (a few seconds)."""
+    from occidata.datasets.build import build_all
+
+    data_dir = tmp_path_factory.mktemp("tiny-data")
+    build_all("tiny", data_dir)
+    return data_dir

@@ -26,7 +26,10 @@ from ..privacy.audit import record_read
 from ..state import StatePaths
 from .spec import CATALOG_PATH
 
-__all__ = ["open_catalog", "list_entries", "search", "show", "load", "caller_levels", "CatalogError"]
+__all__ = ["open_catalog", "list_entries", "search", "show", "load", "caller_levels", "datasets_read", "CatalogError"]
+
+# What this process has loaded, for the provenance of reports (occidata.reports.summary).
+_READS: list[dict] = []
 
 
 class CatalogError(ValueError):
@@ -130,6 +133,21 @@ def _verify_files(name: str, data_dir: Path, record: dict | None, year: int | No
             raise CatalogError(f"{name}: checksum mismatch for {path} (changed since the build); rebuild it")
 
 
+def _note_read(name: str, meta: dict, params: dict, department: str | None, record: dict) -> None:
+    """Remember a load with the dataset's version and the checksums of the files behind it."""
+    read = {"name": name, "access": meta["access"], "version": meta.get("version"),
+            "parameters": {**params, **({"department": department} if department else {})},
+            "built_at": record.get("built_at"), "size": record.get("size"),
+            "checksums": dict(record.get("files", {}))}
+    if read not in _READS:
+        _READS.append(read)
+
+
+def datasets_read() -> list[dict]:
+    """Every distinct load of this process: name, parameters, version, build and file checksums."""
+    return [dict(r) for r in _READS]
+
+
 def load(name: str, *, levels: set[str] | None = None, user: str | None = None, **params):
     """Load dataset ``name`` as pandas (tables) or dask-backed xarray (grids).
 
@@ -172,6 +190,7 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
         loaded = catalog[name].read(filters=None)  # every year: drop the entry's year filter
     else:
         loaded = catalog(**params)[name].read()
+    _note_read(name, meta, params, department, record)
     if department is not None:
         known = sorted(loaded["department"].dropna().unique())
         if department not in known:

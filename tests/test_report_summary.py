@@ -1,0 +1,36 @@
+"""summary.json: what a notebook records of its results, with the datasets it read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from occidata import catalog
+from occidata.reports.summary import SUMMARY_ENV, record_summary
+
+
+def test_summary_is_plain_json_with_the_datasets_read(tiny_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("OCCIDATA_DATA_DIR", str(tiny_data_dir))
+    monkeypatch.setenv("OCCIDATA_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv(SUMMARY_ENV, str(tmp_path / "run" / "summary.json"))
+    catalog.load("bathing_water")
+    written = record_summary({
+        "sites": np.int64(12), "worst": np.float64(np.nan), "classes": np.array(["good", "poor"]),
+        "day": pd.Timestamp("2024-07-01"),
+    })
+    assert written == tmp_path / "run" / "summary.json"
+    document = json.loads(written.read_text())
+    assert document["results"] == {"sites": 12, "worst": None, "classes": ["good", "poor"],
+                                   "day": "2024-07-01T00:00:00"}
+    read = [d for d in document["datasets"] if d["name"] == "bathing_water"]
+    assert read and read[0]["size"] == "tiny" and read[0]["checksums"]
+    assert all(len(sha) == 64 for sha in read[0]["checksums"].values())
+    assert not list((tmp_path / "run").glob("*.tmp*"))  # atomic: nothing half-written left
+
+
+def test_summary_refuses_what_is_not_a_dict(tmp_path):
+    with pytest.raises(TypeError, match="results must be a dict, not list"):
+        record_summary([1, 2], tmp_path / "summary.json")
