@@ -22,6 +22,7 @@ bench: install-test proxy
 	$(BIN)/python bench/hub_spawn.py
 	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/compute.py
+	$(BIN)/python bench/reports.py
 
 # Only the analyses: Numba / CuPy against plain NumPy and xarray, demo and full size.
 bench-compute: install-test

@@ -1,4 +1,4 @@
-"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest | catalog ...`."""
+"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest | catalog ... | report run|list`."""
 
 from __future__ import annotations
 
@@ -134,6 +134,34 @@ def cmd_catalog_generate(args) -> int:
     return 0
 
 
+def cmd_report_run(args) -> int:
+    from .reports.parameters import ParameterError
+    from .reports.runner import ReportError, run_report
+
+    given = dict(args.param or [])
+    try:
+        record = run_report(args.notebook, given, kernel=args.kernel, timeout=args.timeout, archive_dir=args.archive)
+    except (ParameterError, ReportError) as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 2
+    if record.ok:
+        print(f"Report {record.name} ran in {record.duration_s:.1f} s: {record.folder}")
+        return 0
+    error = record.error or {}
+    print(f"occidata: report {record.name} failed ({error.get('name')}: {error.get('message')}); "
+          f"partial notebook and traceback in {record.folder}", file=sys.stderr)
+    return 1
+
+
+def cmd_report_list(args) -> int:
+    from .reports.archive import list_runs
+
+    for record in list_runs(args.archive, args.name):
+        params = " ".join(f"{k}={v}" for k, v in record.parameters.items())
+        print(f"{record.name:<24} {record.run_id:<32} {record.status:<6} {record.duration_s:>7.1f} s  {params}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occidata", description="The Occitanie Data Lab platform.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     show.set_defaults(func=cmd_catalog_show)
     cat.add_parser("generate", help="rewrite catalog/catalog.yaml from the dataset modules").set_defaults(func=cmd_catalog_generate)
+    report = commands.add_parser("report", help="run notebooks as archived reports").add_subparsers(dest="action", required=True)
+    run = report.add_parser("run", help="check the parameters, execute with papermill, archive the run")
+    run.add_argument("notebook", help="the .ipynb, e.g. notebooks/air_quality/daily_report.ipynb")
+    run.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="a parameter (repeatable)")
+    run.add_argument("--kernel", choices=["occidata-cpu", "occidata-gpu"], default=None,
+                     help="default: the notebook's kernelspec, else occidata-cpu")
+    run.add_argument("--timeout", type=float, default=600, help="seconds allowed per cell (default 600)")
+    run.add_argument("--archive", default=None, help="archive root (default <state_dir>/reports)")
+    run.set_defaults(func=cmd_report_run)
+    runs = report.add_parser("list", help="archived runs, newest first")
+    runs.add_argument("name", nargs="?", default=None, help="only this report (the notebook's name)")
+    runs.add_argument("--archive", default=None, help="archive root (default <state_dir>/reports)")
+    runs.set_defaults(func=cmd_report_list)
     return parser
 
 

@@ -104,6 +104,28 @@ DEFAULTS: dict[str, Any] = {
         "every": 300,
         "max_age": 0,
     },
+    "reports": {
+        "enabled": True,  # the scheduler service at /services/reports/
+        "port": None,  # loopback port of the service; null: a free port chosen at hub start
+        "schedules_file": None,  # resolved to hub/report_schedules.yaml in the repository
+        "archive_dir": None,  # resolved to <state_dir>/reports
+        "concurrency": 2,  # reports run at the same time
+        "catch_up": "latest",  # fire times missed while down: latest (once) | all | none
+        "check_every": 30,  # seconds between two looks at the schedules
+        "timeout": 600,  # seconds per cell, unless a schedule says otherwise
+        "retries": 2,  # attempts after a failure, unless a schedule says otherwise
+        "backoff": 30,  # seconds before the first retry, doubled at each next one
+        "access_levels": ["partner"],  # data levels scheduled reports may read (never restricted)
+        "smtp": {  # e-mail on failure; off while host is null
+            "host": None,
+            "port": 25,
+            "starttls": False,
+            "username": None,
+            "password": None,
+            "from": None,
+            "to": [],
+        },
+    },
 }
 
 _str_or_null = {"type": ["string", "null"]}
@@ -181,6 +203,32 @@ SCHEMA: dict[str, Any] = _section(
                 "timeout": _positive_int,
                 "every": _positive_int,
                 "max_age": {"type": "integer", "minimum": 0},
+            }
+        ),
+        "reports": _section(
+            {
+                "enabled": {"type": "boolean"},
+                "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
+                "schedules_file": _str_or_null,
+                "archive_dir": _str_or_null,
+                "concurrency": _positive_int,
+                "catch_up": {"enum": ["latest", "all", "none"]},
+                "check_every": _positive_int,
+                "timeout": _positive_int,
+                "retries": {"type": "integer", "minimum": 0},
+                "backoff": {"type": "number", "minimum": 0},
+                "access_levels": {"type": "array", "items": {"enum": ["partner"]}},
+                "smtp": _section(
+                    {
+                        "host": _str_or_null,
+                        "port": _port,
+                        "starttls": {"type": "boolean"},
+                        "username": _str_or_null,
+                        "password": _str_or_null,
+                        "from": _str_or_null,
+                        "to": {"type": "array", "items": {"type": "string"}},
+                    }
+                ),
             }
         ),
     }

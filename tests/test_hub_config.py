@@ -176,7 +176,7 @@ def test_modes_other_than_demo_are_refused(configure, mode):
 def test_idle_culler_service_and_its_role(configure):
     c, _ = configure(OCCIDATA_CULLER__TIMEOUT="600", OCCIDATA_CULLER__EVERY="60")
     services = {s["name"]: s for s in c.JupyterHub.services}
-    assert set(services) == {"idle-culler"}
+    assert set(services) == {"idle-culler", "reports"}
     command = services["idle-culler"]["command"]
     assert "jupyterhub_idle_culler" in command
     assert "--timeout=600" in command
@@ -184,7 +184,7 @@ def test_idle_culler_service_and_its_role(configure):
     assert not any(arg.startswith("--max-age") for arg in command)
 
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert set(roles) == {"idle-culler"}
+    assert set(roles) == {"idle-culler", "reports", "user"}
     assert sorted(roles["idle-culler"]["scopes"]) == sorted(
         ["list:users", "read:users:activity", "read:servers", "delete:servers"]
     )
@@ -193,14 +193,26 @@ def test_idle_culler_service_and_its_role(configure):
 
 def test_idle_culler_max_age(configure):
     c, _ = configure(OCCIDATA_CULLER__MAX_AGE="86400")
-    (service,) = c.JupyterHub.services
+    service = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
     assert "--max-age=86400" in service["command"]
 
 
 def test_culler_disabled_means_no_service_and_no_role(configure):
-    c, _ = configure(OCCIDATA_CULLER__ENABLED="false")
+    c, _ = configure(OCCIDATA_CULLER__ENABLED="false", OCCIDATA_REPORTS__ENABLED="false")
     assert c.JupyterHub.services == []
     assert c.JupyterHub.load_roles == []
+
+
+def test_reports_service_has_no_api_scope_and_users_may_open_it(configure):
+    c, _ = configure(OCCIDATA_REPORTS__PORT="18123", OCCIDATA_REPORTS__CONCURRENCY="3")
+    service = next(s for s in c.JupyterHub.services if s["name"] == "reports")
+    assert service["url"] == "http://127.0.0.1:18123"
+    assert service["command"][-1] == "occidata.reports.service"
+    assert service["environment"]["OCCIDATA_REPORTS__CONCURRENCY"] == "3"
+    assert service["environment"]["OCCIDATA_REPORTS__SMTP__HOST"] == "null"
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["reports"]["scopes"] == []
+    assert roles["user"]["scopes"] == ["self", "access:services!service=reports"]
 
 
 # --- templates ----------------------------------------------------------------------------

@@ -1,0 +1,287 @@
+"""The reports service: the scheduler and its pages, run by the hub at /services/reports/.
+
+``python -m occidata.reports.service`` (declared by :func:`occidata.hub.services.reports_service`)
+listens on the port of ``$JUPYTERHUB_SERVICE_URL`` under ``$JUPYTERHUB_SERVICE_PREFIX``:
+
+- ``<prefix>``: reports, their runs (status, duration, parameters, links), the schedules and
+  recent failures — logged-in hub users only (hub OAuth);
+- ``<prefix>runs/<name>/<run-id>/report.html|notebook.ipynb``: a run's files (logged in);
+- ``<prefix>public/`` and ``<prefix>public/<name>/``: the latest successful HTML of each
+  report whose run read only ``public`` datasets — anyone, no login. A report that read
+  partner data (or whose datasets are unknown) answers 404.
+
+The scheduler ticks on the IOLoop every ``reports.check_every`` seconds; each report runs in
+a fresh child process (papermill, the kernel and the environment it sets stay out of the
+service), at most ``reports.concurrency`` at a time. It depends on no user's server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from urllib.parse import urlparse
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from tornado import ioloop, web
+
+from occidata.config import load_config
+from occidata.reports.archive import list_runs, read_run
+from occidata.reports.schedule import Scheduler, archive_path, scheduler_from_config
+
+log = logging.getLogger("occidata.reports.service")
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+RUN_FILES = {"report.html": "text/html; charset=utf-8", "notebook.ipynb": "application/x-ipynb+json"}
+# Run HTML is shown in an opaque origin: its scripts cannot reach the hub's cookies or API.
+SANDBOX = "sandbox allow-scripts allow-popups"
+STATUS_FR = {"ok": "réussi", "failed": "échec", "running": "en cours", "interrupted": "interrompu"}
+
+
+def is_public(record) -> bool:
+    """A run whose every dataset read is ``public`` (and that read some, and succeeded)."""
+    datasets = getattr(record, "datasets", None) or []
+    return (record.status == "ok" and bool(datasets)
+            and all(isinstance(d, dict) and d.get("access") == "public" for d in datasets))
+
+
+def levels_needed(record) -> set[str]:
+    """The hub groups a user needs to see a run: those of the non-public datasets it read.
+
+    A run that recorded no datasets (it failed before writing its summary) may still show
+    data in its partial notebook, so it needs what the service itself may read: ``partner``.
+    """
+    datasets = getattr(record, "datasets", None) or []
+    if not datasets:
+        return {"partner"}
+    needed = set()
+    for dataset in datasets:
+        access = dataset.get("access") if isinstance(dataset, dict) else None
+        if access == "public":
+            continue
+        needed.add("partner" if access == "partner" else f"restricted:{dataset.get('name')}")
+    return needed
+
+
+def may_see(user, record) -> bool:
+    """Whether the hub user (the OAuth user model, with its groups) may see this run."""
+    groups = set((user or {}).get("groups") or []) if isinstance(user, dict) else set()
+    return levels_needed(record) <= groups
+
+
+def latest_public(archive_dir: Path, name: str):
+    """The newest successful run of ``name`` if it read public data only, else None."""
+    for record in list_runs(archive_dir, name):
+        if record.status == "ok":
+            return record if is_public(record) else None
+    return None
+
+
+def run_file(archive_dir: Path, name: str, run_id: str, filename: str) -> Path | None:
+    """The archived file, only if every part is a plain name and it lies inside the archive."""
+    if filename not in RUN_FILES or not SAFE_NAME.match(name) or not SAFE_NAME.match(run_id):
+        return None
+    root = Path(archive_dir).resolve()
+    path = (root / name / run_id / filename).resolve()
+    if not path.is_relative_to(root) or not path.is_file() or run_id.endswith(".partial"):
+        return None
+    return path
+
+
+def _error_text(error) -> str:
+    if isinstance(error, dict):
+        text = f"{error.get('name', 'Error')}: {error.get('message', '')}"
+        tb = (error.get("traceback") or "").strip().splitlines()
+        return text + ("\n" + "\n".join(tb[-8:]) if tb else "")
+    return str(error or "")
+
+
+class Base(web.RequestHandler):
+    def initialize(self, app_state: dict):
+        self.app_state = app_state
+
+    @property
+    def prefix(self) -> str:
+        return self.app_state["prefix"]
+
+    def render_page(self, template: str, **values) -> None:
+        page = self.app_state["jinja"].get_template(template)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(page.render(prefix=self.prefix, lab_name=self.app_state["lab_name"], **values))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        messages = {404: "Page introuvable / Not found", 403: "Accès refusé / Forbidden"}
+        message = messages.get(status_code, "Erreur / Error")
+        self.render_page("error.html", title=message, status_code=status_code, message=message)
+
+
+def _hub_authenticated():
+    from jupyterhub.services.auth import HubOAuthenticated
+
+    return HubOAuthenticated
+
+
+class IndexHandler(_hub_authenticated(), Base):
+    @web.authenticated
+    def get(self):
+        state = self.app_state
+        archive = state["archive_dir"]
+        scheduler: Scheduler | None = state.get("scheduler")
+        # Partner and restricted reports only reach the members of the hub groups that grant them.
+        runs = [r for r in list_runs(archive) if may_see(self.current_user, r)]
+        reports: dict[str, list] = {}
+        public = set()
+        for record in runs:
+            reports.setdefault(record.name, []).append(record)
+        for name, records in reports.items():
+            latest_ok = next((r for r in records if r.status == "ok"), None)
+            if latest_ok is not None and is_public(latest_ok):
+                public.add(name)
+        rows = []
+        for name, records in sorted(reports.items()):
+            rows.append((name, [dict(
+                name=r.name, run_id=r.run_id, started=r.started, status=r.status, duration_s=r.duration_s,
+                parameters_text=json.dumps(r.parameters, ensure_ascii=False, default=str),
+                error=_error_text(r.error) if r.status != "ok" else "",
+                has_html=run_file(archive, r.name, r.run_id, "report.html") is not None,
+                has_notebook=run_file(archive, r.name, r.run_id, "notebook.ipynb") is not None,
+            ) for r in records[:50]]))
+        schedules, notifications = [], []
+        if scheduler is not None:
+            now = dt.datetime.now(dt.timezone.utc)
+            for s in scheduler.schedules.values():
+                fires = scheduler.state["schedules"].get(s.name, {}).get("fires", {})
+                last = fires[max(fires)]["status"] if fires else ""
+                nxt = s.next_fire(now)
+                schedules.append(dict(name=s.name, notebook=s.notebook, cron=s.cron, timezone=s.timezone,
+                                      season=s.season, next=nxt.strftime("%d/%m/%Y %H:%M") if nxt else "",
+                                      status=last, status_fr=STATUS_FR.get(last, last or "—")))
+            notifications = scheduler.notifications(10)
+        user = self.current_user.get("name", "") if isinstance(self.current_user, dict) else ""
+        self.render_page("index.html", title="Rapports", user=user, reports=rows, public=public,
+                         schedules=schedules, notifications=notifications)
+
+
+class RunFileHandler(_hub_authenticated(), Base):
+    @web.authenticated
+    def get(self, name: str, run_id: str, filename: str):
+        path = run_file(self.app_state["archive_dir"], name, run_id, filename)
+        if path is None or not may_see(self.current_user, read_run(path.parent)):
+            raise web.HTTPError(404)
+        self.set_header("Content-Type", RUN_FILES[filename])
+        if filename.endswith(".ipynb"):
+            self.set_header("Content-Disposition", f'attachment; filename="{name}-{run_id}.ipynb"')
+        else:
+            self.set_header("Content-Security-Policy", SANDBOX)
+        self.finish(path.read_bytes())
+
+
+class PublicListHandler(Base):
+    def get(self):
+        archive = self.app_state["archive_dir"]
+        names = sorted({r.name for r in list_runs(archive)})
+        runs = [r for r in (latest_public(archive, n) for n in names) if r is not None]
+        self.render_page("public.html", title="Rapports publics", runs=runs)
+
+
+class PublicReportHandler(Base):
+    def get(self, name: str):
+        if not SAFE_NAME.match(name):
+            raise web.HTTPError(404)
+        record = latest_public(self.app_state["archive_dir"], name)
+        path = record and run_file(self.app_state["archive_dir"], name, record.run_id, "report.html")
+        if not path:
+            raise web.HTTPError(404)
+        self.set_header("Content-Type", RUN_FILES["report.html"])
+        self.set_header("Content-Security-Policy", SANDBOX)
+        self.set_header("Cache-Control", "public, max-age=300")
+        self.finish(path.read_bytes())
+
+
+def make_app(cfg: dict, prefix: str = "/services/reports/", scheduler: Scheduler | None = None) -> web.Application:
+    """The tornado application; ``scheduler`` feeds the schedules and failures shown."""
+    from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+
+    prefix = "/" + prefix.strip("/") + "/"
+    state = {
+        "prefix": prefix,
+        "archive_dir": archive_path(cfg),
+        "scheduler": scheduler,
+        "lab_name": cfg["lab_name"],
+        "jinja": Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])),
+    }
+    hub_auth = HubOAuth.instance()
+    args = {"app_state": state}
+    quoted = re.escape(prefix)
+    return web.Application(
+        [
+            (quoted, IndexHandler, args),
+            (quoted + "oauth_callback", HubOAuthCallbackHandler),
+            (quoted + r"runs/([^/]+)/([^/]+)/([^/]+)", RunFileHandler, args),
+            (quoted + r"public/?", PublicListHandler, args),
+            (quoted + r"public/([^/]+)/?", PublicReportHandler, args),
+            (quoted.rstrip("/"), web.RedirectHandler, {"url": prefix}),
+        ],
+        cookie_secret=os.urandom(32),
+        hub_auth=hub_auth,
+        default_handler_class=_NotFound,
+        default_handler_args=args,
+    )
+
+
+class _NotFound(Base):
+    def prepare(self):
+        raise web.HTTPError(404)
+
+
+def isolated_runner(concurrency: int):
+    """A run_report that runs each report in a fresh child process (spawned, one task each)."""
+    pool = ProcessPoolExecutor(max_workers=concurrency, mp_context=get_context("spawn"), max_tasks_per_child=1)
+
+    def run(notebook, parameters, **options):
+        from occidata.reports.runner import run_report
+
+        return pool.submit(run_report, notebook, parameters, **options).result()
+
+    return run, pool
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    cfg = load_config()
+    from jupyterhub.services.auth import HubOAuth
+
+    HubOAuth.instance().api_token  # read now: the reports' kernels must not inherit it
+    os.environ.pop("JUPYTERHUB_API_TOKEN", None)
+    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/reports/")
+    run, pool = isolated_runner(cfg["reports"]["concurrency"])
+    scheduler = scheduler_from_config(cfg, run)
+    app = make_app(cfg, prefix, scheduler)
+    app.listen(url.port, address=url.hostname or "127.0.0.1")
+    log.info("reports service on %s%s: %d schedules", url.geturl(), prefix, len(scheduler.schedules))
+
+    def tick():
+        try:
+            scheduler.tick()
+        except Exception:  # noqa: BLE001 - keep ticking
+            log.exception("scheduler tick failed")
+
+    loop = ioloop.IOLoop.current()
+    loop.add_callback(tick)
+    ioloop.PeriodicCallback(tick, cfg["reports"]["check_every"] * 1000).start()
+    try:
+        loop.start()
+    finally:
+        scheduler.shutdown(wait=False)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+if __name__ == "__main__":
+    main()
