@@ -73,8 +73,8 @@ METADATA = {
 }
 
 SIZES = {
-    "tiny": {"counters": 6, "start": "2024-03-15", "days": 3},
-    "demo": {"counters": 150, "start": "2024-10-07", "days": 30},
+    "tiny": {"counters": 6, "start": "2024-01-03", "days": 3},
+    "demo": {"counters": 150, "start": "2024-02-05", "days": 30},
     "full": {"counters": 150, "start": "2024-01-01", "days": 366},
 }
 
