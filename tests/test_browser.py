@@ -126,3 +126,40 @@ def test_admin_approves_an_account_from_the_french_authorize_page(hub, page):
     row.locator("#authorize-doctorante").click()
     expect(page.locator("tr#doctorante #authorize-doctorante")).to_have_text("Retirer la validation")
     assert hub.session().login("doctorante", "etang-de-thau-2026")
+
+
+def test_reports_pages_in_chromium_public_snapshot_then_login(hub, browser):
+    """A citizen opens the public snapshot; a researcher logs in and finds the run list, in French."""
+    from test_report_service import seed_run
+
+    archive = Path(hub.local.cfg["state_dir"]) / "reports"
+    seed_run(archive, "bilan_navigateur", "20260612T040000.000Z-test", html="<h1>Bilan du jour</h1>")
+    context = browser.new_context(locale="fr-FR")
+    blocked, console_errors = [], []
+
+    def loopback_only(route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", loopback_only)
+    page = context.new_page()
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    try:
+        page.goto(hub.url + "services/reports/public/")
+        assert page.locator("html").get_attribute("lang") == "fr"
+        expect(page.locator("h1")).to_contain_text("Rapports publics")
+        page.click("text=bilan_navigateur")
+        expect(page.locator("body")).to_contain_text("Bilan du jour")
+
+        log_in_as_admin(page, hub, next_path="/services/reports/")
+        page.wait_for_url("**/services/reports/**", timeout=60_000)
+        expect(page.locator("h1")).to_contain_text("Rapports programmés")
+        expect(page.locator("#rapport-bilan_navigateur")).to_be_visible()
+        expect(page.locator("#calendrier")).to_contain_text("qualite-air-quotidienne")
+    finally:
+        context.close()
+    assert blocked == [], f"requests left the host: {blocked}"
+    assert console_errors == [], console_errors
