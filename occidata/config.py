@@ -126,6 +126,19 @@ DEFAULTS: dict[str, Any] = {
             "to": [],
         },
     },
+    "dashboards": {
+        "enabled": True,  # the public Voilà service at /services/dashboards/
+        "port": None,  # loopback port of the service; null: a free port chosen at hub start
+        "apps_dir": None,  # the dashboards' notebooks; resolved to voila_apps/ in the repository
+        "pool_size": 1,  # preheated kernels kept ready per dashboard (0: no preheating)
+        "max_kernels": 12,  # live visitor kernels; above it visitors get the latest snapshot
+        "cull_idle_timeout": 300,  # seconds before a kernel no browser talks to is shut down
+        "cull_interval": 60,  # seconds between two culling rounds
+        "snapshot_cron": "*/30 * * * *",  # when the static snapshots are rendered (Europe/Paris)
+        "snapshot_timeout": 300,  # seconds per cell of a snapshot rendering
+        "tiles_url": None,  # map tiles, e.g. http://tiles.example/{z}/{x}/{y}.png; null: no tiles
+        "tiles_attribution": "",  # credit line shown under maps when tiles_url is set
+    },
 }
 
 _str_or_null = {"type": ["string", "null"]}
@@ -229,6 +242,21 @@ SCHEMA: dict[str, Any] = _section(
                         "to": {"type": "array", "items": {"type": "string"}},
                     }
                 ),
+            }
+        ),
+        "dashboards": _section(
+            {
+                "enabled": {"type": "boolean"},
+                "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
+                "apps_dir": _str_or_null,
+                "pool_size": {"type": "integer", "minimum": 0, "maximum": 8},
+                "max_kernels": _positive_int,
+                "cull_idle_timeout": _positive_int,
+                "cull_interval": _positive_int,
+                "snapshot_cron": {"type": "string", "minLength": 9},
+                "snapshot_timeout": _positive_int,
+                "tiles_url": {"type": ["string", "null"], "pattern": "^https?://.*[{]z[}].*[{]x[}].*[{]y[}]"},
+                "tiles_attribution": {"type": "string"},
             }
         ),
     }

@@ -176,7 +176,7 @@ def test_modes_other_than_demo_are_refused(configure, mode):
 def test_idle_culler_service_and_its_role(configure):
     c, _ = configure(OCCIDATA_CULLER__TIMEOUT="600", OCCIDATA_CULLER__EVERY="60")
     services = {s["name"]: s for s in c.JupyterHub.services}
-    assert set(services) == {"idle-culler", "reports"}
+    assert set(services) == {"idle-culler", "reports", "dashboards"}
     command = services["idle-culler"]["command"]
     assert "jupyterhub_idle_culler" in command
     assert "--timeout=600" in command
@@ -184,7 +184,7 @@ def test_idle_culler_service_and_its_role(configure):
     assert not any(arg.startswith("--max-age") for arg in command)
 
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert set(roles) == {"idle-culler", "reports", "user"}
+    assert set(roles) == {"idle-culler", "reports", "dashboards", "user"}
     assert sorted(roles["idle-culler"]["scopes"]) == sorted(
         ["list:users", "read:users:activity", "read:servers", "delete:servers"]
     )
@@ -198,7 +198,8 @@ def test_idle_culler_max_age(configure):
 
 
 def test_culler_disabled_means_no_service_and_no_role(configure):
-    c, _ = configure(OCCIDATA_CULLER__ENABLED="false", OCCIDATA_REPORTS__ENABLED="false")
+    c, _ = configure(OCCIDATA_CULLER__ENABLED="false", OCCIDATA_REPORTS__ENABLED="false",
+                     OCCIDATA_DASHBOARDS__ENABLED="false")
     assert c.JupyterHub.services == []
     assert c.JupyterHub.load_roles == []
 
@@ -213,6 +214,27 @@ def test_reports_service_has_no_api_scope_and_users_may_open_it(configure):
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert roles["reports"]["scopes"] == []
     assert roles["user"]["scopes"] == ["self", "access:services!service=reports"]
+
+
+def test_dashboards_service_is_public_and_its_kernels_get_no_token(configure):
+    c, _ = configure(OCCIDATA_DASHBOARDS__PORT="18124", OCCIDATA_DASHBOARDS__MAX_KERNELS="5",
+                     OCCIDATA_DASHBOARDS__TILES_URL="http://127.0.0.1:9999/{z}/{x}/{y}.png")
+    service = next(s for s in c.JupyterHub.services if s["name"] == "dashboards")
+    assert service["url"] == "http://127.0.0.1:18124"
+    assert service["command"][-1] == "occidata.dashboards.service"
+    env = service["environment"]
+    assert env["OCCIDATA_DASHBOARDS__MAX_KERNELS"] == "5"
+    assert env["OCCIDATA_DASHBOARDS__TILES_URL"] == "http://127.0.0.1:9999/{z}/{x}/{y}.png"
+    assert "oauth_no_confirm" not in service  # no login: citizens have no account
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["dashboards"]["scopes"] == []
+    assert not any("service=dashboards" in scope for scope in roles["user"]["scopes"])
+
+
+def test_tiles_url_must_be_a_tile_template(configure):
+    with pytest.raises(ConfigError) as info:
+        configure(OCCIDATA_DASHBOARDS__TILES_URL="tiles.example.org")
+    assert "dashboards.tiles_url" in str(info.value)
 
 
 # --- templates ----------------------------------------------------------------------------

@@ -80,6 +80,39 @@ def reports_service(cfg: dict) -> tuple[dict, dict]:
     return service, role
 
 
+def dashboards_service(cfg: dict) -> tuple[dict, dict]:
+    """The public Voilà dashboards (/services/dashboards/), and a role that grants nothing.
+
+    Visitors need no account: the service does not use the hub's OAuth, and its own token is
+    dropped before any kernel starts (see occidata.dashboards.service).
+    """
+    dashboards = cfg["dashboards"]
+    port = dashboards["port"] or _free_port()
+    environment = {
+        "OCCIDATA_MODE": cfg["mode"],
+        "OCCIDATA_STATE_DIR": cfg["state_dir"],
+        "OCCIDATA_DATA_DIR": cfg["data_dir"],
+        "OCCIDATA_LAB_NAME": cfg["lab_name"],
+        **_flat_env("OCCIDATA_DASHBOARDS", dashboards),
+        **_flat_env("OCCIDATA_SOURCES", cfg["sources"]),
+        "OCCIDATA_REPORTS__ARCHIVE_DIR": cfg["reports"]["archive_dir"] or "null",
+    }
+    service = {
+        "name": "dashboards",
+        "display": True,
+        "url": f"http://127.0.0.1:{port}",
+        "command": [sys.executable, "-m", "occidata.dashboards.service"],
+        "environment": environment,
+    }
+    role = {
+        "name": "dashboards",
+        "description": "Public dashboards: no hub API access needed",
+        "scopes": [],
+        "services": ["dashboards"],
+    }
+    return service, role
+
+
 def update_services(c, cfg: dict) -> None:
     """Declare every hub service and role the platform runs."""
     services, roles = [], []
@@ -94,6 +127,10 @@ def update_services(c, cfg: dict) -> None:
         roles.append(role)
         # Every logged-in user may open the reports pages (OAuth checks this scope).
         user_scopes.append("access:services!service=reports")
+    if cfg["dashboards"]["enabled"]:
+        service, role = dashboards_service(cfg)
+        services.append(service)
+        roles.append(role)
     if len(user_scopes) > 1:
         roles.append({"name": "user", "description": "Standard user privileges and the platform's pages",
                       "scopes": user_scopes})

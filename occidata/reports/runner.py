@@ -42,6 +42,7 @@ from occidata.reports.summary import SUMMARY_ENV
 DEFAULT_KERNEL = "occidata-cpu"
 KERNELS = ("occidata-cpu", "occidata-gpu")
 VERSIONED = ("occidata", "papermill", "nbconvert", "ipykernel", "numpy", "pandas", "numba", "xarray")
+OFFLINE_TEMPLATES = Path(__file__).resolve().parent / "nbconvert"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -127,12 +128,17 @@ def _execute(notebook: Path, output: Path, parameters: dict, kernel: str, timeou
         )
 
 
-def render_html(executed: Path, target: Path) -> None:
-    """The executed notebook as HTML without code cells or prompts, written atomically."""
+def render_html(executed: Path, target: Path, language: str = "fr") -> None:
+    """The executed notebook as HTML without code cells or prompts, written atomically.
+
+    The template loads nothing from outside the host (see nbconvert/offline/index.html.j2).
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            extra_template_basedirs=[str(OFFLINE_TEMPLATES)], template_name="offline",
+                            language_code=language)
     body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
     write_atomic(target, body)
 
