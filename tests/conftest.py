@@ -11,6 +11,7 @@ from occidata.hub.client import HubSession
 from occidata.platform import LocalHub
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
 
 SERVICE_SNIPPET = """
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": "{token}"}})
@@ -50,7 +51,10 @@ class RunningHub:
 
 
 def start_hub(tmp: Path, **settings) -> tuple[LocalHub, str]:
+    """A hub for tests; the public dashboards are off unless ``DASHBOARDS__ENABLED="true"``
+    (their preheated kernels and first snapshots would load every other test)."""
     token = write_service_snippet(tmp / "config.d")
+    settings = {"DASHBOARDS__ENABLED": "false", **settings}
     local = LocalHub(tmp / "state", settings={"HUB__CONFIG_D": str(tmp / "config.d"), **settings})
     local.start()
     return local, token
@@ -74,3 +78,100 @@ def tiny_data_dir(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("tiny-data")
     build_all("tiny", data_dir)
     return data_dir
+
+
+# --- the public dashboards ----------------------------------------------------------------
+
+PARTNER_DASHBOARD = "donnees-partenaires"
+
+
+def write_partner_dashboard(path: Path) -> None:
+    """A dashboard that tries to show a partner entry: it must fail closed."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "occidata-cpu", "display_name": "Occidata (CPU)", "language": "python"},
+                   "title": "Compteurs des bâtiments (test)"}
+    parameters = nbformat.v4.new_code_cell('lang = "fr"  # language of the page; one of: fr, en\n'
+                                           'snapshot = False  # static rendering for the snapshot (no widgets)')
+    parameters.metadata["tags"] = ["parameters"]
+    # catalog.load itself, not the dashboards' load_public: the service's kernels hold no level.
+    body = nbformat.v4.new_code_cell(
+        "from occidata import catalog\n"
+        "from occidata.dashboards import layout, render\n\n"
+        "def view(lang='fr'):\n"
+        "    meters = catalog.load('building_meters')\n"
+        "    return render.page(render.html_table(meters.head(), caption='compteurs', columns={}), lang=lang,\n"
+        "                       title='Compteurs')\n\n"
+        f"layout.show_dashboard({PARTNER_DASHBOARD!r}, {{}}, view, lang=lang, snapshot=snapshot)\n")
+    nb.cells = [parameters, body]
+    nbformat.write(nb, str(path))
+
+
+def dashboards_status(hub_url: str) -> dict:
+    import requests
+
+    return requests.get(hub_url + "services/dashboards/status", timeout=10).json()
+
+
+def wait_for_dashboards(hub_url: str, count: int, pool_size: int, timeout: float = 300) -> dict:
+    """Until the service answers with every pool filled and every first snapshot rendered."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    status: dict = {}
+    while time.monotonic() < deadline:
+        try:
+            status = dashboards_status(hub_url)
+        except (requests.RequestException, ValueError):
+            status = {}
+        if (status.get("preheated", -1) >= count * pool_size and len(status.get("snapshots", {})) == count
+                and all(status["snapshots"].values())):
+            return status
+        time.sleep(1)
+    raise AssertionError(f"dashboards not ready after {timeout:.0f} s: {status}")
+
+
+def start_dashboards_hub(tmp: Path, data_dir: Path, apps: list[str] | None = None, partner: bool = False,
+                         **settings) -> tuple[LocalHub, str, int]:
+    """A hub whose dashboards service serves ``apps`` (default: every voila_apps/ notebook)."""
+    import shutil
+
+    folder = tmp / "apps"
+    folder.mkdir(parents=True)
+    for notebook in sorted((REPO_ROOT / "voila_apps").glob("*.ipynb")):
+        if apps is None or notebook.stem in apps:
+            shutil.copy(notebook, folder / notebook.name)
+    if partner:
+        write_partner_dashboard(folder / f"{PARTNER_DASHBOARD}.ipynb")
+    count = len(list(folder.glob("*.ipynb")))
+    local, token = start_hub(tmp, DASHBOARDS__ENABLED="true", DATA_DIR=str(data_dir), REPORTS__ENABLED="false",
+                             DASHBOARDS__APPS_DIR=str(folder), **settings)
+    return local, token, count
+
+
+@pytest.fixture(scope="session")
+def dashboards_hub(tmp_path_factory, tiny_data_dir):
+    """A hub serving every dashboard (and one that reaches for partner data) on the tiny data."""
+    local, token, count = start_dashboards_hub(tmp_path_factory.mktemp("dashboards-hub"), tiny_data_dir, partner=True,
+                                               DASHBOARDS__POOL_SIZE="1", DASHBOARDS__MAX_KERNELS="30")
+    try:
+        wait_for_dashboards(local.url, count, 1)
+        yield RunningHub(local, token)
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (never a downloaded browser), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run `make test` as root, or `apt-get install chromium`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()

@@ -6,24 +6,11 @@ from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from conftest import RunningHub, start_hub
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run `make test` as root, or `apt-get install chromium`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
 
 @pytest.fixture
 def page(browser):

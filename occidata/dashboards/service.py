@@ -214,6 +214,12 @@ def capped_voila_handler():
         def render_page(self, template, **values):
             return PageHandler.render_page(self, template, **values)
 
+        def set_header(self, name, value):
+            # Voilà says "text/html" alone; without the charset, non-browser clients read Latin-1.
+            if name.lower() == "content-type" and value == "text/html":
+                value = "text/html; charset=utf-8"
+            super().set_header(name, value)
+
     return CappedVoilaHandler
 
 

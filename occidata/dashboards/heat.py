@@ -1,0 +1,561 @@
+"""Dashboard « Chaleur »: the heat-wave level of each department for recent days, thresholds explained.
+
+What citizens see (French by default, English through the page's switch):
+
+- a map of the departments coloured by their level on the chosen day, beside a table with the
+  same levels and the indicators behind them;
+- the levels of the last days, department by department (a table);
+- the indicators IBMn and IBMx of one department day by day, as a chart with its thresholds and
+  a table with the same values;
+- the departmental thresholds, explained.
+
+The level is computed with Météo-France's heat-wave criterion (:func:`occidata.compute.heatwave_alerts`):
+IBMn and IBMx are the 3-day means of the daily minimum and maximum temperature, here averaged over
+the department's cells of the ``weather_daily`` grid; the heat-wave thresholds are reached when
+both indicators reach the department's thresholds. The grid holds observations only, no forecast,
+and the page says so: it is not Météo-France's official vigilance.
+
+The data functions (:func:`department_temperatures`, :func:`department_alerts`,
+:func:`default_department`, :func:`recent_days`) and :func:`view` are pure and tested without a
+kernel; :func:`show` wires them to widgets through :func:`occidata.dashboards.layout.show_dashboard`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from occidata import compute
+from occidata.compute._xp import to_host
+from occidata.dashboards import data as dash_data
+from occidata.dashboards import geo, layout, render
+
+__all__ = ["LEVELS", "LEVEL_COLOURS", "LEVEL_NAMES", "SLUG", "SNAPSHOT_VALUES", "controls", "default_department",
+           "department_alerts", "department_temperatures", "load", "on_day", "recent_days", "show", "view"]
+
+SLUG = "chaleur"
+DATASET = "weather_daily"
+#: Days in the running means IBMn / IBMx (Météo-France's criterion).
+WINDOW = 3
+#: Days offered by the day selector (the most recent ones).
+RECENT_DAYS = 30
+#: Days shown in the table of the last days.
+TABLE_DAYS = 7
+
+#: The levels, from the least to the most serious.
+LEVELS = ("missing", "below", "near", "alert")
+LEVEL_COLOURS = {"missing": "#d9d9d9", "below": "#b7e1b0", "near": "#ffe44d", "alert": "#f57c00"}
+LEVEL_NAMES = {
+    "fr": {"missing": "Données insuffisantes", "below": "Sous les seuils", "near": "Un seuil atteint",
+           "alert": "Seuils de canicule atteints"},
+    "en": {"missing": "Not enough data", "below": "Below the thresholds", "near": "One threshold reached",
+           "alert": "Heat-wave thresholds reached"},
+}
+#: Short names written on the map, so that the level is never told by colour only.
+LEVEL_SHORT = {
+    "fr": {"missing": "?", "below": "Sous seuils", "near": "1 seuil", "alert": "Canicule"},
+    "en": {"missing": "?", "below": "Below", "near": "1 threshold", "alert": "Heat wave"},
+}
+
+TEXT = {
+    "fr": {
+        "day": "Jour",
+        "department": "Département",
+        "intro": ("Le niveau de chaque département est calculé avec le critère canicule de Météo-France : "
+                  "l'indicateur IBMn est la moyenne des températures minimales des 3 derniers jours, "
+                  "l'indicateur IBMx celle des températures maximales. Quand les deux atteignent les seuils "
+                  "du département, les seuils de canicule sont atteints."),
+        "no_forecast": ("Ces données sont des observations : elles ne contiennent aucune prévision, les jours "
+                        "à venir ne sont donc pas affichés. Ce niveau calculé n'est pas la vigilance officielle : "
+                        "pour les prévisions et la vigilance canicule, consultez Météo-France "
+                        "(vigilance.meteofrance.fr)."),
+        "day_heading": "Niveau par département le {day}",
+        "summary": "{n} département(s) sur {total} aux seuils de canicule le {day}.",
+        "map_title": "Carte du niveau de chaleur par département, {day}",
+        "map_desc": ("Les {total} départements d'Occitanie colorés selon leur niveau le {day}, avec le niveau "
+                     "écrit sur chacun ; le tableau qui suit donne les mêmes niveaux et les indicateurs."),
+        "legend": "Légende des niveaux",
+        "day_caption": "Niveau et indicateurs par département, {day}",
+        "recent_heading": "Les derniers jours",
+        "recent_caption": "Niveau par département, du {first} au {last}",
+        "series_heading": "{name} : indicateurs jour par jour",
+        "chart_title": "IBMn et IBMx en {name}, du {first} au {last}",
+        "chart_desc": ("Courbes des indicateurs IBMn et IBMx de {name} jour par jour, avec les seuils du "
+                       "département ({tmin} °C et {tmax} °C) ; le tableau qui suit donne les mêmes valeurs."),
+        "series_caption": "Indicateurs de {name}, jour par jour (°C)",
+        "y_label": "Température (°C)",
+        "ibmn": "IBMn (moy. 3 j des minimales)",
+        "ibmx": "IBMx (moy. 3 j des maximales)",
+        "threshold_n": "Seuil IBMn",
+        "threshold_x": "Seuil IBMx",
+        "thresholds_heading": "Les seuils expliqués",
+        "thresholds_text": ("Chaque département a deux seuils, fixés par Météo-France et Santé publique France "
+                            "d'après les températures qui ont eu un effet sur la santé par le passé : un pour "
+                            "IBMn (la nuit ne rafraîchit plus) et un pour IBMx (les journées sont très chaudes). "
+                            "« Un seuil atteint » signale qu'un seul des deux indicateurs est au seuil ; "
+                            "« Seuils de canicule atteints » qu'ils le sont tous les deux. Chaque indicateur "
+                            "est ici la moyenne des mailles de 8 km du département ; les 2 premiers jours des "
+                            "données n'ont pas encore de moyenne sur 3 jours (« Données insuffisantes »)."),
+        "thresholds_caption": "Seuils canicule des départements d'Occitanie (°C)",
+        "unverified": ("« À confirmer » : une seule source publique a été trouvée pour ces seuils ; vérifiez-les "
+                       "auprès de Météo-France."),
+        "col_department": "Département", "col_level": "Niveau", "col_ibmn": "IBMn (°C)",
+        "col_tmin_threshold": "Seuil IBMn (°C)", "col_ibmx": "IBMx (°C)", "col_tmax_threshold": "Seuil IBMx (°C)",
+        "col_day": "Jour", "col_tmin": "Minimale (°C)", "col_tmax": "Maximale (°C)", "col_code": "Code",
+        "col_source": "Seuils", "verified": "vérifiés", "to_confirm": "à confirmer",
+        "source": "Source : catalogue Occidata, jeu « weather_daily » (données publiques).",
+    },
+    "en": {
+        "day": "Day",
+        "department": "Department",
+        "intro": ("Each department's level is computed with Météo-France's heat-wave criterion: the IBMn "
+                  "indicator is the mean of the minimum temperatures of the last 3 days, the IBMx indicator "
+                  "that of the maximum temperatures. When both reach the department's thresholds, the "
+                  "heat-wave thresholds are reached."),
+        "no_forecast": ("These data are observations: they hold no forecast, so the coming days are not shown. "
+                        "This computed level is not the official warning: for forecasts and the heat-wave "
+                        "warning, see Météo-France (vigilance.meteofrance.fr)."),
+        "day_heading": "Level by department on {day}",
+        "summary": "{n} of {total} department(s) at the heat-wave thresholds on {day}.",
+        "map_title": "Map of the heat level by department, {day}",
+        "map_desc": ("The {total} departments of Occitanie coloured by their level on {day}, with the level "
+                     "written on each; the table below gives the same levels and the indicators."),
+        "legend": "Level legend",
+        "day_caption": "Level and indicators by department, {day}",
+        "recent_heading": "The last days",
+        "recent_caption": "Level by department, {first} to {last}",
+        "series_heading": "{name}: indicators day by day",
+        "chart_title": "IBMn and IBMx in {name}, {first} to {last}",
+        "chart_desc": ("Lines of the IBMn and IBMx indicators of {name} day by day, with the department's "
+                       "thresholds ({tmin} °C and {tmax} °C); the table below gives the same values."),
+        "series_caption": "Indicators of {name}, day by day (°C)",
+        "y_label": "Temperature (°C)",
+        "ibmn": "IBMn (3-day mean of minima)",
+        "ibmx": "IBMx (3-day mean of maxima)",
+        "threshold_n": "IBMn threshold",
+        "threshold_x": "IBMx threshold",
+        "thresholds_heading": "The thresholds explained",
+        "thresholds_text": ("Each department has two thresholds, set by Météo-France and Santé publique France "
+                            "from the temperatures that affected health in the past: one for IBMn (nights no "
+                            "longer cool down) and one for IBMx (days are very hot). “One threshold reached” "
+                            "means that only one of the two indicators is at its threshold; “Heat-wave "
+                            "thresholds reached” that both are. Each indicator is here the mean of the "
+                            "department's 8 km cells; the first 2 days of the data have no 3-day mean yet "
+                            "(“Not enough data”)."),
+        "thresholds_caption": "Heat-wave thresholds of the departments of Occitanie (°C)",
+        "unverified": ("“To be confirmed”: only one public source was found for these thresholds; check them "
+                       "with Météo-France."),
+        "col_department": "Department", "col_level": "Level", "col_ibmn": "IBMn (°C)",
+        "col_tmin_threshold": "IBMn threshold (°C)", "col_ibmx": "IBMx (°C)",
+        "col_tmax_threshold": "IBMx threshold (°C)", "col_day": "Day", "col_tmin": "Minimum (°C)",
+        "col_tmax": "Maximum (°C)", "col_code": "Code", "col_source": "Thresholds", "verified": "verified",
+        "to_confirm": "to be confirmed",
+        "source": "Source: Occidata catalogue, dataset “weather_daily” (public data).",
+    },
+}
+
+
+# --------------------------------------------------------------------------- data (pure)
+
+
+def load(last_days: int | None = RECENT_DAYS + WINDOW - 1, **options: Any) -> pd.DataFrame:
+    """The department alerts of the recent days, from the public grid ``weather_daily``.
+
+    ``last_days``: the grid's last days used (None: all of them); enough for the day selector
+    and the 3-day window. ``options`` are catalogue parameters. Raises
+    :class:`occidata.dashboards.data.NotPublicError` if the entry is not public.
+    """
+    grid = dash_data.load_public(DATASET, **options)
+    return department_alerts(department_temperatures(grid, last_days=last_days))
+
+
+def department_temperatures(grid: Any, last_days: int | None = None) -> dict[str, pd.DataFrame]:
+    """Daily mean of ``tmin`` and ``tmax`` over each department's cells of the grid.
+
+    Parameters
+    ----------
+    grid
+        The ``weather_daily`` Dataset (``tmin``, ``tmax`` over (time, y, x), ``department`` codes).
+    last_days
+        Keep only the grid's last ``last_days`` days (None: every day).
+
+    Returns
+    -------
+    dict
+        ``{"tmin": frame, "tmax": frame}``, each indexed by day (every calendar day from the first
+        to the last, NaN where the grid has no day), one column per department code ("09"...) that
+        has cells in the grid, in code order; float64 °C, the mean ignoring missing cells.
+    """
+    if last_days is not None:
+        grid = grid.isel(time=slice(-int(last_days), None))
+    mask = np.asarray(grid["department"].values)
+    days = pd.DatetimeIndex(pd.to_datetime(grid["time"].values)).normalize()
+    thresholds = compute.heatwave_thresholds()
+    codes = [code for code in sorted(thresholds) if (mask == int(code)).any()]
+    out = {}
+    for name in ("tmin", "tmax"):
+        values = np.asarray(grid[name].values, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)  # a day with every cell missing
+            columns = {code: np.nanmean(values[:, mask == int(code)], axis=1) for code in codes}
+        frame = pd.DataFrame(columns, index=days)
+        frame = frame[~frame.index.duplicated(keep="last")].sort_index()
+        out[name] = frame.asfreq("D") if len(frame) else frame
+    return out
+
+
+def _level_codes(ibmn: np.ndarray, ibmx: np.ndarray, thn: np.ndarray, thx: np.ndarray,
+                 alert: np.ndarray) -> np.ndarray:
+    """The level (one of :data:`LEVELS`) of each value; ``alert`` is the criterion's result."""
+    missing = np.isnan(ibmn) | np.isnan(ibmx)
+    reached = (ibmn >= thn).astype(int) + (ibmx >= thx).astype(int)
+    level = np.where(reached >= 1, "near", "below").astype(object)
+    level[np.asarray(alert, dtype=bool)] = "alert"
+    level[missing] = "missing"
+    return level
+
+
+def department_alerts(temperatures: dict[str, pd.DataFrame], window: int = WINDOW) -> pd.DataFrame:
+    """The heat-wave criterion on each department's mean temperatures, day by day.
+
+    Parameters
+    ----------
+    temperatures
+        What :func:`department_temperatures` returns.
+    window
+        Days in the running means (3, Météo-France's criterion).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (day, department), sorted by day then code: ``day``, ``code``, ``name``,
+        ``tmin``, ``tmax`` (department means), ``ibmn``, ``ibmx`` (:func:`occidata.compute.heatwave_alerts`),
+        ``tmin_threshold``, ``tmax_threshold``, ``verified`` (two sources agree on the thresholds),
+        ``alert`` (both indicators at or above their thresholds) and ``level`` (one of :data:`LEVELS`:
+        "missing" without a full window, "below", "near" when one indicator reaches its threshold,
+        "alert").
+
+    Raises
+    ------
+    ValueError
+        From :func:`occidata.compute.heatwave_alerts`: fewer days than ``window``, all values missing.
+    """
+    tmin, tmax = temperatures["tmin"], temperatures["tmax"]
+    codes = list(tmin.columns)
+    table = compute.heatwave_thresholds()
+    thn = np.array([table[c]["tmin"] for c in codes])
+    thx = np.array([table[c]["tmax"] for c in codes])
+    result = compute.heatwave_alerts(tmin.to_numpy(), tmax.to_numpy(), thn, thx, window=window, backend="auto")
+    ibmn, ibmx, alert = (np.asarray(to_host(a)) for a in (result.ibmn, result.ibmx, result.alert))
+    days, ncodes = tmin.shape
+    level = _level_codes(ibmn, ibmx, thn[None, :], thx[None, :], alert)
+    return pd.DataFrame({
+        "day": np.repeat(tmin.index.to_numpy(), ncodes),
+        "code": np.tile(codes, days),
+        "name": np.tile([table[c]["name"] for c in codes], days),
+        "tmin": tmin.to_numpy().ravel(),
+        "tmax": tmax.to_numpy().ravel(),
+        "ibmn": ibmn.ravel(),
+        "ibmx": ibmx.ravel(),
+        "tmin_threshold": np.tile(thn, days),
+        "tmax_threshold": np.tile(thx, days),
+        "verified": np.tile([bool(table[c].get("verified", False)) for c in codes], days),
+        "alert": alert.ravel().astype(bool),
+        "level": level.ravel(),
+    })
+
+
+def recent_days(alerts: pd.DataFrame, count: int = RECENT_DAYS) -> list[pd.Timestamp]:
+    """The last ``count`` days of ``alerts``, the most recent first."""
+    days = sorted(pd.DatetimeIndex(alerts["day"]).unique())
+    return list(reversed(days[-count:]))
+
+
+def on_day(alerts: pd.DataFrame, day: Any) -> pd.DataFrame:
+    """The rows of ``day`` (one per department, in code order)."""
+    return alerts[alerts["day"] == pd.Timestamp(day)].sort_values("code").reset_index(drop=True)
+
+
+def default_department(alerts: pd.DataFrame, day: Any = None) -> str:
+    """The department to chart first: the one whose IBMx is closest to (or furthest above) its
+    threshold on ``day`` (the latest day when None), among those at the most serious level."""
+    day = recent_days(alerts, 1)[0] if day is None else pd.Timestamp(day)
+    rows = on_day(alerts, day)
+    if rows.empty:
+        return str(alerts["code"].iloc[0])
+    rank = rows["level"].map({lv: i for i, lv in enumerate(LEVELS)})
+    margin = (rows["ibmx"] - rows["tmax_threshold"]).fillna(-np.inf)
+    order = pd.DataFrame({"rank": rank, "margin": margin, "code": rows["code"]})
+    best = order.sort_values(["rank", "margin", "code"], ascending=[False, False, True]).iloc[0]
+    return str(best["code"])
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+_MONTHS = {
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}
+
+
+def format_day(day: Any, lang: str) -> str:
+    """A day as citizens read it: « 13 août 2023 » or "13 August 2023"."""
+    day = pd.Timestamp(day)
+    return f"{day.day} {_MONTHS[lang][day.month - 1]} {day.year}"
+
+
+def format_temperature(value: Any) -> str:
+    """A temperature with one decimal ("23.4"), "—" when missing."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{float(value):.1f}"
+
+
+def level_name(level: str, lang: str) -> str:
+    """The level's name for citizens in ``lang``."""
+    return LEVEL_NAMES[lang][level]
+
+
+def _lang(lang: str) -> str:
+    if lang not in TEXT:
+        raise ValueError(f"lang={lang!r} is not known; use one of {', '.join(TEXT)}")
+    return lang
+
+
+def _title(lang: str) -> str:
+    from occidata.dashboards import BY_SLUG
+
+    entry = BY_SLUG[SLUG]
+    return entry.title_fr if lang == "fr" else entry.title_en
+
+
+def _fold(text: Any) -> str:
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().replace("-", " ").strip()
+
+
+# --------------------------------------------------------------------------- view (pure)
+
+
+def _map_shapes(rows: pd.DataFrame, shapes: list[dict], lang: str) -> tuple[list[dict], pd.DataFrame]:
+    """Department shapes filled by level; departments without a shape become prefecture points."""
+    from occidata.datasets import geography
+
+    by_name = {_fold(r.name): r for r in rows.itertuples()}
+    by_code = {str(r.code): r for r in rows.itertuples()}
+    filled, matched = [], set()
+    for shape in shapes:
+        row = by_code.get(str(shape.get("code", ""))) or by_name.get(_fold(shape.get("name", "")))
+        if row is None:
+            filled.append(dict(shape))
+            continue
+        matched.add(row.code)
+        filled.append({**shape, "name": f"{row.name} : {level_name(row.level, lang)}" if lang == "fr"
+                       else f"{row.name}: {level_name(row.level, lang)}",
+                       "fill": LEVEL_COLOURS[row.level], "text": LEVEL_SHORT[lang][row.level]})
+    prefectures = geography.departments().set_index("code")
+    rest = rows[~rows["code"].isin(matched)]
+    points = pd.DataFrame({
+        "lon": [float(prefectures.loc[c, "prefecture_lon"]) for c in rest["code"]],
+        "lat": [float(prefectures.loc[c, "prefecture_lat"]) for c in rest["code"]],
+        "label": [f"{n} : {level_name(lv, lang)}" if lang == "fr" else f"{n}: {level_name(lv, lang)}"
+                  for n, lv in zip(rest["name"], rest["level"])],
+        "colour": [LEVEL_COLOURS[lv] for lv in rest["level"]],
+        "text": [LEVEL_SHORT[lang][lv] for lv in rest["level"]],
+    })
+    return filled, points
+
+
+def _legend(lang: str) -> str:
+    """The levels as badges with their short map text: colour is never the only cue."""
+    items = "".join(
+        f"<li>{render.badge(f'{LEVEL_SHORT[lang][lv]} — {level_name(lv, lang)}', LEVEL_COLOURS[lv])}</li>"
+        for lv in reversed(LEVELS))
+    return (f'<div class="od-legend"><p><strong>{render.escape(TEXT[lang]["legend"])}</strong></p>'
+            f'<ul style="list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em">{items}</ul></div>')
+
+
+def _day_table(rows: pd.DataFrame, lang: str, day_text: str) -> str:
+    t = TEXT[lang]
+    frame = pd.DataFrame({
+        "name": rows["name"].astype(str).to_numpy(),
+        "level": [level_name(lv, lang) for lv in rows["level"]],
+        "ibmn": [format_temperature(v) for v in rows["ibmn"]],
+        "tmin_threshold": [format_temperature(v) for v in rows["tmin_threshold"]],
+        "ibmx": [format_temperature(v) for v in rows["ibmx"]],
+        "tmax_threshold": [format_temperature(v) for v in rows["tmax_threshold"]],
+    })
+    columns = {"name": t["col_department"], "level": t["col_level"], "ibmn": t["col_ibmn"],
+               "tmin_threshold": t["col_tmin_threshold"], "ibmx": t["col_ibmx"],
+               "tmax_threshold": t["col_tmax_threshold"]}
+    return render.html_table(frame, caption=t["day_caption"].format(day=day_text), columns=columns)
+
+
+def _recent_table(alerts: pd.DataFrame, day: pd.Timestamp, lang: str) -> str:
+    """Departments down, the last :data:`TABLE_DAYS` days up to ``day`` across, levels in words."""
+    t = TEXT[lang]
+    days = [d for d in sorted(pd.DatetimeIndex(alerts["day"]).unique()) if d <= day][-TABLE_DAYS:]
+    chosen = alerts[alerts["day"].isin(days)]
+    wide = chosen.pivot(index="code", columns="day", values="level").reindex(columns=days)
+    names = chosen.drop_duplicates("code").set_index("code")["name"]
+    frame = pd.DataFrame({"name": [names[c] for c in wide.index]})
+    columns = {"name": t["col_department"]}
+    for i, d in enumerate(days):
+        key = f"d{i}"
+        frame[key] = [level_name(lv, lang) if isinstance(lv, str) else "—" for lv in wide[d]]
+        columns[key] = render.format_date(d, lang)
+    caption = t["recent_caption"].format(first=format_day(days[0], lang), last=format_day(days[-1], lang))
+    return render.html_table(frame, caption=caption, columns=columns)
+
+
+def _series(alerts: pd.DataFrame, code: str, day: pd.Timestamp, lang: str) -> str:
+    """Chart and table of one department's indicators over the recent days up to ``day``."""
+    t = TEXT[lang]
+    rows = alerts[(alerts["code"] == code) & (alerts["day"] <= day)].sort_values("day").tail(RECENT_DAYS)
+    name = str(rows["name"].iloc[0])
+    thn, thx = float(rows["tmin_threshold"].iloc[0]), float(rows["tmax_threshold"].iloc[0])
+    days = list(pd.DatetimeIndex(rows["day"]))
+    first, last = format_day(days[0], lang), format_day(days[-1], lang)
+    chart = render.svg_line_chart(
+        [{"label": t["ibmx"], "x": days, "y": rows["ibmx"].to_numpy(dtype=float)},
+         {"label": t["ibmn"], "x": days, "y": rows["ibmn"].to_numpy(dtype=float)}],
+        title=t["chart_title"].format(name=name, first=first, last=last),
+        description=t["chart_desc"].format(name=name, tmin=format_temperature(thn), tmax=format_temperature(thx)),
+        y_label=t["y_label"],
+        thresholds=[{"value": thx, "label": t["threshold_x"]}, {"value": thn, "label": t["threshold_n"]}])
+    frame = pd.DataFrame({
+        "day": [render.format_date(d, lang) for d in reversed(days)],
+        "level": [level_name(lv, lang) for lv in rows["level"].iloc[::-1]],
+        "tmin": [format_temperature(v) for v in rows["tmin"].iloc[::-1]],
+        "ibmn": [format_temperature(v) for v in rows["ibmn"].iloc[::-1]],
+        "tmax": [format_temperature(v) for v in rows["tmax"].iloc[::-1]],
+        "ibmx": [format_temperature(v) for v in rows["ibmx"].iloc[::-1]],
+    })
+    columns = {"day": t["col_day"], "level": t["col_level"], "tmin": t["col_tmin"], "ibmn": t["col_ibmn"],
+               "tmax": t["col_tmax"], "ibmx": t["col_ibmx"]}
+    table = render.html_table(frame, caption=t["series_caption"].format(name=name), columns=columns)
+    heading = f"<h2>{render.escape(t['series_heading'].format(name=name))}</h2>"
+    return heading + chart + table
+
+
+def _thresholds(alerts: pd.DataFrame, lang: str) -> str:
+    """The thresholds of the departments, explained."""
+    t = TEXT[lang]
+    rows = alerts.drop_duplicates("code").sort_values("code")
+    frame = pd.DataFrame({
+        "name": rows["name"].astype(str).to_numpy(),
+        "code": rows["code"].astype(str).to_numpy(),
+        "tmin_threshold": [format_temperature(v) for v in rows["tmin_threshold"]],
+        "tmax_threshold": [format_temperature(v) for v in rows["tmax_threshold"]],
+        "source": [t["verified"] if v else t["to_confirm"] for v in rows["verified"]],
+    })
+    columns = {"name": t["col_department"], "code": t["col_code"], "tmin_threshold": t["col_tmin_threshold"],
+               "tmax_threshold": t["col_tmax_threshold"], "source": t["col_source"]}
+    parts = [f"<h2>{render.escape(t['thresholds_heading'])}</h2>", f"<p>{render.escape(t['thresholds_text'])}</p>",
+             render.html_table(frame, caption=t["thresholds_caption"], columns=columns)]
+    if not rows["verified"].all():
+        parts.append(f"<p>{render.escape(t['unverified'])}</p>")
+    return "".join(parts)
+
+
+def view(alerts: pd.DataFrame, *, lang: str = "fr", day: Any = None, department: str | None = None,
+         shapes: list[dict] | None = None, tiles_url: str | None = None) -> str:
+    """The whole page for a day and a department, as HTML (see :func:`render.page`).
+
+    Parameters
+    ----------
+    alerts
+        What :func:`load` (or :func:`department_alerts`) returns.
+    lang
+        "fr" or "en".
+    day
+        The day whose levels are mapped (None: the latest day of the data).
+    department
+        The code ("31") of the department charted day by day (None: :func:`default_department`).
+    shapes, tiles_url
+        The map's department shapes (None: :func:`geo.department_shapes`) and optional local tile
+        server (None: no tiles requested).
+    """
+    lang = _lang(lang)
+    t = TEXT[lang]
+    latest = dash_data.latest_day(alerts, "day")
+    day = latest if day is None else pd.Timestamp(day)
+    department = default_department(alerts, day) if department is None else str(department)
+    rows = on_day(alerts, day)
+    day_text = format_day(day, lang)
+    shapes = geo.department_shapes() if shapes is None else shapes
+    filled, points = _map_shapes(rows, shapes, lang)
+    in_alert = int((rows["level"] == "alert").sum())
+    parts = [
+        f"<p>{render.escape(t['intro'])}</p>",
+        render.notice(t["no_forecast"], "info"),
+        f"<h2>{render.escape(t['day_heading'].format(day=day_text))}</h2>",
+        f"<p><strong>{render.escape(t['summary'].format(n=in_alert, total=len(rows), day=day_text))}</strong></p>",
+        render.svg_map(points, shapes=filled, title=t["map_title"].format(day=day_text),
+                       description=t["map_desc"].format(total=len(rows), day=day_text), tiles_url=tiles_url),
+        _legend(lang),
+        _day_table(rows, lang, day_text),
+        f"<h2>{render.escape(t['recent_heading'])}</h2>",
+        _recent_table(alerts, day, lang),
+        _series(alerts, department, day, lang),
+        _thresholds(alerts, lang),
+        f"<p>{render.escape(t['source'])}</p>",
+    ]
+    return render.page("".join(parts), lang=lang, title=_title(lang), updated=latest)
+
+
+# --------------------------------------------------------------------------- widgets
+
+#: The snapshot's selection, given to the layout so that no widget is created for it: None
+#: picks the same defaults as the live controls' initial values (see :func:`view`).
+SNAPSHOT_VALUES = {"day": None, "department": None}
+
+
+def controls(alerts_source, lang: str = "fr") -> dict:
+    """The page's controls in ``lang``: day (latest first) and department.
+
+    ``alerts_source`` is a function returning the alerts (called here so that a data error
+    reaches :func:`layout.show_dashboard`'s notice, not a traceback).
+    """
+    import ipywidgets as widgets
+
+    t = TEXT[_lang(lang)]
+    alerts = alerts_source()
+    days = recent_days(alerts)
+    day = widgets.Dropdown(options=[(format_day(d, lang), d) for d in days], value=days[0], description=t["day"])
+    names = alerts.drop_duplicates("code").sort_values("name")
+    department = widgets.Dropdown(options=[(str(n), str(c)) for n, c in zip(names["name"], names["code"])],
+                                  value=default_department(alerts, days[0]), description=t["department"])
+    return {"day": day, "department": department}
+
+
+def show(lang: str = "fr", snapshot: bool = False) -> None:
+    """Display the dashboard in a notebook (Voilà): live controls and page, or the static snapshot.
+
+    Data are read once, on first need, through :func:`load` (public entries only); the map's
+    shapes and optional tile server come from the configuration (:mod:`occidata.dashboards.geo`).
+    Returns None, so that the notebook cell that calls it shows the page once and nothing else
+    (a returned widget or HTML string would be displayed a second time as the cell's result).
+    """
+    cache: dict = {}
+
+    def alerts() -> pd.DataFrame:
+        if "alerts" not in cache:
+            cache["alerts"] = load()
+        return cache["alerts"]
+
+    def page_html(lang: str = "fr", day: Any = None, department: str | None = None) -> str:
+        if "shapes" not in cache:
+            cache["shapes"], cache["tiles_url"] = geo.department_shapes(), geo.tiles_url()
+        return view(alerts(), lang=lang, day=day, department=department, shapes=cache["shapes"],
+                    tiles_url=cache["tiles_url"])
+
+    layout.show_dashboard(SLUG, lambda lang: controls(alerts, lang), page_html, lang=lang,
+                          snapshot=snapshot, defaults=SNAPSHOT_VALUES)

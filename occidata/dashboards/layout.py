@@ -1,0 +1,219 @@
+"""The shell shared by the four public dashboards: live (widgets) or snapshot (static HTML).
+
+A dashboard module gives :func:`show_dashboard` its controls and a ``render`` function; this
+module adds the language switch, redraws the page on every change and turns errors into a
+plain notice for citizens (never a traceback, never data that is not public).
+
+``controls`` is either a dict ``name -> ipywidgets control`` (each with a French
+``description``), or a function ``controls(lang) -> dict`` that builds them in the page's
+language; with a function, switching the language rebuilds the controls in that language and
+keeps the values chosen so far. ``render(lang=..., **values) -> str`` returns the page's HTML
+(from :func:`occidata.dashboards.render.page`), ``values`` being each control's value by name.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+from IPython.display import HTML, display
+
+from . import BY_SLUG
+from .render import escape, notice, page
+
+__all__ = ["show_dashboard", "build_dashboard", "render_safely", "snapshot_note", "LANGUAGES"]
+
+LANGUAGES = (("Français", "fr"), ("English", "en"))
+LOCAL_TZ = "Europe/Paris"
+
+_NOT_PUBLIC = {
+    "fr": "Ces données ne sont pas publiques : elles ne peuvent pas être affichées sur ce tableau de bord.",
+    "en": "These data are not public: they cannot be shown on this dashboard.",
+}
+_UNAVAILABLE = {
+    "fr": "Données indisponibles pour le moment. Merci de réessayer plus tard.",
+    "en": "Data unavailable for the moment. Please try again later.",
+}
+
+Controls = Mapping | Callable[[str], Mapping]
+
+
+def _title(slug: str, lang: str) -> str:
+    dashboard = BY_SLUG.get(slug)
+    if dashboard is None:  # a dashboard a site added to its apps folder, outside the registry
+        return slug
+    return dashboard.title_fr if lang == "fr" else dashboard.title_en
+
+
+def error_page(slug: str, lang: str, error: BaseException) -> str:
+    """The page shown instead of the dashboard when ``error`` happened: a notice, no data.
+
+    A non-public entry gets "Ces données ne sont pas publiques…"; any other error gets
+    "Données indisponibles pour le moment…" and its text goes to stderr for the operators.
+    """
+    if isinstance(error, PermissionError):  # NotPublicError, or the catalogue refusing the kernel
+        message = _NOT_PUBLIC[lang]
+        print(f"occidata.dashboards[{slug}]: refused: {error}", file=sys.stderr)
+    else:
+        message = _UNAVAILABLE[lang]
+        print(f"occidata.dashboards[{slug}]: {type(error).__name__}: {error}", file=sys.stderr)
+    return page(notice(message, "error"), lang=lang, title=_title(slug, lang))
+
+
+def render_safely(slug: str, render: Callable[..., str], lang: str, values: Mapping) -> str:
+    """``render(lang=lang, **values)``, or the error page when it raises."""
+    try:
+        return render(lang=lang, **values)
+    except Exception as error:  # noqa: BLE001 - citizens get a notice, operators the log line
+        return error_page(slug, lang, error)
+
+
+def snapshot_note(lang: str, when: pd.Timestamp | None = None) -> str:
+    """"Instantané du <date> à <heure>" (English: "Snapshot of …"), as an HTML paragraph."""
+    when = pd.Timestamp.now(tz=LOCAL_TZ) if when is None else pd.Timestamp(when)
+    text = (f"Instantané du {when:%d/%m/%Y} à {when:%H:%M}" if lang == "fr"
+            else f"Snapshot of {when:%Y-%m-%d} at {when:%H:%M}")
+    return f'<p class="od-snapshot">{escape(text)}</p>'
+
+
+def _with_note(html: str, note: str) -> str:
+    """``note`` placed just after the page's ``<h1>`` (or first when there is none)."""
+    if "</h1>" in html:
+        return html.replace("</h1>", "</h1>" + note, 1)
+    return note + html
+
+
+def _build_controls(controls: Controls, lang: str) -> dict:
+    built = dict(controls(lang) if callable(controls) else controls)
+    for control in built.values():
+        style = getattr(control, "style", None)
+        if style is not None and hasattr(style, "description_width"):
+            style.description_width = "initial"  # never cut the label short
+    return built
+
+
+def _values(built: Mapping) -> dict:
+    return {name: control.value for name, control in built.items()}
+
+
+def _snapshot_values(controls: Controls, defaults: Mapping | None, lang: str) -> dict:
+    """The values a snapshot renders with: ``defaults`` when given (no widget is created, so the
+    saved notebook carries no widget state), else the controls' initial values."""
+    if defaults is not None:
+        return dict(defaults)
+    built = _build_controls(controls, lang)
+    values = _values(built)
+    for control in built.values():
+        control.close()
+    return values
+
+
+def _snapshot_html(slug: str, controls: Controls, render: Callable[..., str], lang: str,
+                   defaults: Mapping | None) -> str:
+    try:
+        values = _snapshot_values(controls, defaults, lang)
+    except Exception as error:  # noqa: BLE001
+        html = error_page(slug, lang, error)
+    else:
+        html = render_safely(slug, render, lang, values)
+    return _with_note(html, snapshot_note(lang))
+
+
+def _html_output(html: str) -> tuple:
+    return ({"output_type": "display_data", "data": {"text/html": html, "text/plain": "<page>"},
+             "metadata": {}},)
+
+
+class _LiveDashboard:
+    """The live page: language switch, controls, and an Output redrawn on every change."""
+
+    def __init__(self, slug: str, controls: Controls, render: Callable[..., str], lang: str):
+        import ipywidgets as widgets
+
+        self.slug, self.controls_source, self.render = slug, controls, render
+        self.widgets = widgets
+        self.language = widgets.ToggleButtons(options=LANGUAGES, value=lang, description="Langue / Language",
+                                              style={"description_width": "initial"})
+        self.box = widgets.Box(layout=widgets.Layout(display="flex", flex_flow="row wrap",
+                                                     align_items="center", width="100%"))
+        self.output = widgets.Output(layout=widgets.Layout(width="100%"))
+        self.container = widgets.VBox([self.language, self.box, self.output],
+                                      layout=widgets.Layout(width="100%", max_width="980px"))
+        self.controls: dict = {}
+        self.failure: Exception | None = None  # why the controls could not be built, if they could not
+        self.language.observe(self._on_language, names="value")
+        self._set_controls(lang, keep={})
+        self.refresh()
+
+    @property
+    def lang(self) -> str:
+        return self.language.value
+
+    def _set_controls(self, lang: str, keep: Mapping) -> None:
+        try:
+            built = _build_controls(self.controls_source, lang)
+        except Exception as error:  # noqa: BLE001 - shown as a notice by refresh()
+            self.controls, self.box.children, self.failure = {}, (), error
+            return
+        self.failure = None
+        for name, control in built.items():
+            if name in keep:
+                try:
+                    control.value = keep[name]
+                except Exception:  # noqa: BLE001 - a value the new control does not offer
+                    pass
+            control.observe(self._on_change, names="value")
+        self.controls = built
+        self.box.children = tuple(built.values())
+
+    def _on_language(self, change) -> None:
+        if callable(self.controls_source):
+            old = self.controls
+            for control in old.values():
+                control.unobserve(self._on_change, names="value")
+            self._set_controls(change["new"], keep=_values(old))
+        self.refresh()
+
+    def _on_change(self, _change) -> None:
+        self.refresh()
+
+    def refresh(self) -> str:
+        """Render the page for the current language and values into the Output."""
+        if self.failure is not None:
+            html = error_page(self.slug, self.lang, self.failure)
+        else:
+            html = render_safely(self.slug, self.render, self.lang, _values(self.controls))
+        self.output.outputs = _html_output(html)
+        return html
+
+
+def build_dashboard(slug: str, controls: Controls, render: Callable[..., str], *, lang: str = "fr",
+                    snapshot: bool = False, defaults: Mapping | None = None):
+    """What :func:`show_dashboard` displays, without displaying it: the live ``VBox`` (its
+    ``.dashboard`` attribute gives ``refresh()``, ``language``, ``controls`` and ``output``), or the
+    snapshot's HTML string."""
+    if lang not in ("fr", "en"):
+        raise ValueError(f"lang={lang!r}; use fr or en")
+    if snapshot:
+        return _snapshot_html(slug, controls, render, lang, defaults)
+    live = _LiveDashboard(slug, controls, render, lang)
+    live.container.dashboard = live
+    return live.container
+
+
+def show_dashboard(slug: str, controls: Controls, render: Callable[..., str], *, lang: str = "fr",
+                   snapshot: bool = False, defaults: Mapping | None = None) -> None:
+    """Display dashboard ``slug`` (its title comes from ``occidata.dashboards.BY_SLUG``, else it
+    is the slug itself); returns None, so
+    that a notebook cell ending with it shows the page once.
+
+    Live (``snapshot=False``): a language switch "Langue / Language", the controls in a
+    wrapping box and an ``ipywidgets.Output`` redrawn by ``render`` on every change.
+    Snapshot: no widget at all; displays the HTML of ``render`` with the controls' default
+    values and a note "Instantané du <date heure>". ``defaults`` (optional, name -> value) gives
+    the snapshot's values without creating any widget: pass it, with ``controls`` as a function,
+    so that a snapshot notebook carries no widget state at all.
+    """
+    built = build_dashboard(slug, controls, render, lang=lang, snapshot=snapshot, defaults=defaults)
+    display(HTML(built) if snapshot else built)

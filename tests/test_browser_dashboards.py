@@ -1,0 +1,161 @@
+"""The public dashboards as a citizen sees them: Debian's chromium through the hub's proxy, with
+every request that is not to 127.0.0.1 blocked and counted (issue 6)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PARTNER_DASHBOARD, REPO_ROOT
+from occidata.dashboards import BY_SLUG, DASHBOARDS
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+ARTIFACTS = Path(os.environ.get("OCCIDATA_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts")) / "dashboards"
+PREFIX = "services/dashboards/"
+RENDER_TIMEOUT = 120_000  # ms: a kernel may have to start and run the notebook on a busy CI machine
+
+# What a citizen must find on each page once rendered (French), besides its title.
+KEY_FIGURES = {
+    "qualite-air": ["Indice ATMO", "Conseils"],
+    "baignade": ["Classement", "Escherichia coli"],
+    "chaleur": ["Seuils", "vigilance"],
+    "trafic-air": ["véhicules", "NO₂"],
+}
+
+
+@dataclass
+class Visit:
+    page: object
+    blocked: list = field(default_factory=list)
+    console_errors: list = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.blocked == [], f"requests outside the host: {self.blocked[:5]}"
+        assert self.console_errors == [], f"errors in the browser console: {self.console_errors[:5]}"
+
+
+def open_visit(browser, width: int = 1280) -> tuple[object, Visit]:
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    visit = Visit(page)
+
+    def loopback_only(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            visit.blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", loopback_only)
+    page.on("console", lambda message: visit.console_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: visit.console_errors.append(str(error)))
+    return context, visit
+
+
+@pytest.fixture
+def visit(browser):
+    context, visit = open_visit(browser)
+    yield visit
+    context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context, visit = open_visit(browser, width=375)
+    yield visit
+    context.close()
+
+
+def open_dashboard(visit: Visit, hub, slug: str):
+    page = visit.page
+    page.goto(hub.url + PREFIX + f"voila/render/{slug}.ipynb", timeout=RENDER_TIMEOUT)
+    view = page.locator(".od-dashboard")
+    expect(view.locator("h1")).to_have_text(BY_SLUG[slug].title_fr, timeout=RENDER_TIMEOUT)
+    return view
+
+
+def labelled_controls(page) -> list[str]:
+    """The label of every select, input and button group of the page (empty string if none)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('select, input, textarea')).map(el => {
+        const label = el.id ? document.querySelector(`label[for="${el.id}"]`) : null;
+        return (label && label.textContent.trim()) || el.getAttribute('aria-label') || el.title || '';
+    })""")
+
+
+@pytest.mark.parametrize("slug", [d.slug for d in DASHBOARDS])
+def test_dashboard_renders_in_french_with_labelled_controls_and_tables(dashboards_hub, visit, slug):
+    view = open_dashboard(visit, dashboards_hub, slug)
+    page = visit.page
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.title() == BY_SLUG[slug].title_fr
+    for text in KEY_FIGURES[slug]:
+        expect(view).to_contain_text(text)
+    labels = labelled_controls(page)
+    assert labels and all(labels), f"controls without a label: {labels}"
+    assert view.locator("svg[role=img] title").count() >= 1  # a map or a chart, with its title
+    assert view.locator("table caption").count() >= 1  # the same values in a table
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{slug}.png"), full_page=True)
+    visit.assert_clean()
+
+
+@pytest.mark.parametrize("slug", [d.slug for d in DASHBOARDS])
+def test_changing_a_control_updates_the_view(dashboards_hub, visit, slug):
+    view = open_dashboard(visit, dashboards_hub, slug)
+    page = visit.page
+    before = view.inner_html()
+    select = page.locator("select").first
+    options = select.locator("option").all_text_contents()
+    assert len(options) >= 2, f"{slug}: the first selector offers {options}"
+    current = select.evaluate("el => el.selectedIndex")
+    select.select_option(index=1 if current == 0 else 0)
+    page.wait_for_function("before => document.querySelector('.od-dashboard').innerHTML !== before", arg=before,
+                           timeout=60_000)
+    assert view.inner_html() != before
+    visit.assert_clean()
+
+
+def test_english_switch_translates_the_page(dashboards_hub, visit):
+    open_dashboard(visit, dashboards_hub, "qualite-air")
+    page = visit.page
+    page.get_by_role("button", name="English").click()
+    english = page.locator('.od-dashboard[lang="en"]')
+    expect(english.locator("h1")).to_have_text(BY_SLUG["qualite-air"].title_en, timeout=60_000)
+    assert "Indice ATMO" not in english.inner_text()
+    visit.assert_clean()
+
+
+@pytest.mark.parametrize("slug", [d.slug for d in DASHBOARDS])
+def test_usable_on_a_375_pixel_phone(dashboards_hub, phone, slug):
+    open_dashboard(phone, dashboards_hub, slug)
+    page = phone.page
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"{slug}: the page is {width} px wide on a 375 px screen"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{slug}-375px.png"), full_page=True)
+    phone.assert_clean()
+
+
+def test_landing_and_snapshot_pages_load_nothing_from_outside(dashboards_hub, visit):
+    page = visit.page
+    page.goto(dashboards_hub.url + PREFIX)
+    expect(page.locator("h1")).to_have_text("Tableaux de bord publics")
+    page.get_by_role("link", name="Version enregistrée (plus rapide)").first.click()
+    expect(page.locator(".od-dashboard h1")).to_have_text(DASHBOARDS[0].title_fr)
+    expect(page.locator(".od-dashboard")).to_contain_text("Instantané du")
+    assert page.locator("select").count() == 0  # static: no control that would do nothing
+    visit.assert_clean()
+
+
+def test_partner_data_never_reach_the_page(dashboards_hub, visit):
+    page = visit.page
+    page.goto(dashboards_hub.url + PREFIX + f"voila/render/{PARTNER_DASHBOARD}.ipynb", timeout=RENDER_TIMEOUT)
+    expect(page.locator(".od-dashboard")).to_contain_text("Ces données ne sont pas publiques", timeout=RENDER_TIMEOUT)
+    assert page.locator(".od-dashboard table").count() == 0
+    visit.assert_clean()

@@ -1,0 +1,161 @@
+"""The public dashboards service through the hub's proxy: landing page, live pages, snapshots,
+the cap on visitor kernels and the culling of kernels no browser talks to (issue 6)."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from conftest import dashboards_status, start_dashboards_hub, wait_for_dashboards
+from occidata.dashboards import DASHBOARDS
+
+pytestmark = [pytest.mark.hub]
+
+PREFIX = "services/dashboards/"
+SLUGS = [d.slug for d in DASHBOARDS]
+# src/href/url(...) values that point at another host than the one serving the page
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?!127\.0\.0\.1|localhost)[^"']+""", re.IGNORECASE)
+
+
+def get(hub, path: str, **kwargs) -> requests.Response:
+    return requests.get(hub.url + PREFIX + path, timeout=120, **kwargs)
+
+
+def test_landing_page_lists_every_dashboard_in_french_without_login(dashboards_hub):
+    response = get(dashboards_hub, "")
+    assert response.status_code == 200
+    page = response.text
+    assert '<html lang="fr">' in page
+    assert "<h1>Tableaux de bord publics</h1>" in page
+    for dashboard in DASHBOARDS:
+        assert f'href="/{PREFIX}voila/render/{dashboard.slug}.ipynb"' in page
+        assert dashboard.title_fr in html.unescape(page)
+        assert f'href="/{PREFIX}snapshots/{dashboard.slug}/"' in page
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert not EXTERNAL.findall(page)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_live_dashboard_renders_through_the_proxy_offline(dashboards_hub, slug):
+    dashboard = next(d for d in DASHBOARDS if d.slug == slug)
+    response = get(dashboards_hub, f"voila/render/{slug}.ipynb")
+    assert response.status_code == 200
+    assert "X-Occidata-Snapshot" not in response.headers
+    page = response.text
+    assert '<html lang="fr">' in page
+    assert html.unescape(re.search(r"<title>(.*?)</title>", page).group(1)) == dashboard.title_fr
+    # The notebook ran: the page holds its widgets (the view is drawn in the browser, see
+    # test_browser_dashboards.py), and no cell failed.
+    assert "application/vnd.jupyter.widget-view+json" in page
+    assert "There was an error when executing cell" not in page and "Traceback" not in page
+    assert not EXTERNAL.findall(page), EXTERNAL.findall(page)[:3]
+    assert "cdn.jsdelivr.net" not in page and "cdnjs" not in page
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_snapshot_is_static_html_of_the_default_view(dashboards_hub, slug):
+    response = get(dashboards_hub, f"snapshots/{slug}/")
+    assert response.status_code == 200
+    assert response.headers["X-Occidata-Snapshot"].endswith(f"instantane-{slug}")
+    page = response.text
+    assert "od-dashboard" in page
+    assert "Instantané du" in page
+    assert "application/vnd.jupyter.widget-view+json" not in page  # no widget: nothing to run
+    assert not EXTERNAL.findall(page), EXTERNAL.findall(page)[:3]
+
+
+def test_unknown_dashboards_and_paths_are_not_found(dashboards_hub):
+    assert get(dashboards_hub, "voila/render/inconnu.ipynb").status_code == 404
+    assert get(dashboards_hub, "voila/render/../jupyterhub_config.py").status_code == 404
+    assert get(dashboards_hub, "snapshots/inconnu/").status_code == 404
+    tree = get(dashboards_hub, "voila/tree", allow_redirects=False)
+    assert tree.status_code in (301, 302) and tree.headers["Location"].endswith(PREFIX)
+
+
+def test_pools_refill_after_visitors_took_their_kernels(dashboards_hub):
+    # The tests above each took a preheated kernel; Voilà starts a new one for every kernel taken.
+    count = len(dashboards_status(dashboards_hub.url)["dashboards"])
+    status = wait_for_dashboards(dashboards_hub.url, count, 1, timeout=120)
+    assert status["pool_size"] == 1
+    assert status["preheated"] == count
+    assert set(SLUGS) <= set(status["dashboards"])
+
+
+# --- the cap and the culling: a hub of its own, with one dashboard and a cap of 2 ------------
+
+
+@pytest.fixture(scope="module")
+def capped_hub(tmp_path_factory, tiny_data_dir):
+    local, _token, count = start_dashboards_hub(
+        tmp_path_factory.mktemp("capped-hub"), tiny_data_dir, apps=["qualite-air"],
+        DASHBOARDS__POOL_SIZE="1", DASHBOARDS__MAX_KERNELS="2",
+        DASHBOARDS__CULL_IDLE_TIMEOUT="8", DASHBOARDS__CULL_INTERVAL="2")
+    try:
+        wait_for_dashboards(local.url, count, 1)
+        yield local
+    finally:
+        local.stop()
+
+
+def visit(url: str) -> requests.Response:
+    # A visitor that never opens the page's websocket: the kernel it got lives until culled.
+    return requests.get(url + PREFIX + "voila/render/qualite-air.ipynb", timeout=180)
+
+
+def wait_for_visitors(url: str, count: int, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = dashboards_status(url)
+        if status["visitors"] == count and status["admitting"] == 0:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"expected {count} visitor kernels, status: {status}")
+        time.sleep(0.5)
+
+
+def test_above_the_cap_visitors_get_the_snapshot_then_idle_kernels_are_culled(capped_hub):
+    url = capped_hub.url
+    wait_for_visitors(url, 0)
+    first, second = visit(url), visit(url)
+    assert "X-Occidata-Snapshot" not in first.headers and "X-Occidata-Snapshot" not in second.headers
+    assert dashboards_status(url)["visitors"] == 2
+
+    third = visit(url)
+    assert third.status_code == 200  # never an error page
+    assert third.headers["X-Occidata-Snapshot"].endswith("instantane-qualite-air")
+    assert "Beaucoup de visiteurs en ce moment" in third.text
+    assert "od-dashboard" in third.text and "Instantané du" in third.text  # content, not an apology
+    assert dashboards_status(url)["visitors"] == 2
+
+    # Nobody connected to those two kernels: the culler shuts them down, live pages come back.
+    wait_for_visitors(url, 0, timeout=90)
+    assert "X-Occidata-Snapshot" not in visit(url).headers
+
+
+def test_a_burst_of_visitors_never_exceeds_the_cap(capped_hub):
+    url = capped_hub.url
+    wait_for_visitors(url, 0, timeout=90)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda _: visit(url), range(6)))
+    assert all(r.status_code == 200 for r in responses)
+    live = [r for r in responses if "X-Occidata-Snapshot" not in r.headers]
+    assert 1 <= len(live) <= 2
+    assert len(responses) - len(live) >= 4
+    assert dashboards_status(url)["visitors"] <= 2
+
+
+def test_the_service_and_its_kernels_listen_on_loopback_only(capped_hub):
+    import psutil
+
+    service = [p for p in psutil.process_iter(["cmdline"])
+               if "occidata.dashboards.service" in " ".join(p.info["cmdline"] or [])
+               and p.environ().get("OCCIDATA_STATE_DIR") == str(capped_hub.state_dir)]
+    assert len(service) == 1
+    family = [service[0], *service[0].children(recursive=True)]
+    addresses = {c.laddr.ip for proc in family for c in proc.net_connections(kind="inet") if c.status == "LISTEN"}
+    assert addresses and addresses <= {"127.0.0.1"}
