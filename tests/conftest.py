@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -12,6 +15,8 @@ from occidata.platform import LocalHub
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
+# Screenshots the browser tests leave for people to look at (CI keeps this folder).
+ARTIFACTS = Path(os.environ.get("OCCIDATA_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts")) / "dashboards"
 
 SERVICE_SNIPPET = """
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": "{token}"}})
@@ -175,3 +180,32 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield browser
         browser.close()
+
+
+@dataclass
+class Visit:
+    page: object
+    blocked: list = field(default_factory=list)
+    console_errors: list = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.blocked == [], f"requests outside the host: {self.blocked[:5]}"
+        assert self.console_errors == [], f"errors in the browser console: {self.console_errors[:5]}"
+
+
+def open_visit(browser, width: int = 1280) -> tuple[object, Visit]:
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    visit = Visit(page)
+
+    def loopback_only(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            visit.blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", loopback_only)
+    page.on("console", lambda message: visit.console_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: visit.console_errors.append(str(error)))
+    return context, visit

@@ -3,59 +3,25 @@ every request that is not to 127.0.0.1 blocked and counted (issue 6)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PARTNER_DASHBOARD, REPO_ROOT
+from conftest import ARTIFACTS, PARTNER_DASHBOARD, Visit, open_visit
 from occidata.dashboards import BY_SLUG, DASHBOARDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
-ARTIFACTS = Path(os.environ.get("OCCIDATA_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts")) / "dashboards"
 PREFIX = "services/dashboards/"
 RENDER_TIMEOUT = 120_000  # ms: a kernel may have to start and run the notebook on a busy CI machine
 
 # What a citizen must find on each page once rendered (French), besides its title.
 KEY_FIGURES = {
     "qualite-air": ["Indice ATMO", "Conseils"],
-    "baignade": ["Classement", "Escherichia coli"],
+    "baignade": ["Classement", "E. coli", "Derniers prélèvements"],
     "chaleur": ["Seuils", "vigilance"],
     "trafic-air": ["véhicules", "NO₂"],
 }
-
-
-@dataclass
-class Visit:
-    page: object
-    blocked: list = field(default_factory=list)
-    console_errors: list = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        assert self.blocked == [], f"requests outside the host: {self.blocked[:5]}"
-        assert self.console_errors == [], f"errors in the browser console: {self.console_errors[:5]}"
-
-
-def open_visit(browser, width: int = 1280) -> tuple[object, Visit]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900})
-    page = context.new_page()
-    visit = Visit(page)
-
-    def loopback_only(route):
-        if urlparse(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            visit.blocked.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", loopback_only)
-    page.on("console", lambda message: visit.console_errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: visit.console_errors.append(str(error)))
-    return context, visit
 
 
 @pytest.fixture
@@ -105,19 +71,38 @@ def test_dashboard_renders_in_french_with_labelled_controls_and_tables(dashboard
     visit.assert_clean()
 
 
+def pick_another_option(page) -> None:
+    """Choose, in the first selector, an option other than the one shown."""
+    select = page.locator("select").first
+    options = select.locator("option").all_text_contents()
+    assert len(options) >= 2, f"the first selector offers {options}"
+    current = select.evaluate("el => el.selectedIndex")
+    select.select_option(index=1 if current == 0 else 0)
+
+
+def search_a_commune(page) -> None:
+    """Type a commune in the bathing dashboard's search box (the tiny data hold one season)."""
+    box = page.get_by_label("Commune")
+    box.fill("Sète")
+    box.press("Enter")
+
+
+CHANGE = {"qualite-air": pick_another_option, "baignade": search_a_commune, "chaleur": pick_another_option,
+          "trafic-air": pick_another_option}
+
+
 @pytest.mark.parametrize("slug", [d.slug for d in DASHBOARDS])
 def test_changing_a_control_updates_the_view(dashboards_hub, visit, slug):
     view = open_dashboard(visit, dashboards_hub, slug)
     page = visit.page
     before = view.inner_html()
-    select = page.locator("select").first
-    options = select.locator("option").all_text_contents()
-    assert len(options) >= 2, f"{slug}: the first selector offers {options}"
-    current = select.evaluate("el => el.selectedIndex")
-    select.select_option(index=1 if current == 0 else 0)
+    CHANGE[slug](page)
     page.wait_for_function("before => document.querySelector('.od-dashboard').innerHTML !== before", arg=before,
                            timeout=60_000)
     assert view.inner_html() != before
+    if slug == "baignade":
+        rows = view.locator("table").first.locator("tbody tr")
+        assert rows.count() >= 1 and all("Sète" in text for text in rows.all_inner_texts())
     visit.assert_clean()
 
 

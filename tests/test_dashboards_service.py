@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import dashboards_status, start_dashboards_hub, wait_for_dashboards
+from conftest import ARTIFACTS, dashboards_status, open_visit, start_dashboards_hub, wait_for_dashboards
 from occidata.dashboards import DASHBOARDS
 
 pytestmark = [pytest.mark.hub]
@@ -94,7 +94,7 @@ def capped_hub(tmp_path_factory, tiny_data_dir):
     local, _token, count = start_dashboards_hub(
         tmp_path_factory.mktemp("capped-hub"), tiny_data_dir, apps=["qualite-air"],
         DASHBOARDS__POOL_SIZE="1", DASHBOARDS__MAX_KERNELS="2",
-        DASHBOARDS__CULL_IDLE_TIMEOUT="8", DASHBOARDS__CULL_INTERVAL="2")
+        DASHBOARDS__CULL_IDLE_TIMEOUT="20", DASHBOARDS__CULL_INTERVAL="2")
     try:
         wait_for_dashboards(local.url, count, 1)
         yield local
@@ -159,3 +159,28 @@ def test_the_service_and_its_kernels_listen_on_loopback_only(capped_hub):
     family = [service[0], *service[0].children(recursive=True)]
     addresses = {c.laddr.ip for proc in family for c in proc.net_connections(kind="inet") if c.status == "LISTEN"}
     assert addresses and addresses <= {"127.0.0.1"}
+
+
+@pytest.mark.browser
+def test_a_busy_visitor_sees_the_snapshot_and_its_note_in_the_browser(capped_hub, browser):
+    from playwright.sync_api import expect
+
+    url = capped_hub.url
+    wait_for_visitors(url, 0, timeout=90)
+    for _ in range(4):  # fill the cap of 2 (a pool kernel being refilled counts, so it may take 3 visits)
+        if dashboards_status(url)["visitors"] >= 2:
+            break
+        visit(url)
+    assert dashboards_status(url)["visitors"] == 2
+    context, seen = open_visit(browser, width=375)
+    try:
+        page = seen.page
+        page.goto(url + PREFIX + "voila/render/qualite-air.ipynb")
+        expect(page.locator(".od-busy")).to_contain_text("Beaucoup de visiteurs en ce moment")
+        expect(page.locator(".od-dashboard h1")).to_have_text("Qualité de l'air aujourd'hui")
+        expect(page.get_by_role("link", name="Réessayer la version interactive")).to_be_visible()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "qualite-air-busy-375px.png"), full_page=True)
+        seen.assert_clean()
+    finally:
+        context.close()
