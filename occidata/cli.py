@@ -36,6 +36,8 @@ def cmd_up(args) -> int:
     seconds = wait_until_ready(url, process, state.hub_log, progress=lambda: print(".", end="", flush=True))
     print(f" ready in {seconds:.1f} s")
     print(f"\n  Occitanie Data Lab: {url}\n  Logs: {state.hub_log}\n  Stop: make down\n")
+    if cfg["dashboards"]["enabled"]:
+        print(f"  Public dashboards (no account): {url}services/dashboards/ (first snapshots render in the background)")
     if cfg["mode"] == "demo":
         print("  Demo mode: every server runs as this system user; restricted datasets are not served at all.")
     print_login_help(cfg, state)
