@@ -260,7 +260,16 @@ def _shape(frame: _Frame, shape: dict) -> str:
     return out
 
 
-def _point(frame: _Frame, row) -> str:
+def _overlaps(box: tuple, placed: list) -> bool:
+    x0, y0, x1, y1 = box
+    return any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in placed)
+
+
+def _point(frame: _Frame, row, placed: list) -> str:
+    """A site as a circle with its label as a tooltip, and its text beside it. A class letter or
+    number (two characters at most) is always written, so that no class is told by colour only;
+    a longer text (a road, a value) is left out where it would cover one already written
+    (``placed``: their boxes): the table beside the map carries every value."""
     x, y = frame.project(row["lon"], row["lat"])
     x, y = float(x), float(y)
     out = (f'<circle class="od-point" cx="{x:.1f}" cy="{y:.1f}" r="7" fill="{escape(row["colour"])}" '
@@ -269,6 +278,11 @@ def _point(frame: _Frame, row) -> str:
     if not _is_missing(text) and str(text) != "":
         right = x > frame.width * 0.7  # near the right edge: write the text on the left
         tx, anchor = (x - 9, "end") if right else (x + 9, "start")
+        width = 8.5 * len(str(text))  # about 14 px bold type
+        box = (tx - width, y - 10, tx, y + 6) if right else (tx, y - 10, tx + width, y + 6)
+        if len(str(text)) > 2 and _overlaps(box, placed):
+            return out
+        placed.append(box)
         out += (f'<text class="od-point-text" x="{tx:.1f}" y="{y + 5:.1f}" text-anchor="{anchor}" font-size="14" '
                 f'font-weight="600" fill="#000" stroke="#fff" stroke-width="3" paint-order="stroke">'
                 f'{escape(text)}</text>')
@@ -309,7 +323,8 @@ def svg_map(points: pd.DataFrame | None, *, shapes: Sequence[dict], title: str, 
     parts.append('<g class="od-shapes">' + "".join(_shape(frame, s) for s in shapes) + "</g>")
     if n_points:
         rows = points.to_dict("records")
-        parts.append('<g class="od-points">' + "".join(_point(frame, r) for r in rows
+        placed: list = []
+        parts.append('<g class="od-points">' + "".join(_point(frame, r, placed) for r in rows
                                                        if not (_is_missing(r["lon"]) or _is_missing(r["lat"])))
                      + "</g>")
     parts.append("</svg>")

@@ -193,3 +193,13 @@ def test_tiles_url_from_the_configuration(tiny_env, monkeypatch):
     assert geo.tiles_url() is None
     assert geo.tiles_url({"dashboards": {"tiles_url": "http://127.0.0.1:8080/{z}/{x}/{y}.png"}}).startswith("http://127.0.0.1")
     assert geo.tiles_url({}) is None
+
+
+def test_long_labels_that_would_overlap_are_left_to_the_table_but_class_letters_never_are():
+    crowded = pd.DataFrame({"lon": [1.44, 1.4401, 1.4402], "lat": [43.60, 43.6001, 43.6002],
+                            "label": ["A", "B", "C"], "colour": ["#50F0E6"] * 3})
+    roads = render.svg_map(crowded.assign(text=["A620", "A61", "A62"]), shapes=SQUARE, title="t", description="d")
+    assert len(re.findall(r'class="od-point-text"', roads)) == 1
+    assert roads.count("<title>") == 1 + 3  # the map's title, and every point keeps its tooltip
+    letters = render.svg_map(crowded.assign(text=["E", "B", "S"]), shapes=SQUARE, title="t", description="d")
+    assert sorted(re.findall(r'class="od-point-text"[^>]*>([^<]*)<', letters)) == ["B", "E", "S"]
