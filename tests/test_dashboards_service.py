@@ -69,6 +69,22 @@ def test_snapshot_is_static_html_of_the_default_view(dashboards_hub, slug):
     assert not EXTERNAL.findall(page), EXTERNAL.findall(page)[:3]
 
 
+def test_english_snapshots_and_the_bar_between_languages(dashboards_hub):
+    deadline = time.monotonic() + 300  # English snapshots are rendered after the French ones
+    while not dashboards_status(dashboards_hub.url)["snapshots_en"].get("qualite-air"):
+        assert time.monotonic() < deadline, "no English snapshot of qualite-air after 300 s"
+        time.sleep(2)
+    english = get(dashboards_hub, "snapshots/qualite-air/en/")
+    assert english.status_code == 200
+    assert '<html lang="en">' in english.text
+    assert "Air quality today" in english.text and "Qualité de l" not in english.text.split("Version française")[1]
+    assert f'href="/{PREFIX}snapshots/qualite-air/"' in english.text
+    french = get(dashboards_hub, "snapshots/qualite-air/")
+    assert "Version enregistrée le" in french.text
+    assert f'href="/{PREFIX}snapshots/qualite-air/en/"' in french.text
+    assert f'href="/{PREFIX}voila/render/qualite-air.ipynb"' in french.text
+
+
 def test_unknown_dashboards_and_paths_are_not_found(dashboards_hub):
     assert get(dashboards_hub, "voila/render/inconnu.ipynb").status_code == 404
     assert get(dashboards_hub, "voila/render/../jupyterhub_config.py").status_code == 404

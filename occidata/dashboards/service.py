@@ -35,7 +35,8 @@ from tornado import ioloop, web
 from ..config import load_config
 from ..reports.schedule import Scheduler, archive_path
 from . import APPS_DIR, BY_SLUG, Dashboard
-from .snapshots import available, busy_banner, latest_snapshot, render_missing, snapshot_schedules, with_banner
+from .snapshots import (available, in_language, latest_snapshot, navigation, render_missing, snapshot_schedules,
+                        with_banner)
 
 log = logging.getLogger("occidata.dashboards.service")
 
@@ -128,10 +129,11 @@ def snapshot_time(record) -> str:
     return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
-def write_snapshot(handler: PageHandler, slug: str, busy: bool) -> None:
-    """The latest snapshot of ``slug``; a French 'being prepared' page when there is none yet."""
+def write_snapshot(handler: PageHandler, slug: str, busy: bool, lang: str = "fr") -> None:
+    """The latest snapshot of ``slug`` in ``lang``, under a bar saying what it is (and, when
+    ``busy``, that the live kernels are at their cap); a 'being prepared' page when there is none."""
     state = handler.state
-    record = latest_snapshot(state["archive_dir"], slug)
+    record = latest_snapshot(state["archive_dir"], slug, lang)
     live_url = f"{state['prefix']}voila/render/{slug}.ipynb"
     if record is None:
         handler.set_header("Retry-After", "60")
@@ -143,9 +145,8 @@ def write_snapshot(handler: PageHandler, slug: str, busy: bool) -> None:
                             message_en="The saved version of this dashboard is being prepared.",
                             link=live_url if not busy else None)
         return
-    page = record.html_path.read_text(encoding="utf-8")
-    if busy:
-        page = with_banner(page, busy_banner(snapshot_time(record), live_url))
+    page = in_language(record.html_path.read_text(encoding="utf-8"), lang)
+    page = with_banner(page, navigation(state["prefix"], slug, lang, busy, snapshot_time(record)))
     handler.set_header("Content-Type", "text/html; charset=utf-8")
     handler.set_header("Content-Security-Policy", state["csp"])
     handler.set_header("Cache-Control", "no-cache")
@@ -160,15 +161,16 @@ class LandingHandler(PageHandler):
         for slug in available(apps_dir_of(state["cfg"])):
             record = latest_snapshot(state["archive_dir"], slug)
             cards.append({"d": describe(apps_dir_of(state["cfg"]), slug),
-                          "snapshot_time": snapshot_time(record) if record else None})
+                          "snapshot_time": snapshot_time(record) if record else None,
+                          "snapshot_en": latest_snapshot(state["archive_dir"], slug, "en") is not None})
         self.render_page("landing.html", title="Tableaux de bord publics", cards=cards)
 
 
 class SnapshotHandler(PageHandler):
-    def get(self, slug: str):
+    def get(self, slug: str, lang: str | None = None):
         if slug not in self.state["slugs"]:
             raise web.HTTPError(404)
-        write_snapshot(self, slug, busy=False)
+        write_snapshot(self, slug, busy=False, lang=lang or "fr")
 
 
 class StatusHandler(PageHandler):
@@ -180,6 +182,8 @@ class StatusHandler(PageHandler):
         self.finish(json.dumps({**counts, "admitting": state["inflight"], "max_kernels": state["max_kernels"],
                                 "pool_size": state["pool_size"], "dashboards": sorted(state["slugs"]),
                                 "snapshots": {s: bool(latest_snapshot(state["archive_dir"], s)) for s in state["slugs"]},
+                                "snapshots_en": {s: bool(latest_snapshot(state["archive_dir"], s, "en"))
+                                                 for s in state["slugs"]},
                                 "served_snapshots_busy": state["busy_served"]}))
 
 
@@ -239,7 +243,7 @@ def dashboards_app_class():
             ours = [
                 (prefix, LandingHandler, {"state": state}),
                 (prefix + r"status", StatusHandler, {"state": state}),
-                (prefix + r"snapshots/([a-z0-9-]+)/?", SnapshotHandler, {"state": state}),
+                (prefix + r"snapshots/([a-z0-9-]+)/?(?:(en)/?)?", SnapshotHandler, {"state": state}),
                 (prefix + r"voila/render/(.*)", capped_voila_handler(), render_kwargs),
                 (prefix + r"voila/tree(?:/.*)?", web.RedirectHandler, {"url": prefix}),
             ]

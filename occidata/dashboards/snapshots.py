@@ -14,14 +14,14 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from ..reports.archive import RunRecord, latest_run
+from ..reports.archive import RunRecord, list_runs
 from ..reports.runner import new_run_id
 from ..reports.schedule import Schedule, parse_schedule
 from . import DASHBOARDS
 
 log = logging.getLogger("occidata.dashboards.snapshots")
 
-SNAPSHOT_PARAMETERS = {"lang": "fr", "snapshot": True}
+LANGUAGES = ("fr", "en")  # French first: rendered first at start, served at snapshots/<slug>/
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 BODY_TAG = re.compile(r"<body[^>]*>", re.IGNORECASE)
 
@@ -35,52 +35,64 @@ def available(apps_dir: str | Path) -> list[str]:
     return registered + sorted(found - set(registered))
 
 
+def snapshot_parameters(lang: str) -> dict:
+    return {"lang": lang, "snapshot": True}
+
+
+def schedule_name(slug: str, lang: str) -> str:
+    return f"instantane-{slug}" + ("" if lang == "fr" else f"-{lang}")
+
+
 def snapshot_schedules(cfg: dict, apps_dir: str | Path) -> list[Schedule]:
-    """One report schedule per dashboard, on ``dashboards.snapshot_cron``.
+    """One report schedule per dashboard and language, on ``dashboards.snapshot_cron``.
 
     Raises ScheduleError naming ``dashboards.snapshot_cron`` when the expression is not valid.
     """
     section = cfg["dashboards"]
     schedules = []
-    for index, slug in enumerate(available(apps_dir)):
-        item = {"name": f"instantane-{slug}", "notebook": str(Path(apps_dir) / f"{slug}.ipynb"),
-                "cron": section["snapshot_cron"], "parameters": dict(SNAPSHOT_PARAMETERS),
-                "timeout": section["snapshot_timeout"], "retries": 1}
-        schedules.append(parse_schedule(item, "configuration dashboards.snapshot_cron", index))
+    for slug in available(apps_dir):
+        for lang in LANGUAGES:
+            item = {"name": schedule_name(slug, lang), "notebook": str(Path(apps_dir) / f"{slug}.ipynb"),
+                    "cron": section["snapshot_cron"], "parameters": snapshot_parameters(lang),
+                    "timeout": section["snapshot_timeout"], "retries": 1}
+            schedules.append(parse_schedule(item, "configuration dashboards.snapshot_cron", len(schedules)))
     return schedules
 
 
-def latest_snapshot(archive_dir: str | Path, slug: str) -> RunRecord | None:
-    """The newest successful snapshot of ``slug`` that has its HTML, or None."""
-    record = latest_run(archive_dir, slug, status="ok")
-    if record is None or not record.html_path.is_file():
-        return None
-    if record.parameters.get("snapshot") is not True:
-        return None  # a run of the notebook made by hand, with widgets: not a snapshot
-    return record
+def latest_snapshot(archive_dir: str | Path, slug: str, lang: str = "fr") -> RunRecord | None:
+    """The newest successful snapshot of ``slug`` in ``lang`` that has its HTML, or None.
+
+    Runs of the notebook made by hand (``snapshot`` false: with widgets) are not snapshots.
+    """
+    for record in list_runs(archive_dir, slug):
+        if (record.status == "ok" and record.parameters.get("snapshot") is True
+                and record.parameters.get("lang", "fr") == lang and record.html_path.is_file()):
+            return record
+    return None
 
 
 def render_missing(run: Callable, cfg: dict, apps_dir: str | Path, archive_dir: str | Path) -> list[RunRecord]:
-    """Render, one after the other, the snapshot of every dashboard that has none yet.
+    """Render, one after the other, every snapshot not there yet: French ones first.
 
     ``run`` is :func:`occidata.reports.runner.run_report` or the isolated runner the service uses.
     A failed rendering is logged and left for the next scheduled fire.
     """
     records = []
-    for slug in available(apps_dir):
-        if latest_snapshot(archive_dir, slug) is not None:
-            continue
-        log.info("rendering the first snapshot of %s", slug)
-        try:
-            record = run(str(Path(apps_dir) / f"{slug}.ipynb"), dict(SNAPSHOT_PARAMETERS),
-                         timeout=cfg["dashboards"]["snapshot_timeout"], archive_dir=archive_dir,
-                         run_id=new_run_id() + f"-instantane-{slug}")
-        except Exception:  # noqa: BLE001 - the service must keep serving the live dashboards
-            log.exception("snapshot of %s could not be rendered", slug)
-            continue
-        if record.status != "ok":
-            log.error("snapshot of %s failed: %s", slug, record.error)
-        records.append(record)
+    for lang in LANGUAGES:
+        for slug in available(apps_dir):
+            if latest_snapshot(archive_dir, slug, lang) is not None:
+                continue
+            log.info("rendering the first %s snapshot of %s", lang, slug)
+            try:
+                record = run(str(Path(apps_dir) / f"{slug}.ipynb"), snapshot_parameters(lang),
+                             timeout=cfg["dashboards"]["snapshot_timeout"], archive_dir=archive_dir,
+                             run_id=new_run_id() + "-" + schedule_name(slug, lang))
+            except Exception:  # noqa: BLE001 - the service must keep serving the live dashboards
+                log.exception("%s snapshot of %s could not be rendered", lang, slug)
+                continue
+            if record.status != "ok":
+                log.error("%s snapshot of %s failed: %s", lang, slug, record.error)
+            records.append(record)
     return records
 
 
@@ -91,12 +103,37 @@ def with_banner(page: str, banner_html: str) -> str:
     return page[:at] + banner_html + page[at:]
 
 
-def busy_banner(taken_at: str, live_url: str) -> str:
-    """The note shown above a snapshot served because the live kernels are at their cap."""
-    return (
-        '<div role="status" class="od-busy" style="background:#fff3cd;color:#3d2e00;border:1px solid #c9a227;'
-        'padding:.6rem 1rem;margin:.5rem;font-family:system-ui,sans-serif">'
-        "<strong>Beaucoup de visiteurs en ce moment.</strong> Voici la dernière version enregistrée "
-        f"({html.escape(taken_at)}). <a href=\"{html.escape(live_url)}\">Réessayer la version interactive</a> "
-        'dans quelques minutes. <span lang="en">Busy: this is the latest saved version.</span></div>'
-    )
+def navigation(prefix: str, slug: str, lang: str, busy: bool, taken_at: str) -> str:
+    """The bar above a served snapshot: what it is, the way back, the live page, the other language.
+
+    ``busy``: served because the live kernels are at their cap (says so, and when it was saved).
+    """
+    live = html.escape(f"{prefix}voila/render/{slug}.ipynb")
+    other = f"{prefix}snapshots/{slug}/" + ("en/" if lang == "fr" else "")
+    style = ("font-family:system-ui,sans-serif;padding:.6rem 1rem;margin:.5rem;border:1px solid #c9a227;"
+             "background:#fff3cd;color:#3d2e00" if busy else
+             "font-family:system-ui,sans-serif;padding:.4rem 1rem;margin:.5rem;color:#1b1b1b")
+    if lang == "fr":
+        lead = ("<strong>Beaucoup de visiteurs en ce moment.</strong> Voici la dernière version enregistrée "
+                f"({html.escape(taken_at)}). <a href=\"{live}\">Réessayer la version interactive</a> dans "
+                "quelques minutes." if busy else
+                f"Version enregistrée le {html.escape(taken_at)}. <a href=\"{live}\">Version interactive</a>.")
+        links = (f' · <a href="{html.escape(prefix)}">Tous les tableaux de bord</a>'
+                 f' · <a href="{html.escape(other)}" lang="en" hreflang="en">English version</a>')
+    else:
+        lead = ("<strong>Many visitors right now.</strong> This is the latest saved version "
+                f"({html.escape(taken_at)}). <a href=\"{live}\">Try the interactive page</a> again in a few "
+                "minutes." if busy else
+                f"Saved version ({html.escape(taken_at)}). <a href=\"{live}\">Interactive page</a>.")
+        links = (f' · <a href="{html.escape(prefix)}">All dashboards</a>'
+                 f' · <a href="{html.escape(other)}" lang="fr" hreflang="fr">Version française</a>')
+    role = ' role="status"' if busy else ""
+    css_class = "od-busy" if busy else "od-snapshot-nav"
+    label = "Autres pages" if lang == "fr" else "Other pages"
+    return (f'<div class="{css_class}"{role} lang="{lang}" style="{style}">{lead}'
+            f'<nav aria-label="{label}" style="display:inline">{links}</nav></div>')
+
+
+def in_language(page: str, lang: str) -> str:
+    """The page with its ``<html lang>`` set to ``lang`` (reports are rendered as French)."""
+    return re.sub(r'<html lang="[a-z]+"', f'<html lang="{lang}"', page, count=1)

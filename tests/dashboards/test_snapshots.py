@@ -1,0 +1,91 @@
+"""Snapshots: which archived run is the snapshot of a dashboard, the schedules, the bar above it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from occidata.config import load_config
+from occidata.dashboards import snapshots
+from occidata.reports.archive import RunRecord
+from occidata.reports.schedule import ScheduleError
+
+
+def archive_run(root, slug, run_id, *, started, status="ok", html=True, **parameters):
+    folder = root / slug / run_id
+    folder.mkdir(parents=True)
+    record = RunRecord(name=slug, run_id=run_id, notebook=f"{slug}.ipynb", parameters=parameters,
+                       status=status, started=started, finished=started)
+    (folder / "run.json").write_text(json.dumps(record.to_dict()))
+    if html:
+        (folder / "report.html").write_text(f'<!DOCTYPE html><html lang="fr"><body class="x"><p>{run_id}</p></body></html>')
+    return folder
+
+
+def test_latest_snapshot_is_the_newest_good_one_in_the_language_asked(tmp_path):
+    archive_run(tmp_path, "qualite-air", "r1", started="2026-11-22T08:00:00+00:00", lang="fr", snapshot=True)
+    archive_run(tmp_path, "qualite-air", "r2", started="2026-11-22T09:00:00+00:00", lang="en", snapshot=True)
+    archive_run(tmp_path, "qualite-air", "r3", started="2026-11-22T10:00:00+00:00", lang="fr", snapshot=False)
+    archive_run(tmp_path, "qualite-air", "r4", started="2026-11-22T11:00:00+00:00", status="failed",
+                lang="fr", snapshot=True)
+    archive_run(tmp_path, "qualite-air", "r5", started="2026-11-22T12:00:00+00:00", html=False,
+                lang="fr", snapshot=True)
+    assert snapshots.latest_snapshot(tmp_path, "qualite-air").run_id == "r1"  # r3: by hand, r4 failed, r5 no html
+    assert snapshots.latest_snapshot(tmp_path, "qualite-air", "en").run_id == "r2"
+    assert snapshots.latest_snapshot(tmp_path, "baignade") is None
+
+
+def test_one_schedule_per_dashboard_and_language(tmp_path):
+    for slug in ("qualite-air", "chaleur", "tableau-du-site"):
+        (tmp_path / f"{slug}.ipynb").write_text("{}")
+    (tmp_path / "Brouillon.ipynb").write_text("{}")  # not a slug: not served, not snapshotted
+    cfg = load_config({})
+    schedules = snapshots.snapshot_schedules(cfg, tmp_path)
+    assert [s.name for s in schedules] == [
+        "instantane-qualite-air", "instantane-qualite-air-en", "instantane-chaleur", "instantane-chaleur-en",
+        "instantane-tableau-du-site", "instantane-tableau-du-site-en"]
+    assert schedules[1].parameters == {"lang": "en", "snapshot": True}
+    assert all(s.cron == cfg["dashboards"]["snapshot_cron"] for s in schedules)
+
+
+def test_a_bad_snapshot_cron_names_the_setting(tmp_path):
+    (tmp_path / "chaleur.ipynb").write_text("{}")
+    cfg = load_config({"OCCIDATA_DASHBOARDS__SNAPSHOT_CRON": "every half hour"})
+    with pytest.raises(ScheduleError, match="dashboards.snapshot_cron"):
+        snapshots.snapshot_schedules(cfg, tmp_path)
+
+
+def test_render_missing_renders_only_what_is_missing_french_first(tmp_path):
+    archive = tmp_path / "archive"
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    for slug in ("qualite-air", "chaleur"):
+        (apps / f"{slug}.ipynb").write_text("{}")
+    archive_run(archive, "chaleur", "c1", started="2026-11-22T08:00:00+00:00", lang="fr", snapshot=True)
+    calls = []
+
+    def run(notebook, parameters, **options):
+        calls.append((notebook.rsplit("/", 1)[-1], parameters["lang"]))
+        return RunRecord(name="x", run_id=options["run_id"], notebook=notebook, status="ok")
+
+    snapshots.render_missing(run, load_config({}), apps, archive)
+    assert calls == [("qualite-air.ipynb", "fr"), ("qualite-air.ipynb", "en"), ("chaleur.ipynb", "en")]
+
+
+@pytest.mark.parametrize("lang, busy, expected, link", [
+    ("fr", False, "Version enregistrée le", "English version"),
+    ("fr", True, "Beaucoup de visiteurs en ce moment", "English version"),
+    ("en", True, "Many visitors right now", "Version française"),
+])
+def test_the_bar_above_a_snapshot_says_what_it_is_and_links_the_other_language(lang, busy, expected, link):
+    page = '<!DOCTYPE html><html lang="fr"><head></head><body class="jp-Notebook"><p>vue</p></body></html>'
+    bar = snapshots.navigation("/services/dashboards/", "chaleur", lang, busy, "22/11/2026 à 09:30")
+    served = snapshots.with_banner(snapshots.in_language(page, lang), bar)
+    assert served.startswith(f'<!DOCTYPE html><html lang="{lang}">')
+    assert served.index(expected) > served.index('<body class="jp-Notebook">') > 0
+    assert served.index(expected) < served.index("<p>vue</p>")
+    assert link in served and "22/11/2026 à 09:30" in served
+    assert ('role="status"' in bar) == busy
+    other = "/services/dashboards/snapshots/chaleur/" + ("en/" if lang == "fr" else "")
+    assert f'href="{other}"' in bar
