@@ -1,4 +1,4 @@
-"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest | catalog ... | report run|list`."""
+"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest | catalog ... | report run|list | audit verify|query|prune`."""
 
 from __future__ import annotations
 
@@ -164,7 +164,88 @@ def cmd_report_list(args) -> int:
     return 0
 
 
+def _audit_log(args) -> Path:
+    return Path(args.log) if args.log else StatePaths(Path(load_config()["state_dir"])).logs / "audit.jsonl"
+
+
+def _audit_date(text: str):
+    """An argparse type for --since/--until: a day, YYYY-MM-DD."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD, e.g. 2024-05-01)") from None
+
+
+def cmd_audit_verify(args) -> int:
+    from .privacy.audit import read_audit, verify_audit
+
+    log = _audit_log(args)
+    problems = verify_audit(log)
+    if problems:
+        print(f"occidata: the audit log {log} has {len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"audit log intact: {len(read_audit(log))} records ({log})")
+    return 0
+
+
+def cmd_audit_query(args) -> int:
+    import json
+
+    from .privacy.audit import query_audit
+
+    try:
+        records = query_audit(_audit_log(args), user=args.user, dataset=args.dataset, event=args.event,
+                              since=args.since, until=args.until)
+    except ValueError as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        for record in records:
+            print(json.dumps(record, ensure_ascii=False))
+        return 0
+    if not records:
+        print("no audit records match")
+        return 0
+    skip = {"seq", "when", "event", "who", "what", "prev", "hash"}
+    rows = [(str(r.get("seq", "")), str(r.get("when", "")), str(r.get("event", "")), str(r.get("who", "")),
+             str(r.get("what", "") or ""),
+             " ".join(f"{k}={json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}"
+                      for k, v in sorted(r.items()) if k not in skip))
+            for r in records]
+    header = ("seq", "when (UTC)", "event", "who (pseudonym)", "dataset", "details")
+    widths = [max(len(row[i]) for row in rows + [header]) for i in range(5)]
+    for row in [header] + rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5])
+    print(f"{len(records)} record(s)")
+    return 0
+
+
+def cmd_audit_prune(args) -> int:
+    from .privacy.audit import AuditError, prune_audit
+
+    cfg = load_config()
+    days = cfg["audit"]["retention_days"]
+    log = _audit_log(args)
+    try:
+        result = prune_audit(log, days)
+    except AuditError as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 1
+    if result["removed"]:
+        print(f"Removed {result['removed']} audit record(s) older than {days} days (before {result['cutoff']}); "
+              f"kept {result['kept']}, the chain now starts from the anchor at seq {result['anchor']['seq']}.")
+    else:
+        print(f"Nothing to remove: no audit record is older than {days} days ({result['kept']} kept).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .privacy.audit import EVENTS
+
     parser = argparse.ArgumentParser(prog="occidata", description="The Occitanie Data Lab platform.")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the platform (safe to run again)")
@@ -209,6 +290,19 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("name", nargs="?", default=None, help="only this report (the notebook's name)")
     runs.add_argument("--archive", default=None, help="archive root (default <state_dir>/reports)")
     runs.set_defaults(func=cmd_report_list)
+    audit = commands.add_parser("audit", help="the audit log (stewards)").add_subparsers(dest="action", required=True)
+    verify = audit.add_parser("verify", help="check the hash chain; exit 1 and the damaged lines if broken")
+    query = audit.add_parser("query", help="audit records matching filters (a table, or --json)")
+    query.add_argument("--user", default=None, help="a clear user name (matched through its pseudonym)")
+    query.add_argument("--dataset", default=None, help="e.g. health_admissions")
+    query.add_argument("--event", default=None, choices=EVENTS)
+    query.add_argument("--since", type=_audit_date, default=None, metavar="YYYY-MM-DD", help="from this day on")
+    query.add_argument("--until", type=_audit_date, default=None, metavar="YYYY-MM-DD", help="up to this day, included")
+    query.add_argument("--json", action="store_true", help="one JSON record a line instead of a table")
+    prune = audit.add_parser("prune", help="remove records older than audit.retention_days (the chain stays verifiable)")
+    for sub, func in ((verify, cmd_audit_verify), (query, cmd_audit_query), (prune, cmd_audit_prune)):
+        sub.add_argument("--log", default=None, help="the log (default <state_dir>/logs/audit.jsonl)")
+        sub.set_defaults(func=func)
     return parser
 
 

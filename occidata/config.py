@@ -139,6 +139,9 @@ DEFAULTS: dict[str, Any] = {
         "tiles_url": None,  # map tiles, e.g. http://tiles.example/{z}/{x}/{y}.png; null: no tiles
         "tiles_attribution": "",  # credit line shown under maps when tiles_url is set
     },
+    "audit": {
+        "retention_days": 365,  # audit records older than this are removed by `occidata audit prune`
+    },
 }
 
 _str_or_null = {"type": ["string", "null"]}
@@ -259,6 +262,7 @@ SCHEMA: dict[str, Any] = _section(
                 "tiles_attribution": {"type": "string"},
             }
         ),
+        "audit": _section({"retention_days": _positive_int}),
     }
 )
 

@@ -11,7 +11,8 @@ from occidata import catalog
 from occidata.catalog.spec import CATALOG_PATH, render_catalog
 from occidata.datasets import get_dataset, names
 from occidata.datasets.build import build_all, read_manifest
-from occidata.privacy.audit import read_audit
+from occidata.privacy.audit import read_audit, verify_audit
+from occidata.privacy.pseudonyms import load_or_create_key, pseudonymise
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +110,11 @@ def test_partner_data_needs_the_partner_level_and_is_audited(platform):
         catalog.load("building_meters", levels=set())
     catalog.load("building_meters", levels={"partner"}, user="chercheuse")
     last = read_audit(platform / "logs" / "audit.jsonl")[-1]
-    assert (last["who"], last["what"], last["access"]) == ("chercheuse", "building_meters", "partner")
-    assert last["when"]
+    who = pseudonymise("chercheuse", load_or_create_key(platform))  # never the clear name
+    assert (last["who"], last["what"], last["access"]) == (who, "building_meters", "partner")
+    assert last["when"] and last["event"] == "read"
+    assert "chercheuse" not in (platform / "logs" / "audit.jsonl").read_text()
+    assert verify_audit(platform / "logs" / "audit.jsonl") == []
 
 
 def test_restricted_data_needs_its_own_grant(platform):

@@ -1,42 +1,451 @@
-"""Audit log: one JSON line per read of a partner or restricted dataset (who, what, parameters, when)."""
+"""The audit log: append-only JSON lines, people pseudonymised, tamper-evident with a hash chain.
+
+Every event is one line of ``<state_dir>/logs/audit.jsonl`` (mode 0600)::
+
+    {"access":"partner","event":"read","hash":"…","parameters":{"year":2024},
+     "prev":"…","seq":7,"what":"building_meters","when":"2024-05-01T09:30:00+00:00","who":"…"}
+
+- ``seq`` counts 1, 2, …; ``prev`` is the ``hash`` of the line before (``"0" * 64`` for the
+  first record of the chain); ``hash`` is the SHA-256 of the record without ``hash``, written
+  as canonical JSON (sorted keys, compact separators, UTF-8). Editing, removing or reordering
+  lines breaks the chain at that line, which :func:`verify_audit` reports with its number.
+- ``who`` and ``by`` are never clear names: they hold the keyed hash of
+  :mod:`occidata.privacy.pseudonyms`, whose key lives in ``<state_dir>/secrets/``.
+- Appending takes an exclusive ``flock`` on the log, reads the last record and writes the new
+  line on an ``O_APPEND`` descriptor, so concurrent processes never fork the chain.
+- :func:`prune_audit` drops records older than the retention, rewriting the log atomically; the
+  last removed record's ``seq`` and ``hash`` go to ``<log>.anchor`` so the rest still verifies,
+  and the pruning is itself an event of the chain.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import getpass
+import hashlib
 import json
 import os
-from datetime import datetime, timezone
+from collections import Counter
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import Any, Iterator
+
+from ..atomic import replace_file, write_atomic
+from .pseudonyms import load_or_create_key, pseudonymise
+
+GENESIS = "0" * 64
+EVENTS = ("read", "grant", "revoke", "publication", "login", "access_denied", "prune")
+PERSON_FIELDS = ("who", "by")  # pseudonymised before they are written
+RESERVED_FIELDS = ("seq", "when", "event", "who", "prev", "hash")
+
+
+class AuditError(Exception):
+    """An audit log operation that cannot be done; the message says why and what to do."""
 
 
 def current_user() -> str:
-    """The person reading: the hub user inside a lab server, else the system user."""
+    """The person acting: the hub user inside a lab server, else the system user."""
     return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
 
-def record_read(log_path: str | Path, dataset: str, access: str, parameters: dict, user: str | None = None) -> dict:
-    """Append one audit record to ``log_path`` (created 0600); return the record."""
-    record = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "who": user or current_user(),
-        "what": dataset,
-        "access": access,
-        "parameters": parameters,
-    }
-    path = Path(log_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # One write() of a line on an O_APPEND descriptor: concurrent readers never interleave records.
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _parse_when(text: Any) -> datetime | None:
     try:
-        os.write(fd, (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode())
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def canonical_json(record: dict) -> str:
+    """The one text of ``record`` that its hash is computed on."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_hash(record: dict) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``record`` without its ``hash`` field."""
+    body = {key: value for key, value in record.items() if key != "hash"}
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def _state_dir_of(log_path: Path, state_dir: str | os.PathLike | None) -> Path:
+    # The log lives at <state_dir>/logs/audit.jsonl.
+    return Path(state_dir) if state_dir is not None else log_path.parent.parent
+
+
+def anchor_path(log_path: str | os.PathLike) -> Path:
+    """Where :func:`prune_audit` keeps the seq and hash of the last removed record."""
+    log_path = Path(log_path)
+    return log_path.with_name(log_path.name + ".anchor")
+
+
+def read_anchor(log_path: str | os.PathLike) -> dict | None:
+    """The anchor left by the last pruning, or None; raises AuditError when it is unreadable."""
+    path = anchor_path(log_path)
+    if not path.exists():
+        return None
+    try:
+        anchor = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise AuditError(f"the audit anchor {path} is unreadable: {error}") from None
+    if not (isinstance(anchor, dict) and isinstance(anchor.get("seq"), int) and isinstance(anchor.get("hash"), str)):
+        raise AuditError(f"the audit anchor {path} lacks an integer 'seq' and a 'hash'")
+    return anchor
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+@contextmanager
+def _locked_log(log_path: Path) -> Iterator[int]:
+    """An O_APPEND descriptor of the log (created 0600) holding its exclusive lock.
+
+    A pruning replaces the file by a rename; whoever was waiting for the lock on the old file
+    notices that the path now names another file, and locks that one instead.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(log_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(log_path)
+            except FileNotFoundError:
+                current = None
+            held = os.fstat(fd)
+            if current is not None and (current.st_ino, current.st_dev) == (held.st_ino, held.st_dev):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the log was replaced while we waited: lock the new one
+    try:
+        yield fd
     finally:
-        os.close(fd)
+        os.close(fd)  # closing releases the lock
+
+
+def _tail_lines(fd: int, block: int = 65536) -> list[str]:
+    """The last lines of the file, enough to hold the last complete one (the first of them
+    may be cut unless the file starts there)."""
+    size = os.fstat(fd).st_size
+    start = max(0, size - block)
+    data = os.pread(fd, size - start, start)
+    while start > 0 and data.count(b"\n") < 2:
+        block *= 2
+        start = max(0, size - block)
+        data = os.pread(fd, size - start, start)
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return lines[1:] if start > 0 else lines
+
+
+def _ends_with_newline(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+
+
+def _last_link(fd: int, log_path: Path) -> tuple[int, str]:
+    """(seq, hash) the next record continues from: the last valid record, else the anchor."""
+    for lines in (_tail_lines(fd), None):
+        if lines is None:
+            # The tail holds no valid record (a torn write?): look through the whole file.
+            lines = os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", errors="replace").splitlines()
+        for line in reversed(lines):
+            record = _parse_line(line)
+            if record is not None:
+                return record["seq"], record["hash"]
+    anchor = read_anchor(log_path)
+    return (anchor["seq"], anchor["hash"]) if anchor else (0, GENESIS)
+
+
+def _parse_line(line: str) -> dict | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(record, dict) and isinstance(record.get("seq"), int) and isinstance(record.get("hash"), str):
+        return record
+    return None
+
+
+def _build_record(event: str, who: str, fields: dict, key: bytes, seq: int, prev: str, now: datetime | None) -> dict:
+    record: dict[str, Any] = {"seq": seq, "when": _iso(now or _utc_now()), "event": event,
+                              "who": pseudonymise(who, key)}
+    for name, value in fields.items():
+        if name in PERSON_FIELDS and value is not None:
+            value = pseudonymise(str(value), key)
+        record[name] = value
+    record["prev"] = prev
+    # Round-trip through JSON so that what is hashed is exactly what a reader will parse back.
+    record = json.loads(json.dumps(record, ensure_ascii=False, default=str))
+    record["hash"] = record_hash(record)
     return record
 
 
-def read_audit(log_path: str | Path) -> list[dict]:
-    """Every record of the audit log, oldest first."""
+def _check_event(event: str, fields: dict) -> None:
+    if event not in EVENTS:
+        raise ValueError(f"unknown audit event {event!r}; known: {', '.join(EVENTS)}")
+    clash = sorted(set(fields) & set(RESERVED_FIELDS))
+    if clash:
+        raise ValueError(f"audit fields {', '.join(clash)} are set by the log itself")
+
+
+def record_event(log_path: str | os.PathLike, event: str, *, who: str | None,
+                 state_dir: str | os.PathLike | None = None, now: datetime | None = None, **fields: Any) -> dict:
+    """Append one event to the audit log and return the record as written.
+
+    Parameters
+    ----------
+    log_path
+        The log, normally ``<state_dir>/logs/audit.jsonl`` (created 0600).
+    event
+        One of :data:`EVENTS`.
+    who
+        The clear name of the person concerned (None: the current user); stored pseudonymised.
+    state_dir
+        Where the pseudonym key lives (default: two levels above ``log_path``).
+    now
+        The event's time (default: now, UTC).
+    **fields
+        The event's own fields, e.g. ``what``, ``access``, ``parameters``, ``group``, ``by``
+        (``by`` is pseudonymised too). Values must be JSON-able; others are written as text.
+    """
+    _check_event(event, fields)
+    log_path = Path(log_path)
+    key = load_or_create_key(_state_dir_of(log_path, state_dir))
+    who = who or current_user()
+    with _locked_log(log_path) as fd:
+        seq, prev = _last_link(fd, log_path)
+        record = _build_record(event, who, fields, key, seq + 1, prev, now)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        if not _ends_with_newline(fd):
+            line = "\n" + line  # never glue a record onto a torn line
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    return record
+
+
+def record_read(log_path: str | os.PathLike, dataset: str, access: str, parameters: dict,
+                user: str | None = None) -> dict:
+    """Audit a read of a partner or restricted dataset by ``user`` (default: the current user)."""
+    return record_event(log_path, "read", who=user or current_user(), what=dataset, access=access,
+                        parameters=parameters)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and checking
+
+
+def read_audit(log_path: str | os.PathLike) -> list[dict]:
+    """Every record of the audit log, oldest first (lines that are not records are skipped;
+    :func:`verify_audit` reports them)."""
     path = Path(log_path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def verify_audit(log_path: str | os.PathLike) -> list[str]:
+    """Problems of the audit log's hash chain, each naming its line; empty when intact.
+
+    Checks every line's hash against its content, its ``prev`` against the line before (or
+    the start: ``"0" * 64``, or the anchor left by :func:`prune_audit`) and that ``seq``
+    goes up by one. After a problem, checking goes on from the line as it stands, so one
+    edited line is reported once rather than for the rest of the log.
+    """
+    path = Path(log_path)
+    problems: list[str] = []
+    try:
+        anchor = read_anchor(path)
+    except AuditError as error:
+        problems.append(str(error))
+        anchor = None
+    if not path.exists():
+        if anchor:
+            problems.append(f"{path} is missing but an anchor says records up to seq {anchor['seq']} existed")
+        return problems
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    seq_counts = Counter(r["seq"] for r in map(_parse_line, lines) if r is not None)
+    prev_hash: str | None = anchor["hash"] if anchor else GENESIS
+    prev_seq: int | None = anchor["seq"] if anchor else 0
+    start = "the anchor" if anchor else "the start of the chain"
+    last_prune: dict | None = None
+    anchor_seen_in_log = False
+    for number, line in enumerate(lines, start=1):
+        where = f"line {number - 1}" if number > 1 else start
+        try:
+            record = json.loads(line)
+        except ValueError:
+            problems.append(f"line {number}: not a JSON record" + (" (empty line)" if not line.strip() else ""))
+            prev_hash = prev_seq = None
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("seq"), int) or "hash" not in record:
+            problems.append(f"line {number}: not an audit record (no seq or hash)")
+            prev_hash = prev_seq = None
+            continue
+        seq = record["seq"]
+        if record_hash(record) != record["hash"]:
+            problems.append(f"line {number}: hash does not match its content (edited?)")
+        if anchor and number == 1 and seq <= anchor["seq"]:
+            # A pruning stopped between writing the anchor and replacing the log: the anchored
+            # record must still be here, unchanged.
+            anchor_seen_in_log = True
+            prev_hash, prev_seq = record.get("prev"), seq - 1
+        linked = True
+        if prev_seq == 0 and seq != 1:
+            linked = False
+            problems.append(f"line {number}: seq {seq}, but the chain starts at 1 and there is no anchor (lines removed?)")
+        elif prev_seq is not None and seq != prev_seq + 1:
+            linked = False
+            problems.append(f"line {number}: seq {seq} after {prev_seq} ({_seq_hint(seq, prev_seq, seq_counts)})")
+        if linked and prev_hash is not None and record.get("prev") != prev_hash:
+            problems.append(f"line {number}: prev does not match {where}")
+        if anchor_seen_in_log and seq == anchor["seq"] and record["hash"] != anchor["hash"]:
+            problems.append(f"line {number}: seq {seq} differs from the record the anchor names")
+        if record.get("event") == "prune":
+            last_prune = record
+        prev_hash, prev_seq = record["hash"], seq
+    if anchor and not anchor_seen_in_log:
+        if last_prune is None:
+            problems.append(f"{anchor_path(path).name}: no prune event in the log accounts for the anchor")
+        elif (last_prune.get("through_seq"), last_prune.get("through_hash")) != (anchor["seq"], anchor["hash"]):
+            problems.append(f"{anchor_path(path).name}: the anchor does not match the last prune event "
+                            f"(seq {anchor['seq']} vs {last_prune.get('through_seq')})")
+    return problems
+
+
+def _seq_hint(seq: int, prev_seq: int, seq_counts: Counter) -> str:
+    """Why a seq may not follow the one before: a line removed, moved, or repeated."""
+    if seq > prev_seq + 1:
+        if seq - prev_seq > 1000 or any(s not in seq_counts for s in range(prev_seq + 1, seq)):
+            return "line removed?"
+        return "lines out of order?"
+    return "line repeated?" if seq_counts[seq] > 1 else "lines out of order?"
+
+
+def _day_bound(value: date | datetime | str | None, option: str, end: bool) -> datetime | None:
+    """A datetime from a date, datetime or ISO text; a bare day covers the whole day."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{option}: not a date: {value!r} (expected YYYY-MM-DD)") from None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value + timedelta(days=1) if end else value, time(0), tzinfo=timezone.utc)
+        return value - timedelta(microseconds=1) if end else value
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def query_audit(log_path: str | os.PathLike, *, user: str | None = None, dataset: str | None = None,
+                event: str | None = None, since: date | datetime | str | None = None,
+                until: date | datetime | str | None = None, state_dir: str | os.PathLike | None = None) -> list[dict]:
+    """Records matching every filter given, oldest first.
+
+    ``user`` is a clear name: it matches records whose ``who`` or ``by`` is its pseudonym.
+    ``since`` and ``until`` are inclusive; a bare date (``"2024-05-01"``) covers that whole day.
+    """
+    log_path = Path(log_path)
+    if event is not None and event not in EVENTS:
+        raise ValueError(f"unknown audit event {event!r}; known: {', '.join(EVENTS)}")
+    start = _day_bound(since, "since", end=False)
+    stop = _day_bound(until, "until", end=True)
+    pseudonym = pseudonymise(user, load_or_create_key(_state_dir_of(log_path, state_dir))) if user else None
+    found = []
+    for record in read_audit(log_path):
+        if pseudonym is not None and pseudonym not in (record.get("who"), record.get("by")):
+            continue
+        if dataset is not None and record.get("what") != dataset:
+            continue
+        if event is not None and record.get("event") != event:
+            continue
+        if start or stop:
+            moment = _parse_when(record.get("when"))
+            if moment is None or (start and moment < start) or (stop and moment > stop):
+                continue
+        found.append(record)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention
+
+
+def prune_audit(log_path: str | os.PathLike, retention_days: int, now: datetime | None = None, *,
+                who: str | None = None, state_dir: str | os.PathLike | None = None) -> dict:
+    """Remove the records older than ``retention_days``, keeping the rest verifiable.
+
+    Only the oldest run of records is removed (the chain must stay whole). Under the log's
+    lock: the anchor (seq and hash of the last removed record) is written first, then the log
+    is replaced atomically by the kept records plus a ``prune`` event. A log that does not
+    verify is not pruned (that would remove the evidence): AuditError.
+
+    Returns ``{"removed": n, "kept": m, "cutoff": iso, "anchor": {...} or None}``.
+    """
+    if isinstance(retention_days, bool) or not isinstance(retention_days, int) or retention_days < 1:
+        raise ValueError(f"retention_days must be a whole number of days >= 1, not {retention_days!r}")
+    log_path = Path(log_path)
+    now = now or _utc_now()
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    cutoff = now - timedelta(days=retention_days)
+    result: dict[str, Any] = {"removed": 0, "kept": 0, "cutoff": _iso(cutoff), "anchor": None}
+    if not log_path.exists():
+        return result
+    key = load_or_create_key(_state_dir_of(log_path, state_dir))
+    with _locked_log(log_path):
+        problems = verify_audit(log_path)
+        if problems:
+            raise AuditError("the audit log does not verify, so it is not pruned:\n  " + "\n  ".join(problems))
+        records = read_audit(log_path)
+        old = 0
+        for record in records:
+            moment = _parse_when(record.get("when"))
+            if moment is None or moment >= cutoff:
+                break
+            old += 1
+        result["kept"] = len(records) - old
+        if old == 0:
+            return result
+        last_removed, kept = records[old - 1], records[old:]
+        previous = read_anchor(log_path)
+        anchor = {"seq": last_removed["seq"], "hash": last_removed["hash"], "when": _iso(now),
+                  "removed": old, "removed_total": old + (previous or {}).get("removed_total", 0),
+                  "last_removed_when": last_removed["when"]}
+        tip = records[-1]
+        prune = _build_record(
+            "prune", who or current_user(),
+            {"removed": old, "retention_days": retention_days, "cutoff": _iso(cutoff),
+             "through_seq": last_removed["seq"], "through_hash": last_removed["hash"]},
+            key, tip["seq"] + 1, tip["hash"], now)
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept + [prune])
+        write_atomic(anchor_path(log_path), json.dumps(anchor, indent=1) + "\n", mode=0o600)
+
+        def write(tmp: str) -> None:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+        replace_file(log_path, write, mode=0o600)
+    result.update(removed=old, anchor=anchor, prune=prune)
+    return result
