@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import compute
 from . import BY_SLUG, geo, layout
-from .data import Lazy, load_public
+from .data import load_public
 from .render import badge, escape, html_table, notice, page, svg_line_chart, svg_map
 
 __all__ = ["AirData", "load", "view", "show", "controls", "ATMO_COLOURS", "HEALTH_ADVICE", "SLUG"]
@@ -407,14 +407,4 @@ def defaults(data: AirData) -> dict:
 
 def show(lang: str = "fr", snapshot: bool = False) -> None:
     """Display the dashboard in a notebook (Voilà): live widgets, or a static snapshot."""
-    data = Lazy(load)
-
-    def render(lang: str = "fr", **values) -> str:
-        return view(data(), lang=lang, **values)
-
-    try:
-        opening = defaults(data())
-    except Exception:  # noqa: BLE001 - the layout shows the notice when render fails the same way
-        opening = {}
-    layout.show_dashboard(SLUG, lambda lang: controls(data(), lang), render, lang=lang,
-                          snapshot=snapshot, defaults=opening)
+    layout.show_with_data(SLUG, load, view, controls, defaults, lang=lang, snapshot=snapshot)

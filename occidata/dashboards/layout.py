@@ -20,6 +20,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from . import BY_SLUG
+from .data import Lazy
 from .render import escape, notice, page
 
 __all__ = ["show_dashboard", "build_dashboard", "render_safely", "snapshot_note", "LANGUAGES"]
@@ -217,3 +218,24 @@ def show_dashboard(slug: str, controls: Controls, render: Callable[..., str], *,
     """
     built = build_dashboard(slug, controls, render, lang=lang, snapshot=snapshot, defaults=defaults)
     display(HTML(built) if snapshot else built)
+
+
+def show_with_data(slug: str, load: Callable[[], object], view: Callable[..., str], controls: Callable,
+                   defaults: Callable[[object], Mapping], *, lang: str = "fr", snapshot: bool = False) -> None:
+    """:func:`show_dashboard` for a dashboard made of ``load() -> data``, ``view(data, lang=, **values)``,
+    ``controls(data, lang) -> dict`` and ``defaults(data) -> dict``.
+
+    The data are loaded once, at first need, inside ``render``: a loading failure becomes the
+    page's notice (and is tried again at the next change) instead of a failed cell.
+    """
+    data = Lazy(load)
+
+    def render(lang: str = "fr", **values) -> str:
+        return view(data(), lang=lang, **values)
+
+    try:
+        opening = defaults(data())
+    except Exception:  # noqa: BLE001 - the layout shows the notice when render fails the same way
+        opening = {}
+    show_dashboard(slug, lambda lang: controls(data(), lang), render, lang=lang, snapshot=snapshot,
+                   defaults=opening)

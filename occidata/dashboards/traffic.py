@@ -20,7 +20,7 @@ import pandas as pd
 from .. import compute
 from ..datasets import geography
 from . import BY_SLUG, geo, layout
-from .data import Lazy, latest_day, load_public
+from .data import latest_day, load_public
 from .render import escape, html_table, notice, page, svg_line_chart, svg_map
 
 __all__ = ["TrafficData", "prepare", "load", "view", "show", "controls", "defaults", "counter_table",
@@ -405,14 +405,4 @@ def defaults(data: TrafficData) -> dict:
 
 def show(lang: str = "fr", snapshot: bool = False) -> None:
     """Display the dashboard in a notebook (Voilà): live widgets, or a static snapshot."""
-    data = Lazy(load)
-
-    def render(lang: str = "fr", **values) -> str:
-        return view(data(), lang=lang, **values)
-
-    try:
-        opening = defaults(data())
-    except Exception:  # noqa: BLE001 - the layout shows the notice when render fails the same way
-        opening = {}
-    layout.show_dashboard(SLUG, lambda lang: controls(data(), lang), render, lang=lang,
-                          snapshot=snapshot, defaults=opening)
+    layout.show_with_data(SLUG, load, view, controls, defaults, lang=lang, snapshot=snapshot)

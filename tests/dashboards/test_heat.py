@@ -6,7 +6,6 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -19,57 +18,14 @@ from occidata import catalog, compute
 from occidata.dashboards import data, heat, layout
 from occidata.datasets import geography
 
+from .html_tables import table
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "voila_apps" / "chaleur.ipynb"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class _Tables(HTMLParser):
-    """Every <table> of a page as {caption: [row, ...]}, each row a list of cell texts."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self._caption = self._rows = self._cell = None
-        self._in_caption = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self._caption, self._rows = "", []
-        elif tag == "caption":
-            self._in_caption = True
-        elif tag == "tr" and self._rows is not None:
-            self._rows.append([])
-        elif tag in ("td", "th") and self._rows is not None:
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        if tag == "caption":
-            self._in_caption = False
-        elif tag in ("td", "th") and self._cell is not None:
-            self._rows[-1].append(self._cell.strip())
-            self._cell = None
-        elif tag == "table":
-            self.tables[self._caption.strip()] = self._rows
-            self._rows = None
-
-    def handle_data(self, text):
-        if self._in_caption:
-            self._caption += text
-        elif self._cell is not None:
-            self._cell += text
-
-
-def table(html: str, caption_start: str) -> pd.DataFrame:
-    """The table whose caption starts with ``caption_start``, header row as columns."""
-    parser = _Tables()
-    parser.feed(html)
-    found = [rows for caption, rows in parser.tables.items() if caption.startswith(caption_start)]
-    assert len(found) == 1, f"no single table {caption_start!r} in {list(parser.tables)}"
-    return pd.DataFrame(found[0][1:], columns=found[0][0])
 
 
 def shape_titles(html: str) -> dict[str, str]:
