@@ -541,21 +541,6 @@ def show(lang: str = "fr", snapshot: bool = False) -> None:
 
     Data are read once, on first need, through :func:`load` (public entries only); the map's
     shapes and optional tile server come from the configuration (:mod:`occidata.dashboards.geo`).
-    Returns None, so that the notebook cell that calls it shows the page once and nothing else
-    (a returned widget or HTML string would be displayed a second time as the cell's result).
+    Returns None, so that the notebook cell that calls it shows the page once and nothing else.
     """
-    cache: dict = {}
-
-    def alerts() -> pd.DataFrame:
-        if "alerts" not in cache:
-            cache["alerts"] = load()
-        return cache["alerts"]
-
-    def page_html(lang: str = "fr", day: Any = None, department: str | None = None) -> str:
-        if "shapes" not in cache:
-            cache["shapes"], cache["tiles_url"] = geo.department_shapes(), geo.tiles_url()
-        return view(alerts(), lang=lang, day=day, department=department, shapes=cache["shapes"],
-                    tiles_url=cache["tiles_url"])
-
-    layout.show_dashboard(SLUG, lambda lang: controls(alerts, lang), page_html, lang=lang,
-                          snapshot=snapshot, defaults=SNAPSHOT_VALUES)
+    layout.show_with_map(SLUG, load, view, controls, SNAPSHOT_VALUES, lang=lang, snapshot=snapshot)

@@ -239,3 +239,24 @@ def show_with_data(slug: str, load: Callable[[], object], view: Callable[..., st
         opening = {}
     show_dashboard(slug, lambda lang: controls(data(), lang), render, lang=lang, snapshot=snapshot,
                    defaults=opening)
+
+
+def show_with_map(slug: str, load: Callable[[], object], view: Callable[..., str], controls: Callable,
+                  defaults: Mapping, *, lang: str = "fr", snapshot: bool = False) -> None:
+    """:func:`show_dashboard` for a dashboard whose ``view(data, lang=, shapes=, tiles_url=, **values)``
+    draws a map from the configured department shapes and tile server, and whose
+    ``controls(data_source, lang)`` reads the data through the callable ``data_source``.
+
+    Data, shapes and tile server are read once, at first need; ``defaults`` are the snapshot's values.
+    """
+    from . import geo
+
+    data = Lazy(load)
+    places = Lazy(lambda: (geo.department_shapes(), geo.tiles_url()))
+
+    def render(lang: str = "fr", **values) -> str:
+        shapes, tiles_url = places()
+        return view(data(), lang=lang, shapes=shapes, tiles_url=tiles_url, **values)
+
+    show_dashboard(slug, lambda lang: controls(data, lang), render, lang=lang, snapshot=snapshot,
+                   defaults=defaults)

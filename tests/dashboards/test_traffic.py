@@ -22,13 +22,8 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.fixture(scope="module")
-def env(tiny_data_dir, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("OCCIDATA_DATA_DIR", str(tiny_data_dir))
-        mp.setenv("OCCIDATA_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-        mp.delenv("OCCIDATA_ACCESS_LEVELS", raising=False)
-        mp.delenv("OCCIDATA_DASHBOARDS__TILES_URL", raising=False)
-        yield tiny_data_dir
+def env(module_env):
+    return module_env
 
 
 @pytest.fixture(scope="module")
