@@ -24,6 +24,7 @@ bench: install-test proxy
 	$(BIN)/python bench/compute.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/dashboards.py
+	$(BIN)/python bench/data_service.py
 
 # Only the analyses: Numba / CuPy against plain NumPy and xarray, demo and full size.
 bench-compute: install-test

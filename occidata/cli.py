@@ -40,6 +40,11 @@ def cmd_up(args) -> int:
         print(f"  Public dashboards (no account): {url}services/dashboards/ (first snapshots render in the background)")
     if cfg["mode"] == "demo":
         print("  Demo mode: every server runs as this system user; restricted datasets are not served at all.")
+    elif cfg["mode"] == "server":
+        server = cfg["server"]
+        print(f"  Server mode: hub user <name> runs as system user {server['user_prefix']}<name> (made at first login);"
+              f"\n  non-public data is readable by {server['service_user']} only, served by the data service at"
+              f" {url}services/data/ to hub groups 'partner' and 'restricted:<dataset>'.")
     print_login_help(cfg, state)
     return 0
 
@@ -87,10 +92,21 @@ def cmd_kernels_install(args) -> int:
     return 0
 
 
+def secure_if_server(cfg: dict) -> None:
+    """In server mode, new data files get the owner and modes of their access level at once."""
+    if cfg["mode"] == "server":
+        from .hub.isolation import secure_data_dir
+
+        secure_data_dir(cfg["data_dir"], cfg["server"]["service_user"])
+        print(f"Data directory secured: non-public datasets readable by {cfg['server']['service_user']} only")
+
+
 def cmd_data_ingest(args) -> int:
     from .datasets.ingest import ingest
 
-    print(ingest(args.dataset, args.file, load_config()["data_dir"], fmt=args.format))
+    cfg = load_config()
+    print(ingest(args.dataset, args.file, cfg["data_dir"], fmt=args.format))
+    secure_if_server(cfg)
     return 0
 
 
@@ -100,6 +116,7 @@ def cmd_data_build(args) -> int:
     cfg = load_config()
     print(f"Building {args.size} data in {cfg['data_dir']}")
     build_all(args.size, cfg["data_dir"], seed=args.seed, only=args.only or None)
+    secure_if_server(cfg)
     return 0
 
 
@@ -224,6 +241,25 @@ def cmd_audit_query(args) -> int:
     return 0
 
 
+def cmd_access(args) -> int:
+    from .hub.access import AccessError, change_access, list_access
+
+    cfg = load_config()
+    try:
+        if args.action == "list":
+            groups = list_access(cfg=cfg, url=args.url, token=args.token)
+            for group, members in sorted(groups.items()):
+                print(f"{group}: {', '.join(sorted(members)) or '(nobody)'}")
+            return 0
+        answer = change_access(args.action, args.user, args.level, cfg=cfg, url=args.url, token=args.token)
+    except AccessError as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 1
+    done = "granted to" if args.action == "grant" else "revoked from"
+    print(f"{args.level} {done} {args.user} (audited); members now: {', '.join(answer.get('members', [])) or '(nobody)'}")
+    return 0
+
+
 def cmd_audit_prune(args) -> int:
     from .privacy.audit import AuditError, prune_audit
 
@@ -240,6 +276,29 @@ def cmd_audit_prune(args) -> int:
               f"kept {result['kept']}, the chain now starts from the anchor at seq {result['anchor']['seq']}.")
     else:
         print(f"Nothing to remove: no audit record is older than {days} days ({result['kept']} kept).")
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from .dashboards.gate import GateError, PublicationRefused, publish_notebook
+
+    print(f"Publication gate for {args.notebook} (counts under {args.k} refused)")
+    try:
+        target = publish_notebook(args.notebook, approved_by=args.approved_by, k=args.k, replace=args.replace,
+                                  progress=lambda line: print(f"  {line}", flush=True))
+    except GateError as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 2
+    except PublicationRefused as refused:
+        result = refused.result
+        print(f"occidata: {result.notebook.name} is refused ({len(result.reasons)} reason(s)); nothing was installed:",
+              file=sys.stderr)
+        for reason in result.reasons:
+            print(f"  - {reason}", file=sys.stderr)
+        if result.executed is not None:
+            print(f"  the public run is in {Path(result.executed).parent}", file=sys.stderr)
+        return 1
+    print(f"Published: {target} (approval recorded in the audit log)")
     return 0
 
 
@@ -303,6 +362,23 @@ def build_parser() -> argparse.ArgumentParser:
     for sub, func in ((verify, cmd_audit_verify), (query, cmd_audit_query), (prune, cmd_audit_prune)):
         sub.add_argument("--log", default=None, help="the log (default <state_dir>/logs/audit.jsonl)")
         sub.set_defaults(func=func)
+    access = commands.add_parser("access", help="data access levels of hub users (stewards)").add_subparsers(
+        dest="action", required=True)
+    for action, text in (("grant", "add a user to a level's hub group"), ("revoke", "remove a user from it")):
+        change = access.add_parser(action, help=f"{text}; audited")
+        change.add_argument("user", help="the hub user name")
+        change.add_argument("level", help="partner, or restricted:<dataset> (e.g. restricted:health_admissions)")
+    listing = access.add_parser("list", help="members of partner and of each restricted:<dataset> group")
+    for sub in (access.choices["grant"], access.choices["revoke"], listing):
+        sub.add_argument("--url", default=None, help="the data service (default $OCCIDATA_DATA_SERVICE_URL, else this hub's)")
+        sub.add_argument("--token", default=None, help="a steward's hub token (default $JUPYTERHUB_API_TOKEN)")
+        sub.set_defaults(func=cmd_access)
+    publish = commands.add_parser("publish", help="gate a notebook (public access, no count under k) and install it as a dashboard")
+    publish.add_argument("notebook", help="the .ipynb; its name is the dashboard's address, e.g. comptages-velo.ipynb")
+    publish.add_argument("--approved-by", required=True, metavar="STEWARD", help="the data steward who approves it")
+    publish.add_argument("--replace", action="store_true", help="replace a dashboard of the same name")
+    publish.add_argument("--k", type=int, default=11, help="smallest count a table may show (default 11)")
+    publish.set_defaults(func=cmd_publish)
     return parser
 
 

@@ -32,9 +32,11 @@ NOT_CONFIG_ENV = {
     "OCCIDATA_DEFAULT_KERNEL",
     "OCCIDATA_ACCESS_LEVELS",
     "OCCIDATA_REPORT_SUMMARY",
+    "OCCIDATA_DATA_SERVICE_URL",  # set by the hub for lab servers: where the data service answers
 }
 SECRET_WORDS = ("secret", "password", "token")
 MODES = ("demo", "server", "kubernetes", "slurm")
+SERVER_STATE_DIR = "/opt/occidata/state"
 
 
 class ConfigError(Exception):
@@ -139,8 +141,21 @@ DEFAULTS: dict[str, Any] = {
         "tiles_url": None,  # map tiles, e.g. http://tiles.example/{z}/{x}/{y}.png; null: no tiles
         "tiles_attribution": "",  # credit line shown under maps when tiles_url is set
     },
+    "data_service": {
+        "enabled": True,  # the data service for non-public entries at /services/data/
+        "port": None,  # loopback port of the service; null: a free port chosen at hub start
+        "stewards": [],  # hub users given the steward role: they grant and revoke levels (admins may too)
+    },
     "audit": {
         "retention_days": 365,  # audit records older than this are removed by `occidata audit prune`
+    },
+    "server": {  # mode: server only (started as root, like The Littlest JupyterHub)
+        "user_prefix": "jupyter-",  # hub user marie runs as system user jupyter-marie
+        "home_dir": "/home",  # where the system users' homes are created
+        "service_user": "occidata-data",  # owns the data dir, runs the data service
+        "public_user": "occidata-public",  # runs the public dashboards and the publication gate
+        "python": None,  # a Python every user can read; null: this one if it is, else <state>/python
+        "base_python": "/usr/bin/python3",  # what <state>/python is made from (same X.Y as this Python)
     },
 }
 
@@ -262,7 +277,24 @@ SCHEMA: dict[str, Any] = _section(
                 "tiles_attribution": {"type": "string"},
             }
         ),
+        "data_service": _section(
+            {
+                "enabled": {"type": "boolean"},
+                "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
+                "stewards": {"type": "array", "items": {"type": "string"}},
+            }
+        ),
         "audit": _section({"retention_days": _positive_int}),
+        "server": _section(
+            {
+                "user_prefix": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]*$", "maxLength": 16},
+                "home_dir": {"type": "string", "pattern": "^/"},
+                "service_user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"},
+                "public_user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"},
+                "python": _str_or_null,
+                "base_python": {"type": "string", "pattern": "^/"},
+            }
+        ),
     }
 )
 
@@ -360,7 +392,8 @@ def read_env(environ: Mapping[str, str]) -> dict:
 
 
 def _resolve_paths(cfg: dict) -> dict:
-    state_dir = cfg["state_dir"] or default_state_dir()
+    # Server mode is run by root for everybody: its state lives where every account can reach it.
+    state_dir = cfg["state_dir"] or (SERVER_STATE_DIR if cfg["mode"] == "server" else default_state_dir())
     cfg["state_dir"] = os.path.abspath(os.path.expanduser(state_dir))
     data_dir = cfg["data_dir"] or os.path.join(cfg["state_dir"], "data")
     cfg["data_dir"] = os.path.abspath(os.path.expanduser(data_dir))

@@ -46,6 +46,10 @@ def read_pid(path: Path) -> int | None:
 def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: Path | None = None) -> subprocess.Popen:
     """Launch ``jupyterhub -f config_file`` in its own session, logging to the state directory."""
     state = StatePaths(Path(cfg["state_dir"])).prepare()
+    if cfg["mode"] == "server":
+        from .hub.isolation import prepare_server
+
+        prepare_server(cfg, Path(config_file).resolve().parent)
     log_path = Path(log_file or state.hub_log)
     log = open(log_path, "ab")
     try:

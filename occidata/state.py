@@ -78,7 +78,12 @@ class StatePaths:
         for directory in (self.root, self.logs, self.run, self.homes):
             directory.mkdir(parents=True, exist_ok=True)
         self.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.secrets, 0o700)
+        # Private to the owner. Server mode hands the directory to the data service's group with
+        # a traverse bit only (0710, see occidata.hub.isolation: that account reaches its
+        # pseudonym key and lists nothing); that bit is kept when the group is such a group.
+        info = os.stat(self.secrets)
+        handed_over = info.st_gid != os.getegid() and info.st_mode & 0o010
+        os.chmod(self.secrets, 0o710 if handed_over else 0o700)
         return self
 
 

@@ -161,7 +161,23 @@ def test_no_limits_by_default(configure):
     assert "mem_limit" not in c.Spawner
 
 
-@pytest.mark.parametrize("mode", ["server", "kubernetes", "slurm"])
+def test_server_mode_runs_each_user_as_a_prefixed_system_user(configure, tmp_path):
+    c, cfg = configure(OCCIDATA_MODE="server", OCCIDATA_SERVER__USER_PREFIX="lab-",
+                       OCCIDATA_SERVER__HOME_DIR=str(tmp_path / "home"))
+    assert c.JupyterHub.spawner_class == "occidata.hub.system_users.SystemUserSpawner"
+    assert c.SystemUserSpawner.user_prefix == "lab-"
+    assert c.SystemUserSpawner.home_root == str(tmp_path / "home")
+    assert "--allow-root" not in c.Spawner.args, "server mode never runs a lab as root"
+    assert callable(c.Authenticator.post_auth_hook)
+
+
+def test_server_mode_state_defaults_outside_roots_home():
+    cfg = load_config({"OCCIDATA_MODE": "server"})
+    assert cfg["state_dir"] == "/opt/occidata/state"
+    assert cfg["data_dir"] == "/opt/occidata/state/data"
+
+
+@pytest.mark.parametrize("mode", ["kubernetes", "slurm"])
 def test_modes_other_than_demo_are_refused(configure, mode):
     with pytest.raises(ConfigError) as info:
         configure(OCCIDATA_MODE=mode)
@@ -176,7 +192,7 @@ def test_modes_other_than_demo_are_refused(configure, mode):
 def test_idle_culler_service_and_its_role(configure):
     c, _ = configure(OCCIDATA_CULLER__TIMEOUT="600", OCCIDATA_CULLER__EVERY="60")
     services = {s["name"]: s for s in c.JupyterHub.services}
-    assert set(services) == {"idle-culler", "reports", "dashboards"}
+    assert set(services) == {"idle-culler", "reports", "dashboards", "data"}
     command = services["idle-culler"]["command"]
     assert "jupyterhub_idle_culler" in command
     assert "--timeout=600" in command
@@ -184,7 +200,7 @@ def test_idle_culler_service_and_its_role(configure):
     assert not any(arg.startswith("--max-age") for arg in command)
 
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert set(roles) == {"idle-culler", "reports", "dashboards", "user"}
+    assert set(roles) == {"idle-culler", "reports", "dashboards", "data", "steward", "user"}
     assert sorted(roles["idle-culler"]["scopes"]) == sorted(
         ["list:users", "read:users:activity", "read:servers", "delete:servers"]
     )
@@ -199,7 +215,7 @@ def test_idle_culler_max_age(configure):
 
 def test_culler_disabled_means_no_service_and_no_role(configure):
     c, _ = configure(OCCIDATA_CULLER__ENABLED="false", OCCIDATA_REPORTS__ENABLED="false",
-                     OCCIDATA_DASHBOARDS__ENABLED="false")
+                     OCCIDATA_DASHBOARDS__ENABLED="false", OCCIDATA_DATA_SERVICE__ENABLED="false")
     assert c.JupyterHub.services == []
     assert c.JupyterHub.load_roles == []
 
@@ -213,7 +229,24 @@ def test_reports_service_has_no_api_scope_and_users_may_open_it(configure):
     assert service["environment"]["OCCIDATA_REPORTS__SMTP__HOST"] == "null"
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert roles["reports"]["scopes"] == []
-    assert roles["user"]["scopes"] == ["self", "access:services!service=reports"]
+    assert roles["user"]["scopes"] == ["self", "access:services!service=reports", "access:services!service=data"]
+
+
+def test_server_mode_runs_services_as_their_accounts_with_a_readable_python(configure, tmp_path):
+    c, cfg = configure(OCCIDATA_MODE="server", OCCIDATA_SERVER__PYTHON="/opt/readable/bin/python",
+                       OCCIDATA_DATA_SERVICE__STEWARDS='["gestionnaire"]')
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert services["data"]["user"] == "occidata-data"
+    assert services["data"]["command"][0] == "/opt/readable/bin/python"
+    dashboards = services["dashboards"]
+    assert dashboards["user"] == "occidata-public"
+    assert dashboards["environment"]["OCCIDATA_REPORTS__ARCHIVE_DIR"].startswith(cfg["state_dir"] + "/public/")
+    assert "user" not in services["reports"] and "user" not in services["idle-culler"]
+    assert c.Spawner.cmd == ["/opt/readable/bin/python", "-m", "jupyterhub.singleuser"]
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["steward"]["users"] == ["gestionnaire"]
+    assert not any(scope.startswith(("admin", "groups")) for scope in roles["steward"]["scopes"]), \
+        "stewards change groups only through the data service, which audits"
 
 
 def test_dashboards_service_is_public_and_its_kernels_get_no_token(configure):

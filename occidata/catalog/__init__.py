@@ -1,13 +1,19 @@
 """Find and load the region's datasets: ``from occidata import catalog; catalog.load("air_quality_hourly", year=2024)``.
 
-Reads go through the Intake catalogue (catalog/catalog.yaml), are limited to the caller's
-access levels, check the stored files against the build manifest, and every partner or
-restricted read is written to the audit log.
+Two paths, one behaviour:
 
-Access levels come from ``OCCIDATA_ACCESS_LEVELS`` (comma-separated: ``partner``,
-``restricted:<dataset>``), which the spawner sets from the user's hub groups; ``public`` is
-always granted. This check is a convenience in the notebook: server mode (issue 7) enforces
-the same rules on the server side (file permissions and the data service).
+- inside a lab server (``OCCIDATA_DATA_SERVICE_URL`` set by the hub), non-public entries come
+  through the data service (:mod:`occidata.catalog.remote`), which checks the user's hub groups
+  on every request and writes the audit log; nothing is checked or audited here beyond demo mode;
+- elsewhere (trusted processes: the data service itself, the CLI, tests, scheduled reports) the
+  files are read directly with ``pyarrow.dataset`` (:mod:`occidata.catalog.tables`), limited to the
+  caller's access levels, checked against the build manifest, and every partner or restricted
+  read is written to the audit log. Public entries are always read directly.
+
+Access levels for the direct path come from ``OCCIDATA_ACCESS_LEVELS`` (comma-separated:
+``partner``, ``restricted:<dataset>``), which the spawner sets from the user's hub groups;
+``public`` is always granted. Server mode enforces the same rules on the server side (file
+permissions and the data service).
 """
 
 from __future__ import annotations
@@ -20,20 +26,19 @@ from typing import Any
 import intake
 
 from ..config import load_config
-from ..datasets.build import read_manifest, tree_checksum
-from ..datasets.store import sha256_of
+from ..datasets.build import read_manifest
 from ..privacy.audit import record_read
 from ..state import StatePaths
 from .spec import CATALOG_PATH
+from .tables import CatalogError, ParameterError, built_years, parse_query, read_table, to_pandas, verify_files
 
-__all__ = ["open_catalog", "list_entries", "search", "show", "load", "caller_levels", "datasets_read", "CatalogError"]
+__all__ = ["open_catalog", "list_entries", "search", "show", "load", "caller_levels", "datasets_read",
+           "datasets_denied", "CatalogError"]
 
 # What this process has loaded, for the provenance of reports (occidata.reports.summary).
 _READS: list[dict] = []
-
-
-class CatalogError(ValueError):
-    """A catalogue request that cannot be served; the message names the entry and what to do."""
+# What this process was refused, for the publication gate (occidata.dashboards.gate).
+_DENIED: list[dict] = []
 
 
 @lru_cache(maxsize=4)
@@ -99,10 +104,13 @@ def show(name: str, catalog=None) -> dict:
     return dict(_entry(catalog or open_catalog(), name).metadata)
 
 
-def _check_parameters(name: str, kind: str, params: dict, manifest_record: dict | None, columns) -> dict:
+FILTERS = ("columns", "start", "end")
+
+
+def _check_parameters(name: str, kind: str, params: dict, record: dict | None, columns) -> dict:
     allowed = set()
     if kind == "table":
-        allowed = {"year"} | ({"department"} if "department" in columns else set())
+        allowed = {"year", *FILTERS} | ({"department"} if "department" in columns else set())
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise CatalogError(
@@ -113,24 +121,13 @@ def _check_parameters(name: str, kind: str, params: dict, manifest_record: dict 
         year = params["year"]
         if isinstance(year, bool) or not isinstance(year, int):
             raise CatalogError(f"{name}: year must be a whole number like 2024, not {year!r}")
-        built = sorted(int(f.split("/")[0].split("=")[1]) for f in (manifest_record or {}).get("files", {}) if f.startswith("year="))
+        built = built_years(record)
         if built and year not in built:
             raise CatalogError(f"{name}: no data for year {year}; built years: {', '.join(map(str, built))}")
+    if kind == "table":
+        # Same checks as the data service's: unknown columns, dates that are not dates.
+        parse_query(name, {k: v for k, v in params.items() if k in FILTERS})
     return params
-
-
-def _verify_files(name: str, data_dir: Path, record: dict | None, year: int | None) -> None:
-    if record is None:
-        raise CatalogError(f"{name}: not built in {data_dir}; run `occidata data build --size demo` (or `make up`)")
-    for relative, expected in record["files"].items():
-        if year is not None and not relative.startswith(f"year={year}/"):
-            continue
-        path = data_dir / name / relative
-        if not path.exists():
-            raise CatalogError(f"{name}: missing data file {path}; rebuild with `occidata data build`")
-        actual = tree_checksum(path) if path.is_dir() else sha256_of(path)
-        if actual != expected:
-            raise CatalogError(f"{name}: checksum mismatch for {path} (changed since the build); rebuild it")
 
 
 def _note_read(name: str, meta: dict, params: dict, department: str | None, record: dict) -> None:
@@ -148,6 +145,29 @@ def datasets_read() -> list[dict]:
     return [dict(r) for r in _READS]
 
 
+def _deny(name: str, access: str, reason: str) -> PermissionError:
+    denial = {"name": name, "access": access, "reason": reason}
+    if denial not in _DENIED:
+        _DENIED.append(denial)
+    return PermissionError(reason)
+
+
+def datasets_denied() -> list[dict]:
+    """Every load of this process refused with PermissionError: name, access and reason."""
+    return [dict(d) for d in _DENIED]
+
+
+def _json_safe(params: dict) -> dict:
+    out = {}
+    for key, value in params.items():
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif isinstance(value, (list, tuple, set)):
+            value = list(value)
+        out[key] = value
+    return out
+
+
 def load(name: str, *, levels: set[str] | None = None, user: str | None = None, **params):
     """Load dataset ``name`` as pandas (tables) or dask-backed xarray (grids).
 
@@ -156,11 +176,12 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
     name
         A catalogue entry, e.g. ``"air_quality_hourly"``.
     levels
-        Access levels to use instead of the caller's (``caller_levels()``).
+        Access levels to use instead of the caller's (``caller_levels()``); direct reads only.
     user
-        Who is reading, for the audit log (default: the hub user or system user).
+        Who is reading, for the audit log of direct reads (default: the hub user or system user).
     **params
-        Catalogue parameters, e.g. ``year=2024`` for tables.
+        For tables: ``year=2024``; ``department="Hérault"``; ``columns=["a", "b"]``;
+        ``start="2024-07-01"`` / ``end=...`` (on the table's time column, end excluded).
 
     Raises
     ------
@@ -169,31 +190,66 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
     CatalogError
         For an unknown entry or parameter, data not built, or a file that fails its checksum.
     """
+    from . import remote
+
     cfg = load_config()
     catalog = open_catalog(cfg=cfg)
     entry = _entry(catalog, name)
     meta = entry.metadata
-    needed = _required_level(name, meta["access"])
-    granted = caller_levels() if levels is None else {"public"} | set(levels)
-    if meta["access"] == "restricted" and cfg["mode"] == "demo":
-        raise PermissionError(f"{name} is restricted and demo mode does not serve restricted datasets at all")
-    if needed != "public" and needed not in granted:
-        raise PermissionError(f"{name} needs access level '{needed}' (you have: {', '.join(sorted(granted))}); ask a data steward")
+    access = meta["access"]
+    needed = _required_level(name, access)
+    if access == "restricted" and cfg["mode"] == "demo":
+        raise _deny(name, access, f"{name} is restricted and demo mode does not serve restricted datasets at all")
+    service = remote.service_url() if access != "public" else None
+    if service is None:
+        granted = caller_levels() if levels is None else {"public"} | set(levels)
+        if needed != "public" and needed not in granted:
+            raise _deny(name, access, f"{name} needs access level '{needed}' (you have: "
+                                      f"{', '.join(sorted(granted))}); ask a data steward")
     data_dir = Path(cfg["data_dir"])
-    record = read_manifest(data_dir).get(name)
+    record = read_manifest(data_dir).get(name) if service is None else None
     params = _check_parameters(name, meta["kind"], params, record, meta.get("variables", {}))
     department = params.pop("department", None)
-    _verify_files(name, data_dir, record, params.get("year"))
-    if meta["access"] != "public":
-        record_read(StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl", name, meta["access"], params, user=user)
-    if meta["kind"] == "table" and "year" not in params:
-        loaded = catalog[name].read(filters=None)  # every year: drop the entry's year filter
+    filters = {key: params.pop(key) for key in FILTERS if params.get(key) is not None}
+    for key in FILTERS:
+        params.pop(key, None)
+    noted = _json_safe({**params, **filters})
+
+    if service is not None:
+        try:
+            if meta["kind"] == "table":
+                loaded = remote.fetch_table(name, year=params.get("year"), **filters,
+                                            **({"department": department} if department is not None else {}))
+            else:
+                loaded = remote.open_grid(name)
+        except PermissionError as error:
+            raise _deny(name, access, str(error)) from None
+        _note_read(name, meta, noted, department, loaded.attrs.get("occidata_build") or {})
+        return loaded
+
+    verify_files(name, data_dir, record, params.get("year"))
+    if access != "public":
+        record_read(StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl", name, access,
+                    {**noted, **({"department": department} if department else {})}, user=user)
+    if meta["kind"] == "table":
+        pushed = {}
+        if department is not None and filters.get("columns") is not None and "department" not in filters["columns"]:
+            pushed, department = {"department": department}, None  # filtered in the scan: the column is not kept
+        query = parse_query(name, {**params, **filters, **pushed})
+        loaded = to_pandas(read_table(name, data_dir, query))
+    elif access == "public":
+        loaded = catalog[name].read()
     else:
-        loaded = catalog(**params)[name].read()
-    _note_read(name, meta, params, department, record)
+        import xarray as xr
+
+        loaded = xr.open_dataset(data_dir / name / f"{name}.zarr", engine="zarr", chunks={})
+    _note_read(name, meta, noted, department, record)
     if department is not None:
         known = sorted(loaded["department"].dropna().unique())
         if department not in known:
             raise CatalogError(f"{name}: no department {department!r}; departments in this entry: {', '.join(known)}")
         loaded = loaded[loaded["department"] == department].reset_index(drop=True)
     return loaded
+
+
+__all__ += ["ParameterError"]

@@ -1,7 +1,9 @@
 """catalog/catalog.yaml, generated from the dataset modules (the one source of truth).
 
 The file is Intake 2's version-2 YAML: plain ``intake.from_yaml_file("catalog/catalog.yaml")``
-opens every entry with Intake's own Parquet and Zarr readers, no plugin. Intake 2 quirks
+opens every public entry with Intake's own Parquet and Zarr readers; non-public entries use
+:class:`occidata.catalog.remote.DataServiceTable` / ``DataServiceGrid``, which read through the
+data service inside a lab server (``$OCCIDATA_DATA_SERVICE_URL``). Intake 2 quirks
 handled here: ``list(cat)`` shows aliases only, so each entry gets an alias of its own name;
 the data location is a catalogue parameter ``data_dir`` defaulting to the
 ``OCCIDATA_DATA_DIR`` environment variable; ``year`` is a bounded parameter given as
@@ -43,6 +45,14 @@ def entry_metadata(module) -> dict:
 
 
 def _reader(name: str, module):
+    if module.METADATA["access"] != "public":
+        # Non-public entries go through the data service (the lab server's token says who reads);
+        # outside a lab, trusted processes read the files directly (see occidata.catalog.remote).
+        from .remote import DataServiceGrid, DataServiceTable
+
+        if module.KIND == "table":
+            return DataServiceTable(name=name, for_year="{year}", metadata=entry_metadata(module))
+        return DataServiceGrid(name=name, metadata=entry_metadata(module))
     if module.KIND == "table":
         data = datatypes.Parquet(url=f"{{data_dir}}/{name}")
         return readers.PandasParquet(data, filters=[["year", "==", "{year}"]], metadata=entry_metadata(module))

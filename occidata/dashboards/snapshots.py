@@ -17,7 +17,8 @@ from typing import Callable
 from ..reports.archive import RunRecord, list_runs
 from ..reports.runner import new_run_id
 from ..reports.schedule import Schedule, parse_schedule
-from . import DASHBOARDS
+from . import DASHBOARDS, gate
+from .gate import DEFAULT_K
 
 log = logging.getLogger("occidata.dashboards.snapshots")
 
@@ -59,16 +60,32 @@ def snapshot_schedules(cfg: dict, apps_dir: str | Path) -> list[Schedule]:
     return schedules
 
 
-def latest_snapshot(archive_dir: str | Path, slug: str, lang: str = "fr") -> RunRecord | None:
-    """The newest successful snapshot of ``slug`` in ``lang`` that has its HTML, or None.
+def latest_snapshot(archive_dir: str | Path, slug: str, lang: str = "fr", k: int = DEFAULT_K) -> RunRecord | None:
+    """The newest successful snapshot of ``slug`` in ``lang`` that has its HTML and passes the
+    publication gate's output checks, or None.
 
-    Runs of the notebook made by hand (``snapshot`` false: with widgets) are not snapshots.
+    Runs of the notebook made by hand (``snapshot`` false: with widgets) are not snapshots. A
+    snapshot whose summary shows a non-public read (or a refused one), or whose tables show a
+    count under ``k``, is never served: it is skipped (logged once, with the reasons, and noted
+    in its run's gate.json) and the previous good one is served instead.
     """
     for record in list_runs(archive_dir, slug):
         if (record.status == "ok" and record.parameters.get("snapshot") is True
                 and record.parameters.get("lang", "fr") == lang and record.html_path.is_file()):
+            if _refused(record, k):
+                continue
             return record
     return None
+
+
+def _refused(record: RunRecord, k: int) -> bool:
+    """Whether the gate refuses this snapshot; the first time, a log line says why."""
+    first = (str(record.folder), k) not in gate._VERDICTS
+    reasons = gate.check_snapshot(record, k)
+    if reasons and first:
+        log.warning("snapshot %s of %s is not served (publication gate): %s", record.run_id, record.name,
+                    "; ".join(reasons))
+    return bool(reasons)
 
 
 def render_missing(run: Callable, cfg: dict, apps_dir: str | Path, archive_dir: str | Path) -> list[RunRecord]:

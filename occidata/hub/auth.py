@@ -16,7 +16,9 @@ from traitlets import Unicode
 
 from ..config import ConfigError
 from ..atomic import write_atomic
+from ..privacy.audit import record_event
 from ..state import StatePaths, generate_password
+from .system_users import SystemUserError, create_on_login
 from .native_handlers import REPLACEMENTS
 
 
@@ -58,10 +60,39 @@ class OccidataNativeAuthenticator(NativeAuthenticator):
                 self.log.warning("First admin %r created with password: %s", name, password)
 
 
+def login_hook(cfg: dict):
+    """Authenticator.post_auth_hook: audit each login; in server mode, make the system user.
+
+    The audit record names the user by pseudonym only. A failure to create the account
+    refuses the login with the reason in the hub log, rather than letting a person in whose
+    server cannot start.
+    """
+    audit_log = StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl"
+    make_account = None
+    if cfg["mode"] == "server":
+        make_account = create_on_login(cfg["server"]["user_prefix"], cfg["server"]["home_dir"])
+
+    def post_auth(authenticator, handler, authentication):
+        if not authentication:
+            return authentication
+        name = authentication["name"]
+        if make_account is not None:
+            try:
+                make_account(name)
+            except SystemUserError as error:
+                authenticator.log.error("Login of %s refused: %s", name, error)
+                return None
+        record_event(audit_log, "login", who=name, how=type(authenticator).__name__)
+        return authentication
+
+    return post_auth
+
+
 def update_auth(c, cfg: dict) -> None:
     """Choose and configure the authenticator from ``cfg['auth']``."""
     auth = cfg["auth"]
     c.Authenticator.admin_users = {auth["admin"]}
+    c.Authenticator.post_auth_hook = login_hook(cfg)
     if auth["type"] == "native":
         _update_native(c, cfg)
     else:

@@ -101,9 +101,19 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
         "name": "dashboards",
         "display": True,
         "url": f"http://127.0.0.1:{port}",
-        "command": [sys.executable, "-m", "occidata.dashboards.service"],
+        "command": [service_python(cfg), "-m", "occidata.dashboards.service"],
         "environment": environment,
     }
+    if cfg["mode"] == "server":
+        # Visitors' kernels run as an account that cannot read partner or restricted files,
+        # with its own home and its own snapshot archive.
+        from .isolation import public_dir, server_python_environment
+
+        public = public_dir(cfg)
+        environment.update(server_python_environment())
+        service["user"] = cfg["server"]["public_user"]
+        environment.update(HOME=str(public / "home"), JUPYTER_RUNTIME_DIR=str(public / "home" / "runtime"),
+                           OCCIDATA_REPORTS__ARCHIVE_DIR=str(public / "snapshots"))
     role = {
         "name": "dashboards",
         "description": "Public dashboards: no hub API access needed",
@@ -111,6 +121,99 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
         "services": ["dashboards"],
     }
     return service, role
+
+
+DATA_SERVICE_SCOPES = [
+    "read:users:groups",  # each request is authorised from the caller's current groups,
+    "read:roles:users",  # roles (the steward role)
+    "read:users:name",  # and admin flag
+    "list:users",
+    "read:groups",  # stewards list the level groups
+    "groups",  # and grant or revoke them (membership only: no group creation or deletion)
+]
+# What a lab server's $JUPYTERHUB_API_TOKEN may do: the defaults, plus calling the data service.
+SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server", "access:services!service=data"]
+
+
+def _level_groups() -> list[str]:
+    """``partner`` and ``restricted:<dataset>`` for every restricted catalogue entry."""
+    from ..datasets import get_dataset, names
+
+    return ["partner"] + sorted(f"restricted:{n}" for n in names() if get_dataset(n).METADATA["access"] == "restricted")
+
+
+def data_service_url(cfg: dict) -> str:
+    """Where lab servers reach the data service (through the hub's proxy)."""
+    hub = cfg["hub"]
+    host = hub["ip"] if hub["ip"] not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{hub['port']}{hub['base_url'].rstrip('/')}/services/data/"
+
+
+def data_service(cfg: dict) -> tuple[dict, dict]:
+    """The data service for non-public entries (/services/data/), and its role.
+
+    Its token reads users' groups, roles and admin flag (each request is authorised afresh) and
+    changes the membership of groups (stewards' grants and revokes) — nothing more.
+    """
+    section = cfg["data_service"]
+    port = section["port"] or _free_port()
+    environment = {
+        "OCCIDATA_MODE": cfg["mode"],
+        "OCCIDATA_STATE_DIR": cfg["state_dir"],
+        "OCCIDATA_DATA_DIR": cfg["data_dir"],
+        **_flat_env("OCCIDATA_DATA_SERVICE", section),
+    }
+    service = {
+        "name": "data",
+        "display": False,
+        "url": f"http://127.0.0.1:{port}",
+        "command": [service_python(cfg), "-m", "occidata.catalog.service"],
+        "environment": environment,
+        "oauth_no_confirm": True,
+    }
+    if cfg["mode"] == "server":
+        # Server mode: the service runs as the account that alone may read non-public data.
+        service["user"] = cfg["server"]["service_user"]
+    role = {
+        "name": "data",
+        "description": "Data service: reads users' groups and roles, changes group membership",
+        "scopes": list(DATA_SERVICE_SCOPES),
+        "services": ["data"],
+    }
+    return service, role
+
+
+def service_python(cfg: dict) -> str:
+    """The Python of services that run as another account: one that account can read."""
+    if cfg["mode"] == "server":
+        from .isolation import server_python
+
+        return server_python(cfg)
+    return sys.executable
+
+
+def steward_role(cfg: dict) -> dict:
+    """Stewards grant and revoke data levels through the data service; the role marks them.
+
+    Its scopes only let them see who the users and groups are; the group changes themselves
+    are made by the data service, which audits them.
+    """
+    return {
+        "name": "steward",
+        "description": "Data stewards: grant and revoke access levels (through the data service)",
+        "scopes": ["list:users", "read:users:name", "read:groups"],
+        "users": list(cfg["data_service"]["stewards"]),
+    }
+
+
+def _already(section, key: str) -> dict:
+    """A dict already set on a traitlets Config section (reading a missing key would create one)."""
+    return dict(section[key]) if key in section and isinstance(section[key], dict) else {}
+
+
+def _groups_managed_by_authenticator(cfg: dict) -> bool:
+    oauth = cfg["auth"]["oauth"]
+    return cfg["auth"]["type"] == "generic-oauth" and bool(oauth["allowed_groups"] or oauth["admin_groups"])
 
 
 def update_services(c, cfg: dict) -> None:
@@ -131,6 +234,20 @@ def update_services(c, cfg: dict) -> None:
         service, role = dashboards_service(cfg)
         services.append(service)
         roles.append(role)
+    if cfg["data_service"]["enabled"]:
+        service, role = data_service(cfg)
+        services.append(service)
+        roles.append(role)
+        roles.append(steward_role(cfg))
+        user_scopes.append("access:services!service=data")
+        c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
+        # Added to what update_spawner set (it runs before), never replacing it.
+        c.Spawner.environment = {**_already(c.Spawner, "environment"),
+                                 "OCCIDATA_DATA_SERVICE_URL": data_service_url(cfg)}
+        if not _groups_managed_by_authenticator(cfg):
+            # Declared at every start; load_groups only adds, so no member is ever removed here.
+            c.JupyterHub.load_groups = {**_already(c.JupyterHub, "load_groups"),
+                                        **{name: {} for name in _level_groups()}}
     if len(user_scopes) > 1:
         roles.append({"name": "user", "description": "Standard user privileges and the platform's pages",
                       "scopes": user_scopes})

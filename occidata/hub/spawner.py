@@ -21,6 +21,7 @@ from .profiles import (
 
 SPAWNERS = {
     "demo": "jupyterhub.spawner.SimpleLocalProcessSpawner",
+    "server": "occidata.hub.system_users.SystemUserSpawner",
 }
 
 
@@ -34,17 +35,28 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     if mode not in SPAWNERS:
         raise ConfigError(
             f"mode '{mode}' is not available yet: this release runs the 'demo' mode "
-            "(set mode: demo in the site config, or OCCIDATA_MODE=demo)"
+            "(set mode: demo or server in the site config, or OCCIDATA_MODE=demo; kubernetes and "
+            "slurm use the values in deploy/)"
         )
     spawner = cfg["spawner"]
     state = StatePaths(Path(cfg["state_dir"]))
     c.JupyterHub.spawner_class = SPAWNERS[mode]
     c.JupyterHub.concurrent_spawn_limit = cfg["hub"]["concurrent_spawn_limit"]
     c.SimpleLocalProcessSpawner.home_dir_template = str(state.homes / "{username}")
+    c.SystemUserSpawner.user_prefix = cfg["server"]["user_prefix"]
+    c.SystemUserSpawner.home_root = cfg["server"]["home_dir"]
     # The hub may run without its virtual environment on PATH: start the servers from it.
     c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+    if mode == "server":
+        # Researchers' accounts run a Python they can read (see occidata.hub.isolation).
+        from .isolation import server_python, server_python_environment
+
+        c.Spawner.cmd = [server_python(cfg), "-m", "jupyterhub.singleuser"]
     # The lab's catalogue (occidata.catalog and plain intake) finds the data through these.
-    c.Spawner.environment = {"OCCIDATA_DATA_DIR": cfg["data_dir"], "OCCIDATA_STATE_DIR": cfg["state_dir"]}
+    c.Spawner.environment = {"OCCIDATA_DATA_DIR": cfg["data_dir"], "OCCIDATA_STATE_DIR": cfg["state_dir"],
+                             "OCCIDATA_MODE": mode}
+    if mode == "server":
+        c.Spawner.environment = {**c.Spawner.environment, **server_python_environment()}
     c.Spawner.default_url = spawner["default_url"]
     c.Spawner.start_timeout = cfg["hub"]["start_timeout"]
     c.Spawner.http_timeout = cfg["hub"]["start_timeout"]
@@ -54,7 +66,8 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
         c.Spawner.mem_limit = spawner["mem_limit"]
     # Jupyter Server refuses to run as root without this; demo mode started by root
     # runs every server as root, which is why demo mode is for one trusted machine only.
-    c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
+    # Server mode runs each server as its user's own system account.
+    c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 and mode == "demo" else []
 
     profiles = available_profiles(
         read_profiles(profiles_path(cfg, root)), gpu_available(cfg["gpu"]["enabled"])

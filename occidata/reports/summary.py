@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from occidata import catalog
 from occidata.atomic import write_atomic
 from occidata.catalog import datasets_read
 
@@ -47,7 +48,9 @@ def summary_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def record_summary(results: dict, path: str | os.PathLike | None = None) -> Path:
-    """Write ``results`` (plus the datasets this process read) as summary.json, atomically.
+    """Write ``results`` (plus the datasets this process read, and those it was refused) as
+    summary.json, atomically: ``datasets`` and ``denied`` (name, access, reason) are what the
+    publication gate checks.
 
     Parameters
     ----------
@@ -68,6 +71,7 @@ def record_summary(results: dict, path: str | os.PathLike | None = None) -> Path
     document = {
         "results": _plain(results),
         "datasets": datasets_read(),
+        "denied": _plain(getattr(catalog, "datasets_denied", list)()),
         "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,503 @@
+"""The data service: non-public catalogue entries over HTTP, run by the hub at /services/data/.
+
+``python -m occidata.catalog.service`` (declared by :func:`occidata.hub.services.data_service`)
+listens on the port of ``$JUPYTERHUB_SERVICE_URL`` under ``$JUPYTERHUB_SERVICE_PREFIX``. Callers
+are hub users, identified by the hub's OAuth (browsers) or by ``Authorization: token <t>`` (a
+user's API token, or the ``JUPYTERHUB_API_TOKEN`` of their lab server).
+
+Every request is authorised afresh: once the caller is identified, the service asks the hub
+(with its own token) for the user's current groups, roles and admin flag — nothing is cached,
+so a revoke takes effect on the very next request. Levels come from hub groups: ``partner``
+grants partner entries, ``restricted:<dataset>`` one restricted entry; public entries are served
+to any logged-in user. In demo mode restricted entries are never served.
+
+Endpoints, under the prefix:
+
+- ``api/entries``: every entry, its level and whether the caller is granted it;
+- ``api/tables/<name>?format=arrow|parquet&year=&columns=a,b&start=&end=&<column>=<value>``:
+  a filtered table, streamed (Arrow IPC stream by default);
+- ``api/zarr/<name>/<key>``: the raw bytes of one key of a grid's Zarr store (Zarr over HTTP);
+- ``api/access`` (data stewards: hub admins or the hub role ``steward``): GET the members of the
+  level groups; POST ``{"action": "grant"|"revoke", "user": …, "level": …}`` to change them.
+
+Denials are 403 with ``{"error": …, "level_needed": …}`` and an ``access_denied`` audit event;
+non-public reads, grants and revokes are audited too (people pseudonymised by the audit log).
+Errors are always JSON, never a traceback page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+from tornado import ioloop, web
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+from occidata.config import load_config
+from occidata.datasets import get_dataset, names
+from occidata.datasets.build import read_manifest
+from occidata.privacy.audit import record_event
+from occidata.state import StatePaths
+
+from .spec import entry_metadata
+from .tables import CatalogError, ParameterError, built_years, parse_query, scan_table, verify_files
+
+log = logging.getLogger("occidata.catalog.service")
+
+ARROW_TYPE = "application/vnd.apache.arrow.stream"
+PARQUET_TYPE = "application/vnd.apache.parquet"
+DEMO_REFUSAL = "restricted datasets are not served in demo mode"
+SAFE_KEY_PART = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+class ApiError(Exception):
+    """An answer other than 200, with its JSON body."""
+
+    def __init__(self, status: int, message: str, **extra):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": message, **extra}
+
+
+def required_level(name: str, access: str) -> str:
+    return f"restricted:{name}" if access == "restricted" else access
+
+
+def level_groups(entries: dict) -> list[str]:
+    """The hub groups that grant levels: ``partner`` and ``restricted:<d>`` for each restricted entry."""
+    return ["partner"] + sorted(f"restricted:{n}" for n, m in entries.items() if m["access"] == "restricted")
+
+
+def catalogue_entries() -> dict[str, dict]:
+    """The metadata of every catalogue entry, from the dataset modules (the catalogue's own source)."""
+    return {name: entry_metadata(get_dataset(name)) for name in names()}
+
+
+class Chunks:
+    """A write-only file that keeps what is written until :meth:`take` (for streaming writers)."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.closed = False
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+def _hub_authenticated():
+    from jupyterhub.services.auth import HubOAuthenticated
+
+    return HubOAuthenticated
+
+
+class Base(_hub_authenticated(), web.RequestHandler):
+    """Identify the caller, then fetch their current groups and roles from the hub."""
+
+    def initialize(self, state: dict):
+        self.state = state
+        self.hub_user: dict | None = None
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+
+    # --- errors: always JSON --------------------------------------------------------------------
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, ApiError):
+            body = error.body
+        elif isinstance(error, web.HTTPError):
+            body = {"error": error.log_message or error.reason or self._reason}
+        else:
+            body = {"error": "internal error of the data service; see its log"}
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, ApiError):
+            if self._finished:
+                return
+            self.clear()
+            self.set_default_headers()
+            self.set_status(e.status)
+            self.write_error(e.status, exc_info=(type(e), e, None))
+            return
+        super()._handle_request_exception(e)
+
+    def send_json(self, value, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(value, ensure_ascii=False))
+
+    # --- who is calling -------------------------------------------------------------------------
+
+    async def prepare(self):
+        from jupyterhub.services.auth import UserNotAllowed
+
+        hub_auth = self.hub_auth
+        model = None
+        token = hub_auth.get_token(self, in_cookie=False)
+        if token:
+            # Never from a cache: a revoked token must stop working at once.
+            model = await hub_auth.user_for_token(token, use_cache=False, sync=False)
+            if model:
+                self._token_authenticated = True
+        if model is None:
+            model = await hub_auth._get_user_cookie(self)
+        if not model:
+            if self.request.method in ("GET", "HEAD") and not token and "/api/zarr/" not in self.request.path:
+                self.redirect(self.get_login_url())  # a browser: through the hub's login
+                return
+            raise ApiError(401, "not logged in: send 'Authorization: token <your hub API token>' "
+                                "(inside a lab: $JUPYTERHUB_API_TOKEN) or log in at the hub")
+        try:
+            model = self.check_hub_user(model)
+        except UserNotAllowed:
+            raise ApiError(403, f"{model.get('name')} may not use the data service "
+                                "(the token lacks the scope access:services!service=data)") from None
+        if model.get("kind", "user") != "user":
+            raise ApiError(403, "only hub users are served, not services")
+        self.hub_user = await self.fresh_user(model["name"])
+        self.current_user = self.hub_user
+
+    async def hub_api(self, method: str, path: str, body=None) -> tuple[int, dict | list | None]:
+        """Call the hub's REST API with the service's own token."""
+        hub_auth = self.hub_auth
+        request = HTTPRequest(
+            hub_auth.api_url.rstrip("/") + "/" + path.lstrip("/"), method=method,
+            headers={"Authorization": f"token {hub_auth.api_token}", "Content-Type": "application/json"},
+            body=json.dumps(body) if body is not None else (b"" if method in ("POST", "PUT") else None),
+            allow_nonstandard_methods=True, request_timeout=20)
+        response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        if response.code == 599:
+            raise ApiError(502, f"the hub API did not answer: {response.error}")
+        try:
+            payload = json.loads(response.body) if response.body else None
+        except ValueError:
+            payload = None
+        return response.code, payload
+
+    async def fresh_user(self, name: str) -> dict:
+        code, model = await self.hub_api("GET", f"users/{quote(name, safe='')}")
+        if code != 200 or not isinstance(model, dict):
+            log.warning("hub API GET users/%s answered %s: %s", name, code, model)
+            raise ApiError(403 if code == 404 else 502, f"could not read the hub's record of {name} ({code})")
+        return model
+
+    @property
+    def user_name(self) -> str:
+        return self.hub_user["name"]
+
+    @property
+    def groups(self) -> list[str]:
+        return sorted(self.hub_user.get("groups") or [])
+
+    @property
+    def is_steward(self) -> bool:
+        return bool(self.hub_user.get("admin")) or "steward" in (self.hub_user.get("roles") or [])
+
+    def granted(self, meta: dict, name: str) -> bool:
+        needed = required_level(name, meta["access"])
+        if meta["access"] == "restricted" and self.state["mode"] == "demo":
+            return False
+        return needed == "public" or needed in self.groups
+
+    # --- audit and access -----------------------------------------------------------------------
+
+    def audit(self, event: str, **fields) -> None:
+        try:
+            record_event(self.state["audit_log"], event, who=self.user_name, **fields)
+        except Exception:  # noqa: BLE001 - refuse to serve what cannot be audited
+            log.exception("audit log write failed")
+            raise ApiError(500, "the audit log cannot be written; nothing is served until it can") from None
+
+    def entry(self, name: str) -> dict:
+        entries = self.state["entries"]
+        if name not in entries:
+            known = sorted(entries)
+            raise ApiError(404, f"no dataset named {name!r} in the catalogue; known: {', '.join(known)}", known=known)
+        return entries[name]
+
+    def authorize(self, name: str) -> dict:
+        """The entry's metadata if the caller may read it now; else 403 (audited)."""
+        meta = self.entry(name)
+        needed = required_level(name, meta["access"])
+        if meta["access"] == "restricted" and self.state["mode"] == "demo":
+            self.audit("access_denied", what=name, access=meta["access"], reason="demo mode")
+            raise ApiError(403, f"{name}: {DEMO_REFUSAL}", level_needed=needed)
+        if needed != "public" and needed not in self.groups:
+            self.audit("access_denied", what=name, access=meta["access"])
+            shown = ", ".join(self.groups) or "none"
+            raise ApiError(403, f"{name} needs access level '{needed}' (your groups: {shown}); ask a data steward",
+                           level_needed=needed)
+        return meta
+
+    def record_of(self, name: str) -> dict | None:
+        return read_manifest(self.state["data_dir"]).get(name)
+
+    def build_header(self, record: dict | None) -> None:
+        if record:
+            build = {k: record.get(k) for k in ("built_at", "size", "files")}
+            self.set_header("X-Occidata-Build", json.dumps(build, separators=(",", ":")))
+
+
+class IndexHandler(Base):
+    def get(self):
+        prefix = self.state["prefix"]
+        self.send_json({"service": "occidata data service", "user": self.user_name, "groups": self.groups,
+                        "endpoints": [f"{prefix}api/entries", f"{prefix}api/tables/<name>",
+                                      f"{prefix}api/zarr/<name>/<key>", f"{prefix}api/access"]})
+
+
+class EntriesHandler(Base):
+    def get(self):
+        rows = []
+        for name, meta in sorted(self.state["entries"].items()):
+            rows.append({"name": name, "title_fr": meta["title_fr"], "access": meta["access"], "kind": meta["kind"],
+                         "level_needed": required_level(name, meta["access"]), "granted": self.granted(meta, name)})
+        self.send_json(rows)
+
+
+class TableHandler(Base):
+    async def get(self, name: str):
+        meta = self.authorize(name)
+        if meta["kind"] != "table":
+            raise ApiError(400, f"{name} is a grid: read it as Zarr at {self.state['prefix']}api/zarr/{name}/",
+                           parameter="name")
+        args = {key: [v.decode("utf-8", "replace") for v in values]
+                for key, values in self.request.query_arguments.items()}
+        fmt = (args.pop("format", None) or ["arrow"])[-1]
+        if fmt not in ("arrow", "parquet"):
+            raise ApiError(400, f"format must be arrow or parquet, not {fmt!r}", parameter="format")
+        record = self.record_of(name)
+        try:
+            query = parse_query(name, args, built_years(record))
+        except ParameterError as error:
+            raise ApiError(400, str(error), parameter=error.parameter) from None
+        loop = ioloop.IOLoop.current()
+        try:
+            await loop.run_in_executor(None, verify_files, name, Path(self.state["data_dir"]), record, query.year)
+        except CatalogError as error:
+            raise ApiError(404 if record is None else 409, str(error)) from None
+        if meta["access"] != "public":
+            self.audit("read", what=name, access=meta["access"], parameters=query.parameters())
+        reader = await loop.run_in_executor(None, scan_table, name, self.state["data_dir"], query)
+        self.build_header(record)
+        await self.stream(reader, fmt)
+
+    async def stream(self, reader, fmt: str) -> None:
+        import pyarrow as pa
+
+        sink = Chunks()
+        if fmt == "arrow":
+            self.set_header("Content-Type", ARROW_TYPE)
+            writer = pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), reader.schema)
+        else:
+            import pyarrow.parquet as pq
+
+            self.set_header("Content-Type", PARQUET_TYPE)
+            writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), reader.schema)
+
+        def step() -> tuple[bytes, bool]:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                writer.close()
+                return sink.take(), True
+            if fmt == "arrow":
+                writer.write_batch(batch)
+            else:
+                writer.write_batch(batch, row_group_size=max(1, batch.num_rows))
+            return sink.take(), False
+
+        loop = ioloop.IOLoop.current()
+        done = False
+        while not done:
+            data, done = await loop.run_in_executor(None, step)
+            if data:
+                self.write(data)
+                await self.flush()
+        self.finish()
+
+
+class ZarrHandler(Base):
+    async def get(self, name: str, key: str):
+        await self.serve(name, key, head=False)
+
+    async def head(self, name: str, key: str):
+        await self.serve(name, key, head=True)
+
+    async def serve(self, name: str, key: str, head: bool):
+        meta = self.authorize(name)  # on every key: a revoke stops a half-read grid
+        if meta["kind"] != "grid":
+            raise ApiError(400, f"{name} is a table: read it at {self.state['prefix']}api/tables/{name}",
+                           parameter="name")
+        parts = key.split("/")
+        if not key or key.startswith("/") or any(p in ("", ".", "..") or not SAFE_KEY_PART.match(p) for p in parts):
+            raise ApiError(400, f"bad Zarr key {key!r}", parameter="key")
+        data_dir = Path(self.state["data_dir"])
+        root = (data_dir / name / f"{name}.zarr").resolve()
+        path = (root / key).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise ApiError(404, f"{name}: no Zarr key {key!r}")
+        if key == root_key(root):
+            # One opening of the grid: check the store against the manifest, then audit it.
+            record = self.record_of(name)
+            try:
+                await ioloop.IOLoop.current().run_in_executor(None, verify_files, name, data_dir, record, None)
+            except CatalogError as error:
+                raise ApiError(404 if record is None else 409, str(error)) from None
+            if meta["access"] != "public":
+                self.audit("read", what=name, access=meta["access"], parameters={})
+        self.set_header("Content-Type", "application/json" if key.endswith(("json", ".zmetadata", ".zarray",
+                                                                             ".zgroup", ".zattrs"))
+                        else "application/octet-stream")
+        if head:
+            self.set_header("Content-Length", str(path.stat().st_size))
+            self.finish()
+        else:
+            self.finish(path.read_bytes())
+
+
+def root_key(store: Path) -> str:
+    """The key every opening of the store reads first: ``zarr.json`` (Zarr v3), else
+    ``.zmetadata`` (Zarr v2, consolidated, as occidata writes grids), else ``.zgroup``."""
+    for key in ("zarr.json", ".zmetadata", ".zgroup"):
+        if (store / key).is_file():
+            return key
+    return ".zgroup"
+
+
+class AccessHandler(Base):
+    def require_steward(self) -> None:
+        if not self.is_steward:
+            raise ApiError(403, "only data stewards (hub admins or holders of the hub role 'steward') "
+                                "may see or change access levels")
+
+    async def memberships(self) -> dict[str, list[str]]:
+        code, groups = await self.hub_api("GET", "groups")
+        if code != 200 or not isinstance(groups, list):
+            raise ApiError(502, f"could not list the hub's groups ({code})")
+        members = {name: [] for name in level_groups(self.state["entries"])}
+        for group in groups:
+            gname = group.get("name", "")
+            if gname == "partner" or gname.startswith("restricted:"):
+                members[gname] = sorted(group.get("users") or [])
+        return members
+
+    async def get(self):
+        self.require_steward()
+        self.send_json(await self.memberships())
+
+    async def post(self):
+        self.require_steward()
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise ApiError(400, "the body must be JSON: {\"action\": ..., \"user\": ..., \"level\": ...}",
+                           parameter="body") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "the body must be a JSON object", parameter="body")
+        action, user, level = body.get("action"), body.get("user"), body.get("level")
+        if action not in ("grant", "revoke"):
+            raise ApiError(400, f"action must be grant or revoke, not {action!r}", parameter="action")
+        levels = level_groups(self.state["entries"])
+        if level not in levels:
+            raise ApiError(400, f"unknown level {level!r}; levels: {', '.join(levels)}", parameter="level")
+        if not isinstance(user, str) or not user:
+            raise ApiError(400, "user must be a hub user name", parameter="user")
+        code, _ = await self.hub_api("GET", f"users/{quote(user, safe='')}")
+        if code != 200:
+            raise ApiError(400, f"no hub user named {user!r}", parameter="user")
+        path = f"groups/{quote(level, safe='')}/users"
+        code, answer = await self.hub_api("POST" if action == "grant" else "DELETE", path, {"users": [user]})
+        if code != 200:
+            message = answer.get("message") if isinstance(answer, dict) else answer
+            raise ApiError(409 if code in (400, 404) else 502, f"the hub refused to {action} {level} for {user}: "
+                                                              f"{code} {message}")
+        # The person whose access changed is ``who``; the steward who changed it is ``by``.
+        record_event(self.state["audit_log"], action, who=user, by=self.user_name, what=level)
+        members = (await self.memberships()).get(level, [])
+        self.send_json({"action": action, "user": user, "level": level, "members": members})
+
+
+class NotFound(Base):
+    def prepare(self):
+        raise ApiError(404, f"no such page; the API is under {self.state['prefix']}api/")
+
+
+def make_app(cfg: dict, prefix: str = "/services/data/", hub_auth=None) -> web.Application:
+    """The tornado application of the data service."""
+    from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+
+    prefix = "/" + prefix.strip("/") + "/"
+    state = {
+        "prefix": prefix,
+        "mode": cfg["mode"],
+        "data_dir": cfg["data_dir"],
+        "audit_log": StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl",
+        "entries": catalogue_entries(),
+    }
+    hub_auth = hub_auth or HubOAuth.instance()
+    args = {"state": state}
+    quoted = re.escape(prefix)
+    return web.Application(
+        [
+            (quoted, IndexHandler, args),
+            (quoted + "oauth_callback", HubOAuthCallbackHandler),
+            (quoted + r"api/entries/?", EntriesHandler, args),
+            (quoted + r"api/tables/([^/]+)/?", TableHandler, args),
+            (quoted + r"api/zarr/([^/]+)/(.*)", ZarrHandler, args),
+            (quoted + r"api/access/?", AccessHandler, args),
+            (quoted.rstrip("/"), web.RedirectHandler, {"url": prefix}),
+        ],
+        cookie_secret=os.urandom(32),
+        hub_auth=hub_auth,
+        default_handler_class=NotFound,
+        default_handler_args=args,
+    )
+
+
+def uncached_hub_auth():
+    """The service's HubOAuth with a cache that keeps nothing (``cache_max_age=0`` means *forever*
+    in JupyterHub's cache): every request is identified and authorised by the hub afresh."""
+    from jupyterhub.services.auth import HubOAuth, _ExpiringDict
+
+    class NoCache(_ExpiringDict):
+        def __setitem__(self, key, value):
+            pass
+
+    hub_auth = HubOAuth.instance()
+    hub_auth.cache = NoCache()
+    return hub_auth
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    cfg = load_config()
+    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10102"))
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/data/")
+    app = make_app(cfg, prefix, uncached_hub_auth())
+    app.listen(url.port, address=url.hostname or "127.0.0.1")
+    note = " (demo mode: restricted datasets are not served)" if cfg["mode"] == "demo" else ""
+    log.info("data service on %s%s for %s%s", url.geturl(), prefix, cfg["data_dir"], note)
+    ioloop.IOLoop.current().start()
+
+
+if __name__ == "__main__":
+    main()

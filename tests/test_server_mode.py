@@ -1,0 +1,283 @@
+"""Server mode end to end, as root: real system users, file modes, the data service and the audit log.
+
+One hub in server mode for the module. Accounts get a random prefix and are deleted at the end,
+so the machine's /etc/passwd is left as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, RunningHub, start_hub
+from occidata.hub.isolation import server_python, server_python_environment
+from occidata.hub.system_users import remove_system_user
+from occidata.privacy.audit import read_audit, verify_audit
+from occidata.privacy.pseudonyms import load_or_create_key, pseudonymise
+
+PASSWORD = "garrigue-causse-2026"
+RESEARCHER = "chercheur"
+STEWARD_NOTE = "steward token"
+
+if os.geteuid() != 0:
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("server-mode tests need root: CI runs them as root")
+    pytest.skip("server-mode tests need root (they create system users); CI runs them as root",
+                allow_module_level=True)
+
+pytestmark = [pytest.mark.hub]
+
+
+class Server:
+    """The module's server-mode hub and the names it was given."""
+
+    def __init__(self, hub: RunningHub, base: Path, prefix: str, service_user: str, public_user: str):
+        self.hub, self.base, self.prefix = hub, base, prefix
+        self.service_user, self.public_user = service_user, public_user
+        self.cfg = hub.local.cfg
+        self.data_dir = Path(self.cfg["data_dir"])
+        self.audit_log = Path(self.cfg["state_dir"]) / "logs" / "audit.jsonl"
+
+    def pseudonym(self, name: str) -> str:
+        return pseudonymise(name, load_or_create_key(self.cfg["state_dir"]))
+
+    def run_as(self, user: str, code: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        """Run Python ``code`` as system user ``user`` with the platform's variables."""
+        environment = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "OCCIDATA_DATA_DIR": str(self.data_dir),
+                       "OCCIDATA_STATE_DIR": self.cfg["state_dir"], "OCCIDATA_MODE": "server",
+                       **server_python_environment(), **(env or {})}
+        return subprocess.run([server_python(self.cfg), "-c", code], user=user, group=pwd.getpwnam(user).pw_gid,
+                              env=environment, capture_output=True, text=True, cwd="/", timeout=120)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_data_dir):
+    # pytest's tmp dirs are private to root: system users need a path they can walk.
+    base = Path(tempfile.mkdtemp(prefix="occidata-server-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    tag = secrets.token_hex(2)
+    prefix, service_user, public_user = f"ot{tag}-", f"otd{tag}", f"otp{tag}"
+    shutil.copytree(tiny_data_dir, base / "data")
+    local = None
+    try:
+        local, token = start_hub(
+            base, MODE="server", DATA_DIR=str(base / "data"), SERVER__USER_PREFIX=prefix,
+            SERVER__HOME_DIR=str(base / "home"), SERVER__SERVICE_USER=service_user, SERVER__PUBLIC_USER=public_user,
+            CULLER__ENABLED="false", REPORTS__ENABLED="false",
+        )
+        yield Server(RunningHub(local, token), base, prefix, service_user, public_user)
+    finally:
+        if local is not None:
+            local.stop()
+        for account in pwd.getpwall():
+            if account.pw_name.startswith(prefix):
+                remove_system_user(account.pw_name)
+        remove_system_user(service_user)
+        remove_system_user(public_user)
+        if not os.environ.get("KEEP_SERVER_TEST_DIR"): shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def researcher(server):
+    """A researcher who signed up, was approved by the admin and logged in."""
+    person = server.hub.session()
+    assert person.signup(RESEARCHER, PASSWORD).status_code == 200
+    admin = server.hub.session()
+    assert admin.login(server.hub.admin_name, server.hub.admin_password)
+    assert admin.toggle_approval(RESEARCHER).status_code == 200
+    assert person.login(RESEARCHER, PASSWORD)
+    person.request_token(note="test")
+    return person
+
+
+@pytest.fixture(scope="module")
+def steward_token(server):
+    """The first admin's token: admins are stewards."""
+    admin = server.hub.session()
+    assert admin.login(server.hub.admin_name, server.hub.admin_password)
+    return admin.request_token(note=STEWARD_NOTE)
+
+
+@pytest.fixture(scope="module")
+def kernel(researcher):
+    """A kernel in the researcher's lab server, which runs as their system user."""
+    assert researcher.start_server(timeout=180)["ready"]
+    try:
+        yield researcher.start_kernel()["id"]
+    finally:
+        researcher.stop_server()
+
+
+def access(server, steward_token, *args) -> subprocess.CompletedProcess:
+    """`occidata access ...` as a steward would run it."""
+    env = {**os.environ, "JUPYTERHUB_API_TOKEN": steward_token,
+           "OCCIDATA_DATA_SERVICE_URL": f"{server.hub.url}services/data/"}
+    return subprocess.run([str(Path(sys.executable).parent / "occidata"), "access", *args],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_data_dir_is_split_by_access_level(server):
+    owner = pwd.getpwnam(server.service_user).pw_uid
+    public_file = next((server.data_dir / "air_quality_hourly").rglob("*.parquet"))
+    partner_dir = server.data_dir / "agri_sensors"
+    restricted_file = next((server.data_dir / "health_admissions").rglob("*.parquet"))
+    assert public_file.stat().st_uid == owner and stat.S_IMODE(public_file.stat().st_mode) == 0o644
+    assert partner_dir.stat().st_uid == owner and stat.S_IMODE(partner_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(restricted_file.stat().st_mode) == 0o600
+    assert server.audit_log.stat().st_uid == owner and stat.S_IMODE(server.audit_log.stat().st_mode) == 0o600
+    key = Path(server.cfg["state_dir"]) / "secrets" / "pseudonym.key"
+    assert key.stat().st_uid == owner and stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_first_login_makes_the_system_user_and_is_audited(server, researcher):
+    account = pwd.getpwnam(server.prefix + RESEARCHER)
+    assert account.pw_dir == str(server.base / "home" / (server.prefix + RESEARCHER))
+    assert stat.S_IMODE(os.stat(account.pw_dir).st_mode) == 0o700
+    logins = [r for r in read_audit(server.audit_log) if r["event"] == "login"]
+    assert server.pseudonym(RESEARCHER) in {r["who"] for r in logins}
+    assert RESEARCHER not in server.audit_log.read_text()
+
+
+def test_lab_server_runs_as_the_researchers_system_user(server, researcher, kernel):
+    out = researcher.execute(kernel, "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name)")
+    assert out.strip() == server.prefix + RESEARCHER
+
+
+def test_without_the_group_files_and_service_both_refuse(server, researcher, kernel):
+    direct = researcher.execute(
+        kernel,
+        "import glob, os\n"
+        f"try:\n    os.listdir({str(server.data_dir / 'agri_sensors')!r})\n    print('read')\n"
+        "except PermissionError as e:\n    print('PermissionError')",
+    )
+    assert direct.strip() == "PermissionError"
+    through_service = researcher.execute(
+        kernel,
+        "from occidata import catalog\n"
+        "try:\n    catalog.load('agri_sensors', year=2024)\n    print('read')\n"
+        "except PermissionError as e:\n    print('refused:', e)",
+    )
+    assert through_service.startswith("refused:") and "partner" in through_service
+    # The researcher's own token straight at the service: a 403 that names the level.
+    response = researcher.http.get(f"{server.hub.url}services/data/api/tables/agri_sensors",
+                                   headers={"Authorization": f"token {researcher.token}"}, timeout=30)
+    assert response.status_code == 403 and "partner" in response.json()["error"]
+
+
+def test_grant_read_audit_then_revoke(server, researcher, kernel, steward_token):
+    granted = access(server, steward_token, "grant", RESEARCHER, "partner")
+    assert granted.returncode == 0, granted.stderr
+    read = researcher.execute(
+        kernel,
+        "from occidata import catalog\n"
+        "table = catalog.load('agri_sensors', year=2024)\n"
+        "print(len(table), sorted(table.columns)[:2])",
+    )
+    assert int(read.split()[0]) > 0
+    # Plain Intake on the catalogue file behaves the same inside the kernel.
+    plain = researcher.execute(
+        kernel,
+        f"import intake\ncat = intake.from_yaml_file({str(REPO_ROOT / 'catalog' / 'catalog.yaml')!r})\n"
+        "print(len(cat['agri_sensors'].read()))",
+    )
+    assert int(plain) > 0
+    records = read_audit(server.audit_log)
+    me = server.pseudonym(RESEARCHER)
+    assert any(r["event"] == "read" and r["who"] == me and r.get("what") == "agri_sensors" for r in records)
+    assert any(r["event"] == "grant" and r["who"] == me and r.get("what") == "partner" for r in records)
+
+    revoked = access(server, steward_token, "revoke", RESEARCHER, "partner")
+    assert revoked.returncode == 0, revoked.stderr
+    again = researcher.execute(
+        kernel,
+        "from occidata import catalog\n"
+        "try:\n    catalog.load('agri_sensors', year=2024)\n    print('read')\n"
+        "except PermissionError as e:\n    print('refused')",
+    )
+    assert again.strip() == "refused", "a revoke must hold from the next request on"
+    assert any(r["event"] == "revoke" and r["who"] == me for r in read_audit(server.audit_log))
+    assert verify_audit(server.audit_log) == []
+
+
+def test_restricted_needs_its_own_group(server, researcher, kernel, steward_token):
+    load = ("from occidata import catalog\n"
+            "try:\n    print(len(catalog.load('health_admissions')))\n"
+            "except PermissionError as e:\n    print('refused:', e)")
+    refused = researcher.execute(kernel, load)
+    assert refused.startswith("refused:") and "restricted:health_admissions" in refused
+    assert access(server, steward_token, "grant", RESEARCHER, "restricted:health_admissions").returncode == 0
+    try:
+        assert int(researcher.execute(kernel, load)) > 0
+    finally:
+        access(server, steward_token, "revoke", RESEARCHER, "restricted:health_admissions")
+
+
+def test_researcher_cannot_grant_themselves(server, researcher):
+    attempt = access(server, researcher.token, "grant", RESEARCHER, "partner")
+    assert attempt.returncode == 1 and "403" in attempt.stderr
+
+
+def test_public_account_reads_public_data_only(server):
+    """The account of the public dashboards and the gate: public files yes, the rest no, no token."""
+    code = ("from occidata import catalog\n"
+            "print(len(catalog.load('air_quality_hourly', year=2024)))\n"
+            "import os\n"
+            f"try:\n    os.listdir({str(server.data_dir / 'health_admissions')!r}); print('leak')\n"
+            "except PermissionError:\n    print('closed')\n"
+            "try:\n    catalog.load('building_meters', year=2024, levels={'partner'}); print('leak')\n"
+            "except PermissionError:\n    print('closed')\n")
+    result = server.run_as(server.public_user, code, env={"OCCIDATA_ACCESS_LEVELS": ""})
+    assert result.returncode == 0, result.stderr
+    rows, files, partner = result.stdout.split()
+    assert int(rows) > 0 and files == "closed" and partner == "closed"
+
+
+def test_services_run_as_their_accounts(server):
+    services = {s["name"]: s for s in server.hub.service().api("GET", "services").json().values()}
+    assert "data" in services
+    # The data service's process belongs to the service account, not root.
+    owners = subprocess.run(["ps", "-ww", "-eo", "user:32,args"], capture_output=True, text=True).stdout
+    line = next(l for l in owners.splitlines() if "occidata.catalog.service" in l)
+    assert line.split()[0] == server.service_user, line
+
+
+def test_audit_verify_finds_an_edited_line(server, tmp_path):
+    copy = tmp_path / "audit.jsonl"
+    shutil.copy(server.audit_log, copy)
+    lines = copy.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["what"] = "someone-else"
+    lines[0] = json.dumps(record)
+    copy.write_text("\n".join(lines) + "\n")
+    result = subprocess.run([str(Path(sys.executable).parent / "occidata"), "audit", "verify", "--log", str(copy)],
+                            capture_output=True, text=True, env={**os.environ, "OCCIDATA_STATE_DIR": server.cfg["state_dir"]})
+    assert result.returncode == 1 and "line 1" in result.stderr
+
+
+def test_gate_runs_as_the_public_account_and_refuses_a_direct_file_read(server, tmp_path):
+    """A notebook going around the catalogue to the restricted files is refused by the gate,
+    whose kernel runs as the public account (the files are closed to it)."""
+    import nbformat
+
+    from occidata.dashboards.gate import check_publication
+
+    notebook = server.base / "contournement.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import pandas as pd\n"
+        f"pd.read_parquet({str(server.data_dir / 'health_admissions')!r}).head()"))
+    nbformat.write(nb, str(notebook))
+    os.chmod(notebook, 0o644)
+    result = check_publication(notebook, cfg=server.cfg)
+    assert not result.ok
+    assert any("PermissionError" in reason for reason in result.reasons), result.reasons
