@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -214,10 +215,17 @@ def cmd_audit_query(args) -> int:
 
     from .privacy.audit import query_audit
 
+    from .hub.access import AccessError, query_audit_remote
+
+    filters = dict(user=args.user, dataset=args.dataset, event=args.event, since=args.since, until=args.until)
+    log = _audit_log(args)
     try:
-        records = query_audit(_audit_log(args), user=args.user, dataset=args.dataset, event=args.event,
-                              since=args.since, until=args.until)
-    except ValueError as error:
+        if args.log is None and not os.access(log, os.R_OK):
+            # A steward in a lab (server mode): the log is the data service's; ask it.
+            records = query_audit_remote(cfg=load_config(), **filters)
+        else:
+            records = query_audit(log, **filters)
+    except (ValueError, AccessError) as error:
         print(f"occidata: {error}", file=sys.stderr)
         return 2
     if args.json:

@@ -281,3 +281,24 @@ def test_gate_runs_as_the_public_account_and_refuses_a_direct_file_read(server, 
     result = check_publication(notebook, cfg=server.cfg)
     assert not result.ok
     assert any("PermissionError" in reason for reason in result.reasons), result.reasons
+
+
+def test_stewards_query_the_audit_log_from_a_lab_account(server, researcher, steward_token):
+    """The log is closed to researchers' accounts: `occidata audit query` asks the data service,
+    which answers stewards only, with pseudonyms."""
+    account = server.prefix + RESEARCHER
+    env = {"OCCIDATA_DATA_SERVICE_URL": f"{server.hub.url}services/data/", "HOME": "/tmp"}
+
+    def query(token: str) -> subprocess.CompletedProcess:
+        return server.run_as(account, "import sys; from occidata.cli import main; "
+                                      "sys.exit(main(['audit', 'query', '--event', 'login', '--json']))",
+                             env={**env, "JUPYTERHUB_API_TOKEN": token})
+
+    as_steward = query(steward_token)
+    assert as_steward.returncode == 0, as_steward.stderr
+    records = [json.loads(line) for line in as_steward.stdout.splitlines()]
+    assert records and all(r["event"] == "login" for r in records)
+    assert server.pseudonym(RESEARCHER) in {r["who"] for r in records}
+    assert RESEARCHER not in as_steward.stdout
+    as_researcher = query(researcher.token)
+    assert as_researcher.returncode == 2 and "403" in as_researcher.stderr

@@ -254,7 +254,7 @@ def _expression(name: str, query: TableQuery, schema):
     return expression
 
 
-def scan_table(name: str, data_dir: str | Path, query: TableQuery | None = None, batch_size: int = 65536):
+def scan_table(name: str, data_dir: str | Path, query: TableQuery | None = None, batch_size: int = 262144):
     """A ``pyarrow.RecordBatchReader`` over table ``name`` with the filters of ``query``."""
     import pyarrow as pa
     import pyarrow.dataset as ds

@@ -13,12 +13,14 @@ keeps the values chosen so far. ``render(lang=..., **values) -> str`` returns th
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
 
 import pandas as pd
 from IPython.display import HTML, display
 
+from ..reports.summary import SUMMARY_ENV, record_summary
 from . import BY_SLUG
 from .data import Lazy
 from .render import escape, notice, page
@@ -218,6 +220,9 @@ def show_dashboard(slug: str, controls: Controls, render: Callable[..., str], *,
     """
     built = build_dashboard(slug, controls, render, lang=lang, snapshot=snapshot, defaults=defaults)
     display(HTML(built) if snapshot else built)
+    if snapshot and os.environ.get(SUMMARY_ENV):
+        # A scheduled snapshot: leave the datasets read (and refused) for the publication gate.
+        record_summary({"dashboard": slug, "lang": lang})
 
 
 def show_with_data(slug: str, load: Callable[[], object], view: Callable[..., str], controls: Callable,

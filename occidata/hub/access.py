@@ -86,3 +86,15 @@ def list_access(*, cfg: dict, url: str | None = None, token: str | None = None) 
     except requests.ConnectionError as error:
         raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
     return _answer(response, endpoint)
+
+
+def query_audit_remote(*, cfg: dict, url: str | None = None, token: str | None = None, **filters) -> list[dict]:
+    """Audit records from the data service (stewards), for when the log itself is not readable here."""
+    endpoint = service_endpoint(cfg, url).rsplit("/", 1)[0] + "/audit"
+    params = {key: str(value) for key, value in filters.items() if value is not None}
+    try:
+        response = requests.get(endpoint, params=params, headers={"Authorization": f"token {_token(token)}"},
+                                timeout=60)
+    except requests.ConnectionError as error:
+        raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
+    return _answer(response, endpoint)
