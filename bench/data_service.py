@@ -24,7 +24,6 @@ import io
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import fsspec
@@ -34,6 +33,7 @@ import pyarrow.parquet as pq
 import requests
 import xarray as xr
 
+from catalog import best_of  # bench/catalog.py: this script runs from bench/ as the others do
 from occidata.atomic import write_atomic
 from occidata.datasets import get_dataset
 from occidata.datasets.build import MANIFEST, build_all, read_manifest, store_table
@@ -42,15 +42,6 @@ from occidata.platform import LocalHub
 
 TABLE = "building_meters"
 GRID = "weather_daily"
-
-
-def best_of(runs: int, func):
-    best, result = float("inf"), None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def grow_table(data_dir: Path, megabytes: int) -> int:

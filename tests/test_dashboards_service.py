@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import ARTIFACTS, dashboards_status, open_visit, start_dashboards_hub, wait_for_dashboards
+from conftest import (ARTIFACTS, PARTNER_DASHBOARD, dashboards_status, open_visit, start_dashboards_hub,
+                      wait_for_dashboards)
 from occidata.dashboards import DASHBOARDS
 
 pytestmark = [pytest.mark.hub]
@@ -67,6 +68,18 @@ def test_snapshot_is_static_html_of_the_default_view(dashboards_hub, slug):
     assert "Instantané du" in page
     assert "application/vnd.jupyter.widget-view+json" not in page  # no widget: nothing to run
     assert not EXTERNAL.findall(page), EXTERNAL.findall(page)[:3]
+
+
+def test_a_snapshot_that_reached_for_partner_data_is_kept_back_by_the_gate(dashboards_hub):
+    """The partner dashboard's snapshot was rendered (its kernel holds no level: it shows the
+    refusal), but it tried a non-public read, so the publication gate never lets it be served."""
+    status = dashboards_status(dashboards_hub.url)
+    assert status["snapshots_refused"][PARTNER_DASHBOARD] >= 1
+    assert status["snapshots"][PARTNER_DASHBOARD] is False
+    response = get(dashboards_hub, f"snapshots/{PARTNER_DASHBOARD}/")
+    assert "X-Occidata-Snapshot" not in response.headers, "a refused snapshot must never be served"
+    assert "en préparation" in response.text and "od-dashboard" not in response.text
+    assert all(status["snapshots_refused"][slug] == 0 for slug in SLUGS), "public dashboards pass the gate"
 
 
 def test_english_snapshots_and_the_bar_between_languages(dashboards_hub):

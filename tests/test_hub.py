@@ -32,10 +32,12 @@ def test_admin_creates_user_with_rest_api(hub):
 def test_service_token_manages_groups(hub):
     service = hub.service()
     assert service.api("POST", "users/partenaire-1").status_code == 201
-    assert service.api("POST", "groups/partner").status_code == 201
-    added = service.api("POST", "groups/partner/users", json={"users": ["partenaire-1"]})
+    # The level groups exist from the start (declared by the platform); others can be made.
+    assert service.api("GET", "groups/partner").status_code == 200
+    assert service.api("POST", "groups/projet-vignes").status_code == 201
+    added = service.api("POST", "groups/projet-vignes/users", json={"users": ["partenaire-1"]})
     assert added.status_code == 200, added.text
-    assert service.api("GET", "groups/partner").json()["users"] == ["partenaire-1"]
+    assert service.api("GET", "groups/projet-vignes").json()["users"] == ["partenaire-1"]
 
 
 def test_service_token_has_only_its_scopes(hub):

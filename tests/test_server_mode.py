@@ -245,10 +245,19 @@ def test_public_account_reads_public_data_only(server):
 def test_services_run_as_their_accounts(server):
     services = {s["name"]: s for s in server.hub.service().api("GET", "services").json().values()}
     assert "data" in services
-    # The data service's process belongs to the service account, not root.
-    owners = subprocess.run(["ps", "-ww", "-eo", "user:32,args"], capture_output=True, text=True).stdout
-    line = next(l for l in owners.splitlines() if "occidata.catalog.service" in l)
-    assert line.split()[0] == server.service_user, line
+    # The data service's process (the one of this hub: found by the URL the hub gave it) belongs
+    # to the service account, not root.
+    url = services["data"]["url"].rstrip("/")
+    owners = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            uid = proc.stat().st_uid
+        except (OSError, ValueError):
+            continue
+        if f"JUPYTERHUB_SERVICE_URL={url}".encode() in (e.rstrip(b"/") for e in environ):
+            owners.add(pwd.getpwuid(uid).pw_name)
+    assert owners == {server.service_user}
 
 
 def test_audit_verify_finds_an_edited_line(server, tmp_path):

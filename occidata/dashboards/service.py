@@ -35,8 +35,8 @@ from tornado import ioloop, web
 from ..config import load_config
 from ..reports.schedule import Scheduler, archive_path
 from . import APPS_DIR, BY_SLUG, Dashboard
-from .snapshots import (available, in_language, latest_snapshot, navigation, render_missing, snapshot_schedules,
-                        with_banner)
+from .snapshots import (available, in_language, latest_snapshot, navigation, refused_snapshots, render_missing,
+                        snapshot_schedules, with_banner)
 
 log = logging.getLogger("occidata.dashboards.service")
 
@@ -184,6 +184,9 @@ class StatusHandler(PageHandler):
                                 "snapshots": {s: bool(latest_snapshot(state["archive_dir"], s)) for s in state["slugs"]},
                                 "snapshots_en": {s: bool(latest_snapshot(state["archive_dir"], s, "en"))
                                                  for s in state["slugs"]},
+                                # Rendered but kept from the public by the publication gate.
+                                "snapshots_refused": {s: refused_snapshots(state["archive_dir"], s)
+                                                      for s in state["slugs"]},
                                 "served_snapshots_busy": state["busy_served"]}))
 
 

@@ -78,6 +78,14 @@ def latest_snapshot(archive_dir: str | Path, slug: str, lang: str = "fr", k: int
     return None
 
 
+def refused_snapshots(archive_dir: str | Path, slug: str, lang: str = "fr", k: int = DEFAULT_K) -> int:
+    """How many rendered snapshots of ``slug`` in ``lang`` the publication gate refused."""
+    return sum(1 for record in list_runs(archive_dir, slug)
+               if record.status == "ok" and record.parameters.get("snapshot") is True
+               and record.parameters.get("lang", "fr") == lang and record.html_path.is_file()
+               and _refused(record, k))
+
+
 def _refused(record: RunRecord, k: int) -> bool:
     """Whether the gate refuses this snapshot; the first time, a log line says why."""
     first = (str(record.folder), k) not in gate._VERDICTS
