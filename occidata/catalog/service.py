@@ -41,6 +41,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from occidata.config import load_config
 from occidata.datasets import get_dataset, names
 from occidata.datasets.build import read_manifest
+from occidata.hub.service_app import hub_service_app
 from occidata.privacy.audit import query_audit, record_event
 from occidata.state import StatePaths
 
@@ -465,8 +466,6 @@ class NotFound(Base):
 
 def make_app(cfg: dict, prefix: str = "/services/data/", hub_auth=None) -> web.Application:
     """The tornado application of the data service."""
-    from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
-
     prefix = "/" + prefix.strip("/") + "/"
     state = {
         "prefix": prefix,
@@ -475,25 +474,15 @@ def make_app(cfg: dict, prefix: str = "/services/data/", hub_auth=None) -> web.A
         "audit_log": StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl",
         "entries": catalogue_entries(),
     }
-    hub_auth = hub_auth or HubOAuth.instance()
-    args = {"state": state}
-    quoted = re.escape(prefix)
-    return web.Application(
-        [
-            (quoted, IndexHandler, args),
-            (quoted + "oauth_callback", HubOAuthCallbackHandler),
-            (quoted + r"api/entries/?", EntriesHandler, args),
-            (quoted + r"api/tables/([^/]+)/?", TableHandler, args),
-            (quoted + r"api/zarr/([^/]+)/(.*)", ZarrHandler, args),
-            (quoted + r"api/access/?", AccessHandler, args),
-            (quoted + r"api/audit/?", AuditHandler, args),
-            (quoted.rstrip("/"), web.RedirectHandler, {"url": prefix}),
-        ],
-        cookie_secret=os.urandom(32),
-        hub_auth=hub_auth,
-        default_handler_class=NotFound,
-        default_handler_args=args,
-    )
+    routes = [
+        ("", IndexHandler),
+        (r"api/entries/?", EntriesHandler),
+        (r"api/tables/([^/]+)/?", TableHandler),
+        (r"api/zarr/([^/]+)/(.*)", ZarrHandler),
+        (r"api/access/?", AccessHandler),
+        (r"api/audit/?", AuditHandler),
+    ]
+    return hub_service_app(prefix, routes, {"state": state}, NotFound, hub_auth)
 
 
 def uncached_hub_auth():

@@ -48,6 +48,23 @@ def _flat_env(prefix: str, section: dict) -> dict:
     return env
 
 
+def _platform_service(name: str, module: str, port: int | None, environment: dict, *, description: str,
+                      scopes: list[str], python: str = sys.executable, display: bool = True,
+                      oauth: bool = True) -> tuple[dict, dict]:
+    """A hub-managed service running ``python -m module`` on a loopback port, and its role."""
+    service = {
+        "name": name,
+        "display": display,
+        "url": f"http://127.0.0.1:{port or _free_port()}",
+        "command": [python, "-m", module],
+        "environment": environment,
+    }
+    if oauth:
+        service["oauth_no_confirm"] = True  # our own pages: no "authorize access" screen
+    role = {"name": name, "description": description, "scopes": list(scopes), "services": [name]}
+    return service, role
+
+
 def reports_service(cfg: dict) -> tuple[dict, dict]:
     """The report scheduler and its pages (/services/reports/), and its role.
 
@@ -55,7 +72,6 @@ def reports_service(cfg: dict) -> tuple[dict, dict]:
     tokens; its own token (which report kernels could inherit) can do nothing.
     """
     reports = cfg["reports"]
-    port = reports["port"] or _free_port()
     environment = {
         "OCCIDATA_STATE_DIR": cfg["state_dir"],
         "OCCIDATA_DATA_DIR": cfg["data_dir"],
@@ -63,21 +79,8 @@ def reports_service(cfg: dict) -> tuple[dict, dict]:
         "OCCIDATA_ACCESS_LEVELS": ",".join(reports["access_levels"]),
         **_flat_env("OCCIDATA_REPORTS", reports),
     }
-    service = {
-        "name": "reports",
-        "display": True,
-        "url": f"http://127.0.0.1:{port}",
-        "command": [sys.executable, "-m", "occidata.reports.service"],
-        "environment": environment,
-        "oauth_no_confirm": True,
-    }
-    role = {
-        "name": "reports",
-        "description": "Scheduled reports: no hub API access needed",
-        "scopes": [],
-        "services": ["reports"],
-    }
-    return service, role
+    return _platform_service("reports", "occidata.reports.service", reports["port"], environment,
+                             description="Scheduled reports: no hub API access needed", scopes=[])
 
 
 def dashboards_service(cfg: dict) -> tuple[dict, dict]:
@@ -87,7 +90,6 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
     dropped before any kernel starts (see occidata.dashboards.service).
     """
     dashboards = cfg["dashboards"]
-    port = dashboards["port"] or _free_port()
     environment = {
         "OCCIDATA_MODE": cfg["mode"],
         "OCCIDATA_STATE_DIR": cfg["state_dir"],
@@ -97,29 +99,19 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
         **_flat_env("OCCIDATA_SOURCES", cfg["sources"]),
         "OCCIDATA_REPORTS__ARCHIVE_DIR": cfg["reports"]["archive_dir"] or "null",
     }
-    service = {
-        "name": "dashboards",
-        "display": True,
-        "url": f"http://127.0.0.1:{port}",
-        "command": [service_python(cfg), "-m", "occidata.dashboards.service"],
-        "environment": environment,
-    }
+    service, role = _platform_service("dashboards", "occidata.dashboards.service", dashboards["port"], environment,
+                                      description="Public dashboards: no hub API access needed", scopes=[],
+                                      python=service_python(cfg), oauth=False)
     if cfg["mode"] == "server":
         # Visitors' kernels run as an account that cannot read partner or restricted files,
         # with its own home and its own snapshot archive.
         from .isolation import public_dir, server_python_environment
 
         public = public_dir(cfg)
-        environment.update(server_python_environment())
         service["user"] = cfg["server"]["public_user"]
-        environment.update(HOME=str(public / "home"), JUPYTER_RUNTIME_DIR=str(public / "home" / "runtime"),
+        environment.update(server_python_environment(), HOME=str(public / "home"),
+                           JUPYTER_RUNTIME_DIR=str(public / "home" / "runtime"),
                            OCCIDATA_REPORTS__ARCHIVE_DIR=str(public / "snapshots"))
-    role = {
-        "name": "dashboards",
-        "description": "Public dashboards: no hub API access needed",
-        "scopes": [],
-        "services": ["dashboards"],
-    }
     return service, role
 
 
@@ -156,30 +148,19 @@ def data_service(cfg: dict) -> tuple[dict, dict]:
     changes the membership of groups (stewards' grants and revokes) — nothing more.
     """
     section = cfg["data_service"]
-    port = section["port"] or _free_port()
     environment = {
         "OCCIDATA_MODE": cfg["mode"],
         "OCCIDATA_STATE_DIR": cfg["state_dir"],
         "OCCIDATA_DATA_DIR": cfg["data_dir"],
         **_flat_env("OCCIDATA_DATA_SERVICE", section),
     }
-    service = {
-        "name": "data",
-        "display": False,
-        "url": f"http://127.0.0.1:{port}",
-        "command": [service_python(cfg), "-m", "occidata.catalog.service"],
-        "environment": environment,
-        "oauth_no_confirm": True,
-    }
+    service, role = _platform_service(
+        "data", "occidata.catalog.service", section["port"], environment, python=service_python(cfg), display=False,
+        description="Data service: reads users' groups and roles, changes group membership",
+        scopes=DATA_SERVICE_SCOPES)
     if cfg["mode"] == "server":
         # Server mode: the service runs as the account that alone may read non-public data.
         service["user"] = cfg["server"]["service_user"]
-    role = {
-        "name": "data",
-        "description": "Data service: reads users' groups and roles, changes group membership",
-        "scopes": list(DATA_SERVICE_SCOPES),
-        "services": ["data"],
-    }
     return service, role
 
 

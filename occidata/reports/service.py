@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado import ioloop, web
 
 from occidata.config import load_config
+from occidata.hub.service_app import hub_service_app
 from occidata.reports.archive import list_runs, read_run
 from occidata.reports.schedule import Scheduler, archive_path, scheduler_from_config
 
@@ -206,8 +207,6 @@ class PublicReportHandler(Base):
 
 def make_app(cfg: dict, prefix: str = "/services/reports/", scheduler: Scheduler | None = None) -> web.Application:
     """The tornado application; ``scheduler`` feeds the schedules and failures shown."""
-    from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
-
     prefix = "/" + prefix.strip("/") + "/"
     state = {
         "prefix": prefix,
@@ -216,23 +215,13 @@ def make_app(cfg: dict, prefix: str = "/services/reports/", scheduler: Scheduler
         "lab_name": cfg["lab_name"],
         "jinja": Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])),
     }
-    hub_auth = HubOAuth.instance()
-    args = {"app_state": state}
-    quoted = re.escape(prefix)
-    return web.Application(
-        [
-            (quoted, IndexHandler, args),
-            (quoted + "oauth_callback", HubOAuthCallbackHandler),
-            (quoted + r"runs/([^/]+)/([^/]+)/([^/]+)", RunFileHandler, args),
-            (quoted + r"public/?", PublicListHandler, args),
-            (quoted + r"public/([^/]+)/?", PublicReportHandler, args),
-            (quoted.rstrip("/"), web.RedirectHandler, {"url": prefix}),
-        ],
-        cookie_secret=os.urandom(32),
-        hub_auth=hub_auth,
-        default_handler_class=_NotFound,
-        default_handler_args=args,
-    )
+    routes = [
+        ("", IndexHandler),
+        (r"runs/([^/]+)/([^/]+)/([^/]+)", RunFileHandler),
+        (r"public/?", PublicListHandler),
+        (r"public/([^/]+)/?", PublicReportHandler),
+    ]
+    return hub_service_app(prefix, routes, {"app_state": state}, _NotFound)
 
 
 class _NotFound(Base):
