@@ -308,7 +308,7 @@ def test_docstring_examples(module):
 
 def test_two_dimensions_leave_no_hidden_count_computable_from_several_totals():
     # The line rule alone left (a4, b2) = 8 as a bridge: rows a2 + a4 minus columns b3 + b4 gave it.
-    scipy_optimize = pytest.importorskip("scipy.optimize")
+    import scipy.optimize as scipy_optimize  # a core dependency (kriging): never skipped
     values = np.array([[5, 30, 120, 15, 60], [30, 30, 5, 60, 0], [15, 30, 60, 8, 5],
                        [2, 5, 8, 30, 120], [0, 120, 8, 5, 30]])
     table = pd.DataFrame([(f"a{i}", f"b{j}", values[i, j]) for i in range(5) for j in range(5)],

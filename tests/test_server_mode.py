@@ -118,6 +118,13 @@ def kernel(researcher):
         researcher.stop_server()
 
 
+def try_load(call: str) -> str:
+    """Kernel code printing ``len(<call>)``, or ``refused: <message>`` on a PermissionError."""
+    return ("from occidata import catalog\n"
+            f"try:\n    print(len({call}))\n"
+            "except PermissionError as e:\n    print('refused:', e)")
+
+
 def access(server, steward_token, *args) -> subprocess.CompletedProcess:
     """`occidata access ...` as a steward would run it."""
     env = {**os.environ, "JUPYTERHUB_API_TOKEN": steward_token,
@@ -161,12 +168,7 @@ def test_without_the_group_files_and_service_both_refuse(server, researcher, ker
         "except PermissionError as e:\n    print('PermissionError')",
     )
     assert direct.strip() == "PermissionError"
-    through_service = researcher.execute(
-        kernel,
-        "from occidata import catalog\n"
-        "try:\n    catalog.load('agri_sensors', year=2024)\n    print('read')\n"
-        "except PermissionError as e:\n    print('refused:', e)",
-    )
+    through_service = researcher.execute(kernel, try_load("catalog.load('agri_sensors', year=2024)"))
     assert through_service.startswith("refused:") and "partner" in through_service
     # The researcher's own token straight at the service: a 403 that names the level.
     response = researcher.http.get(f"{server.hub.url}services/data/api/tables/agri_sensors",
@@ -198,21 +200,14 @@ def test_grant_read_audit_then_revoke(server, researcher, kernel, steward_token)
 
     revoked = access(server, steward_token, "revoke", RESEARCHER, "partner")
     assert revoked.returncode == 0, revoked.stderr
-    again = researcher.execute(
-        kernel,
-        "from occidata import catalog\n"
-        "try:\n    catalog.load('agri_sensors', year=2024)\n    print('read')\n"
-        "except PermissionError as e:\n    print('refused')",
-    )
-    assert again.strip() == "refused", "a revoke must hold from the next request on"
+    again = researcher.execute(kernel, try_load("catalog.load('agri_sensors', year=2024)"))
+    assert again.startswith("refused:"), "a revoke must hold from the next request on"
     assert any(r["event"] == "revoke" and r["who"] == me for r in read_audit(server.audit_log))
     assert verify_audit(server.audit_log) == []
 
 
 def test_restricted_needs_its_own_group(server, researcher, kernel, steward_token):
-    load = ("from occidata import catalog\n"
-            "try:\n    print(len(catalog.load('health_admissions')))\n"
-            "except PermissionError as e:\n    print('refused:', e)")
+    load = try_load("catalog.load('health_admissions')")
     refused = researcher.execute(kernel, load)
     assert refused.startswith("refused:") and "restricted:health_admissions" in refused
     assert access(server, steward_token, "grant", RESEARCHER, "restricted:health_admissions").returncode == 0
