@@ -1,5 +1,8 @@
 # The two commands of the README: `make up` and `make test`. Thin: the logic is in `occidata`.
-PYTHON ?= python3
+# A Python every account can read and run whole: server mode runs labs, kernels and services
+# as other accounts, so a Python under root's home (pyenv) would be closed to them. Debian's
+# /usr/bin/python3 when it can make a virtual environment, else the first python3 on the PATH.
+PYTHON ?= $(shell if /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then echo /usr/bin/python3; else echo python3; fi)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

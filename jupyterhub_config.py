@@ -11,6 +11,7 @@ from pathlib import Path
 
 from occidata.config import ConfigError, load_config
 from occidata.hub import apply
+from occidata.hub.audit_hooks import install_audit_hooks
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
 here = Path(__file__).resolve().parent
@@ -18,6 +19,7 @@ here = Path(__file__).resolve().parent
 try:
     cfg = load_config()
     apply(c, cfg, root=here)
+    install_audit_hooks(cfg)  # this process is the hub: its group, role and admin changes are audited
 except ConfigError as error:
     print(f"occidata: {error}", file=sys.stderr)
     sys.exit(2)

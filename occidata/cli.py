@@ -15,6 +15,7 @@ from .datasets import UnknownDatasetError
 from .datasets.schema import SchemaError
 from .kernels import install_kernels
 from .platform import REPO_ROOT, PlatformError, hub_url, read_pid, start_hub, stop_hub, wait_until_ready
+from .privacy.disclosure import K
 from .state import StatePaths
 
 
@@ -40,7 +41,14 @@ def cmd_up(args) -> int:
     if cfg["dashboards"]["enabled"]:
         print(f"  Public dashboards (no account): {url}services/dashboards/ (first snapshots render in the background)")
     if cfg["mode"] == "demo":
-        print("  Demo mode: every server runs as this system user; restricted datasets are not served at all.")
+        from .dashboards.gate import isolated
+        from .hub.lab_accounts import sharing_note
+
+        print(f"  Demo mode: {sharing_note(cfg)}.\n  Restricted (personal) datasets are never built nor served in demo "
+              "mode; partner data reach hub group 'partner' through the data service.")
+        if not isolated(cfg):
+            print("  The publication gate runs notebooks as this user: its verdicts are advisory (run as root "
+                  "for throwaway accounts).")
     elif cfg["mode"] == "server":
         server = cfg["server"]
         print(f"  Server mode: hub user <name> runs as system user {server['user_prefix']}<name> (made at first login);"
@@ -50,15 +58,26 @@ def cmd_up(args) -> int:
     return 0
 
 
+def buildable(cfg: dict) -> list[str]:
+    """The datasets this mode may write: demo mode never writes restricted (personal) data,
+    since nothing in it keeps researchers apart."""
+    from .datasets import get_dataset, names
+
+    if cfg["mode"] != "demo":
+        return names()
+    return [name for name in names() if get_dataset(name).METADATA["access"] != "restricted"]
+
+
 def ensure_demo_data(cfg: dict) -> None:
-    """Build the demo datasets the data directory does not have yet."""
-    from .datasets import names
+    """Build the demo datasets the data directory does not have yet, then close non-public ones."""
     from .datasets.build import build_all, read_manifest
 
-    missing = [name for name in names() if name not in read_manifest(cfg["data_dir"])]
+    missing = [name for name in buildable(cfg) if name not in read_manifest(cfg["data_dir"])]
     if missing:
         print(f"Building demo data ({len(missing)} datasets) in {cfg['data_dir']}")
         build_all("demo", cfg["data_dir"], only=missing)
+    if cfg["mode"] == "demo":
+        secure_data(cfg)
 
 
 def print_login_help(cfg: dict, state: StatePaths) -> None:
@@ -93,13 +112,17 @@ def cmd_kernels_install(args) -> int:
     return 0
 
 
-def secure_if_server(cfg: dict) -> None:
-    """In server mode, new data files get the owner and modes of their access level at once."""
-    if cfg["mode"] == "server":
-        from .hub.isolation import secure_data_dir
+def secure_data(cfg: dict) -> None:
+    """New data files get the owner and modes of their access level at once: non-public ones are
+    readable by the data service's account only (server mode), or by the account that runs the
+    demo (so no other account of the machine, nor the publication gate's throwaway accounts)."""
+    import pwd
 
-        secure_data_dir(cfg["data_dir"], cfg["server"]["service_user"])
-        print(f"Data directory secured: non-public datasets readable by {cfg['server']['service_user']} only")
+    from .hub.isolation import secure_data_dir
+
+    owner = cfg["server"]["service_user"] if cfg["mode"] == "server" else pwd.getpwuid(os.geteuid()).pw_name
+    secure_data_dir(cfg["data_dir"], owner)
+    print(f"Data directory secured: non-public datasets readable by {owner} only")
 
 
 def cmd_data_ingest(args) -> int:
@@ -107,7 +130,7 @@ def cmd_data_ingest(args) -> int:
 
     cfg = load_config()
     print(ingest(args.dataset, args.file, cfg["data_dir"], fmt=args.format))
-    secure_if_server(cfg)
+    secure_data(cfg)
     return 0
 
 
@@ -115,9 +138,17 @@ def cmd_data_build(args) -> int:
     from .datasets.build import build_all
 
     cfg = load_config()
+    from .datasets import names
+
+    allowed = buildable(cfg)
+    refused = [name for name in args.only or [] if name in names() and name not in allowed]
+    if refused:
+        print(f"occidata: {', '.join(refused)}: restricted datasets are never written in demo mode "
+              "(use server mode, where only the data service's account can read them)", file=sys.stderr)
+        return 2
     print(f"Building {args.size} data in {cfg['data_dir']}")
-    build_all(args.size, cfg["data_dir"], seed=args.seed, only=args.only or None)
-    secure_if_server(cfg)
+    build_all(args.size, cfg["data_dir"], seed=args.seed, only=args.only or allowed)
+    secure_data(cfg)
     return 0
 
 
@@ -197,16 +228,24 @@ def _audit_date(text: str):
 
 
 def cmd_audit_verify(args) -> int:
-    from .privacy.audit import read_audit, verify_audit
+    from .privacy.audit import check_audit
 
     log = _audit_log(args)
-    problems = verify_audit(log)
-    if problems:
-        print(f"occidata: the audit log {log} has {len(problems)} problem(s):", file=sys.stderr)
-        for problem in problems:
+    # The root key is the platform's (<state_dir>/secrets/audit-root.key), whichever log is named.
+    check = check_audit(log, state_dir=load_config()["state_dir"])
+    if check.problems:
+        print(f"occidata: the audit log {log} has {len(check.problems)} problem(s):", file=sys.stderr)
+        for problem in check.problems:
             print(f"  {problem}", file=sys.stderr)
+        for note in check.notes:
+            print(f"  note: {note}", file=sys.stderr)
         return 1
-    print(f"audit log intact: {len(read_audit(log))} records ({log})")
+    if check.keyed or not check.records:
+        print(f"audit log intact: {check.records} records ({log})")
+    else:
+        print(f"audit log: {check.records} records, hash chain intact, NOT keyed ({log})")
+    for note in check.notes:
+        print(f"  note: {note}")
     return 0
 
 
@@ -255,17 +294,34 @@ def cmd_access(args) -> int:
     cfg = load_config()
     try:
         if args.action == "list":
-            groups = list_access(cfg=cfg, url=args.url, token=args.token)
-            for group, members in sorted(groups.items()):
-                print(f"{group}: {', '.join(sorted(members)) or '(nobody)'}")
+            print_access(list_access(cfg=cfg, url=args.url, token=args.token))
             return 0
         answer = change_access(args.action, args.user, args.level, cfg=cfg, url=args.url, token=args.token)
     except AccessError as error:
         print(f"occidata: {error}", file=sys.stderr)
         return 1
+    if answer.get("status") == "pending":
+        print(f"{answer.get('message')}\n(audited: grant_requested; {args.level} is not granted yet)")
+        return 0
     done = "granted to" if args.action == "grant" else "revoked from"
     print(f"{args.level} {done} {args.user} (audited); members now: {', '.join(answer.get('members', [])) or '(nobody)'}")
     return 0
+
+
+def print_access(listing: dict) -> None:
+    """The data service's ``api/access`` answer as stewards read it."""
+    for level, members in sorted(listing.get("members", {}).items()):
+        print(f"{level}: {', '.join(members) or '(nobody)'}")
+    pending = listing.get("pending", [])
+    if pending:
+        print("pending (a second steward must grant them / en attente d'un second intendant):")
+        for request in pending:
+            print(f"  {request['level']} for {request['user']}, requested by {request['by']} at {request['when']}")
+    ungranted = {level: users for level, users in listing.get("not_granted", {}).items() if users}
+    if ungranted:
+        print("hub group members NOT granted through the data trust (they get no access):")
+        for level, users in sorted(ungranted.items()):
+            print(f"  {level}: {', '.join(users)}")
 
 
 def cmd_audit_prune(args) -> int:
@@ -275,7 +331,7 @@ def cmd_audit_prune(args) -> int:
     days = cfg["audit"]["retention_days"]
     log = _audit_log(args)
     try:
-        result = prune_audit(log, days)
+        result = prune_audit(log, days, state_dir=cfg["state_dir"])
     except AuditError as error:
         print(f"occidata: {error}", file=sys.stderr)
         return 1
@@ -358,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--archive", default=None, help="archive root (default <state_dir>/reports)")
     runs.set_defaults(func=cmd_report_list)
     audit = commands.add_parser("audit", help="the audit log (stewards)").add_subparsers(dest="action", required=True)
-    verify = audit.add_parser("verify", help="check the hash chain; exit 1 and the damaged lines if broken")
+    verify = audit.add_parser("verify", help="check the hash chain, the MACs and the key state (as root in server "
+                                             "mode); exit 1 and one line per problem if damaged")
     query = audit.add_parser("query", help="audit records matching filters (a table, or --json)")
     query.add_argument("--user", default=None, help="a clear user name (matched through its pseudonym)")
     query.add_argument("--dataset", default=None, help="e.g. health_admissions")
@@ -372,20 +429,23 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
     access = commands.add_parser("access", help="data access levels of hub users (stewards)").add_subparsers(
         dest="action", required=True)
-    for action, text in (("grant", "add a user to a level's hub group"), ("revoke", "remove a user from it")):
+    for action, text in (("grant", "grant a user a level (restricted:*: a second steward must grant it too)"),
+                         ("revoke", "take a level back")):
         change = access.add_parser(action, help=f"{text}; audited")
-        change.add_argument("user", help="the hub user name")
+        change.add_argument("user", help="the hub user name (never yourself)")
         change.add_argument("level", help="partner, or restricted:<dataset> (e.g. restricted:health_admissions)")
-    listing = access.add_parser("list", help="members of partner and of each restricted:<dataset> group")
+    listing = access.add_parser("list", help="who holds each level, pending grants, memberships the trust did not grant")
     for sub in (access.choices["grant"], access.choices["revoke"], listing):
         sub.add_argument("--url", default=None, help="the data service (default $OCCIDATA_DATA_SERVICE_URL, else this hub's)")
-        sub.add_argument("--token", default=None, help="a steward's hub token (default $JUPYTERHUB_API_TOKEN)")
+        sub.add_argument("--token", default=None,
+                         help="your own hub token from /hub/token ('-': ask for it); default $OCCIDATA_TOKEN. "
+                              "A lab server's $JUPYTERHUB_API_TOKEN may list but not grant or revoke")
         sub.set_defaults(func=cmd_access)
     publish = commands.add_parser("publish", help="gate a notebook (public access, no count under k) and install it as a dashboard")
     publish.add_argument("notebook", help="the .ipynb; its name is the dashboard's address, e.g. comptages-velo.ipynb")
     publish.add_argument("--approved-by", required=True, metavar="STEWARD", help="the data steward who approves it")
     publish.add_argument("--replace", action="store_true", help="replace a dashboard of the same name")
-    publish.add_argument("--k", type=int, default=11, help="smallest count a table may show (default 11)")
+    publish.add_argument("--k", type=int, default=K, help=f"smallest count a table may show (default {K})")
     publish.set_defaults(func=cmd_publish)
     return parser
 

@@ -33,6 +33,7 @@ NOT_CONFIG_ENV = {
     "OCCIDATA_ACCESS_LEVELS",
     "OCCIDATA_REPORT_SUMMARY",
     "OCCIDATA_DATA_SERVICE_URL",  # set by the hub for lab servers: where the data service answers
+    "OCCIDATA_TOKEN",  # a steward's own hub token for `occidata access` (occidata.hub.access)
 }
 SECRET_WORDS = ("secret", "password", "token")
 MODES = ("demo", "server", "kubernetes", "slurm")
@@ -71,6 +72,10 @@ DEFAULTS: dict[str, Any] = {
         "admin": "admin",
         "open_signup": False,
         "minimum_password_length": 10,
+        # NativeAuthenticator locks an account for seconds_before_next_try after this many failed
+        # logins in a row (0: never); each failure and each lockout is audited.
+        "allowed_failed_logins": 5,
+        "seconds_before_next_try": 600,
         "oauth": {
             "client_id": None,
             "client_secret": None,
@@ -153,9 +158,10 @@ DEFAULTS: dict[str, Any] = {
         "user_prefix": "jupyter-",  # hub user marie runs as system user jupyter-marie
         "home_dir": "/home",  # where the system users' homes are created
         "service_user": "occidata-data",  # owns the data dir, runs the data service
-        "public_user": "occidata-public",  # runs the public dashboards and the publication gate
-        "python": None,  # a Python every user can read; null: this one if it is, else <state>/python
-        "base_python": "/usr/bin/python3",  # what <state>/python is made from (same X.Y as this Python)
+        "public_user": "occidata-public",  # runs the public dashboards and renders their snapshots
+        "reports_user": "occidata-reports",  # runs the report scheduler and owns the report archive
+        "gate_prefix": "occgate-",  # throwaway accounts of the publication gate: one per run, removed after
+        "python": None,  # a Python every user can read; null: this one, which must be
     },
 }
 
@@ -195,6 +201,9 @@ SCHEMA: dict[str, Any] = _section(
                 "admin": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$"},
                 "open_signup": {"type": "boolean"},
                 "minimum_password_length": {"type": "integer", "minimum": 8},
+                "allowed_failed_logins": {"type": "integer", "minimum": 0},
+                # NativeAuthenticator 1.3 compares timedelta.seconds, which wraps at a day.
+                "seconds_before_next_try": {"type": "integer", "minimum": 1, "maximum": 86399},
                 "oauth": _section(
                     {
                         "client_id": _str_or_null,
@@ -291,8 +300,9 @@ SCHEMA: dict[str, Any] = _section(
                 "home_dir": {"type": "string", "pattern": "^/"},
                 "service_user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"},
                 "public_user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"},
+                "reports_user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"},
+                "gate_prefix": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]*$", "maxLength": 16},
                 "python": _str_or_null,
-                "base_python": {"type": "string", "pattern": "^/"},
             }
         ),
     }
@@ -392,12 +402,62 @@ def read_env(environ: Mapping[str, str]) -> dict:
 
 
 def _resolve_paths(cfg: dict) -> dict:
-    # Server mode is run by root for everybody: its state lives where every account can reach it.
-    state_dir = cfg["state_dir"] or (SERVER_STATE_DIR if cfg["mode"] == "server" else default_state_dir())
+    # Root runs the platform for other accounts (server mode, and demo mode's labs): its state
+    # lives where every account can reach it, not in root's closed home.
+    shared = cfg["mode"] == "server" or os.geteuid() == 0
+    state_dir = cfg["state_dir"] or (SERVER_STATE_DIR if shared else default_state_dir())
     cfg["state_dir"] = os.path.abspath(os.path.expanduser(state_dir))
     data_dir = cfg["data_dir"] or os.path.join(cfg["state_dir"], "data")
     cfg["data_dir"] = os.path.abspath(os.path.expanduser(data_dir))
     return cfg
+
+
+def _server_accounts(server: Mapping) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``server`` section's account names (keys ``*_user``) and name prefixes (``*_prefix``)."""
+    accounts = {f"server.{k}": v for k, v in server.items() if k.endswith("_user") and isinstance(v, str)}
+    prefixes = {f"server.{k}": v for k, v in server.items() if k.endswith("_prefix") and isinstance(v, str)}
+    return accounts, prefixes
+
+
+def check_server_accounts(cfg: Mapping) -> None:
+    """Refuse ``server`` account names that would be root or collide with one another.
+
+    Service accounts (``server.service_user``, ``server.public_user``, ...) must not be root and
+    must differ; no prefix (``server.user_prefix``, ...) may be root, be the start of another
+    prefix or of a service account's name (hub user ``data`` under prefix ``occidata-`` would run as
+    ``occidata-data``). In server mode, no account that exists on this machine outside
+    ``server.home_dir`` may start with ``server.user_prefix``: a hub user could be named into it.
+    """
+    accounts, prefixes = _server_accounts(cfg["server"])
+    problems = []
+    for key, name in sorted({**accounts, **prefixes}.items()):
+        if name == "root":
+            problems.append(f"'{key}' is 'root': the platform never runs anything of its own as root; choose another name")
+    seen: dict[str, str] = {}
+    for key, name in sorted(accounts.items()):
+        if name in seen:
+            problems.append(f"'{key}' is {name!r}, the same account as '{seen[name]}': each service needs its own account")
+        seen.setdefault(name, key)
+    for pkey, prefix in sorted(prefixes.items()):
+        for key, name in sorted(accounts.items()):
+            if name.startswith(prefix):
+                problems.append(f"'{pkey}' is {prefix!r}, the start of '{key}' ({name!r}): a user named "
+                                f"{name[len(prefix):]!r} would run as that service account; choose another prefix")
+        for other, start in sorted(prefixes.items()):
+            if other != pkey and start.startswith(prefix):
+                problems.append(f"'{pkey}' is {prefix!r}, the start of '{other}' ({start!r}): their accounts would "
+                                "collide; choose prefixes that do not start one another")
+    if cfg.get("mode") == "server" and "server.user_prefix" in prefixes:
+        import pwd
+
+        prefix, home_dir = prefixes["server.user_prefix"], Path(cfg["server"].get("home_dir") or "/home")
+        for account in sorted(pwd.getpwall(), key=lambda a: a.pw_name):
+            if account.pw_name.startswith(prefix) and Path(account.pw_dir) != home_dir / account.pw_name:
+                problems.append(f"'server.user_prefix' is {prefix!r}, the start of the existing system account "
+                                f"{account.pw_name!r} (home {account.pw_dir}): a hub user could run as it; "
+                                "choose another prefix")
+    if problems:
+        raise ConfigError("invalid configuration of the server accounts:\n  " + "\n  ".join(problems))
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> dict:
@@ -417,7 +477,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict:
     Raises
     ------
     ConfigError
-        When the site file is missing, malformed, or any layer has an unknown key or a bad value.
+        When the site file is missing, malformed, any layer has an unknown key or a bad value,
+        or the server accounts would be root or collide (:func:`check_server_accounts`).
     """
     environ = os.environ if environ is None else environ
     cfg = copy.deepcopy(DEFAULTS)
@@ -425,6 +486,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict:
     if site_path:
         cfg = deep_merge(cfg, read_site_file(site_path))
     cfg = deep_merge(cfg, read_env(environ))
+    check_server_accounts(cfg)
     return _resolve_paths(cfg)
 
 

@@ -50,6 +50,13 @@ def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: P
         from .hub.isolation import prepare_server
 
         prepare_server(cfg, Path(config_file).resolve().parent)
+    elif os.geteuid() == 0:
+        from .hub.isolation import prepare_demo_as_root
+
+        prepare_demo_as_root(cfg)
+    from .approvals import approve_curated
+
+    approve_curated(cfg)
     log_path = Path(log_file or state.hub_log)
     log = open(log_path, "ab")
     try:

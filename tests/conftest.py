@@ -18,6 +18,17 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Screenshots the browser tests leave for people to look at (CI keeps this folder).
 ARTIFACTS = Path(os.environ.get("OCCIDATA_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts")) / "dashboards"
 
+@pytest.fixture(scope="session", autouse=True)
+def walkable_tmp(tmp_path_factory):
+    """As root, pytest's temporary folders are closed to other accounts (0700); the platform runs
+    code as other accounts (the gate's throwaway accounts, server mode), which must read the
+    tests' data there as they would the platform's data directory."""
+    if os.geteuid() == 0:
+        base = tmp_path_factory.getbasetemp()
+        for folder in (base.parent, base):
+            os.chmod(folder, 0o755)
+
+
 SERVICE_SNIPPET = """
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": "{token}"}})
 c.JupyterHub.load_roles.append({{
@@ -55,11 +66,31 @@ class RunningHub:
         return HubSession(self.url)
 
 
+# Run by root, hubs run labs as system accounts: this session's have their own prefix and are
+# removed at the end (see lab_accounts_removed), so the machine's /etc/passwd is left as it was.
+LAB_PREFIX = f"t{secrets.token_hex(2)}-"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_accounts_removed():
+    yield
+    if os.geteuid() == 0:
+        import pwd
+
+        from occidata.hub.system_users import remove_system_user
+
+        for entry in pwd.getpwall():
+            if entry.pw_name.startswith(LAB_PREFIX):
+                remove_system_user(entry.pw_name)
+
+
 def start_hub(tmp: Path, **settings) -> tuple[LocalHub, str]:
     """A hub for tests; the public dashboards are off unless ``DASHBOARDS__ENABLED="true"``
     (their preheated kernels and first snapshots would load every other test)."""
     token = write_service_snippet(tmp / "config.d")
-    settings = {"DASHBOARDS__ENABLED": "false", **settings}
+    settings = {"DASHBOARDS__ENABLED": "false", "SERVER__USER_PREFIX": LAB_PREFIX, **settings}
+    if os.geteuid() == 0:
+        os.chmod(tmp, 0o755)  # the labs' accounts walk to their homes under <tmp>/state
     local = LocalHub(tmp / "state", settings={"HUB__CONFIG_D": str(tmp / "config.d"), **settings})
     local.start()
     return local, token
@@ -82,12 +113,17 @@ def tiny_data_dir(tmp_path_factory) -> Path:
 
     data_dir = tmp_path_factory.mktemp("tiny-data")
     build_all("tiny", data_dir)
+    if os.geteuid() == 0:  # as `occidata up` leaves it: public data readable by all, the rest root's
+        from occidata.hub.isolation import secure_data_dir
+
+        secure_data_dir(data_dir, "root")
     return data_dir
 
 
 # --- the public dashboards ----------------------------------------------------------------
 
 PARTNER_DASHBOARD = "donnees-partenaires"
+UNAPPROVED_DASHBOARD = "chaleur-modifiee"
 
 
 def write_partner_dashboard(path: Path) -> None:
@@ -142,6 +178,7 @@ def wait_for_dashboards(hub_url: str, count: int, pool_size: int, timeout: float
 
 
 def start_dashboards_hub(tmp: Path, data_dir: Path, apps: list[str] | None = None, partner: bool = False,
+                         unapproved: bool = False,
                          **settings) -> tuple[LocalHub, str, int]:
     """A hub whose dashboards service serves ``apps`` (default: every voila_apps/ notebook)."""
     import shutil
@@ -152,8 +189,19 @@ def start_dashboards_hub(tmp: Path, data_dir: Path, apps: list[str] | None = Non
         if apps is None or notebook.stem in apps:
             shutil.copy(notebook, folder / notebook.name)
     if partner:
+        from occidata.approvals import approve
+
         write_partner_dashboard(folder / f"{PARTNER_DASHBOARD}.ipynb")
+        # A steward approved it by mistake: the service must still keep partner data out.
+        approve(tmp / "state", folder / f"{PARTNER_DASHBOARD}.ipynb", name=PARTNER_DASHBOARD, kind="dashboard",
+                by="steward")
     count = len(list(folder.glob("*.ipynb")))
+    if unapproved:  # a notebook nobody approved: never served, live or saved
+        import json
+
+        edited = json.loads((REPO_ROOT / "voila_apps" / "chaleur.ipynb").read_text())
+        edited["metadata"]["title"] = "Chaleur (modifié, non approuvé)"
+        (folder / f"{UNAPPROVED_DASHBOARD}.ipynb").write_text(json.dumps(edited))
     local, token = start_hub(tmp, DASHBOARDS__ENABLED="true", DATA_DIR=str(data_dir), REPORTS__ENABLED="false",
                              DASHBOARDS__APPS_DIR=str(folder), **settings)
     return local, token, count
@@ -163,7 +211,8 @@ def start_dashboards_hub(tmp: Path, data_dir: Path, apps: list[str] | None = Non
 def dashboards_hub(tmp_path_factory, tiny_data_dir):
     """A hub serving every dashboard (and one that reaches for partner data) on the tiny data."""
     local, token, count = start_dashboards_hub(tmp_path_factory.mktemp("dashboards-hub"), tiny_data_dir, partner=True,
-                                               DASHBOARDS__POOL_SIZE="1", DASHBOARDS__MAX_KERNELS="30")
+                                               unapproved=True, DASHBOARDS__POOL_SIZE="1",
+                                               DASHBOARDS__MAX_KERNELS="30")
     try:
         wait_for_dashboards(local.url, count, 1)
         yield RunningHub(local, token)

@@ -17,15 +17,18 @@ from occidata.privacy.audit import (
     GENESIS,
     AuditError,
     anchor_path,
+    check_audit,
     prune_audit,
     query_audit,
     read_anchor,
     read_audit,
     record_event,
     record_hash,
+    record_mac,
     record_read,
     verify_audit,
 )
+from occidata.privacy.audit_keys import key_state_path, root_key_path
 from occidata.privacy.pseudonyms import load_or_create_key, pseudonymise
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -119,7 +122,7 @@ def test_an_edited_line_is_found_with_its_number(log):
     assert verify_audit(log) == ["line 7: hash does not match its content (edited?)"]
 
 
-def test_an_edited_line_with_a_recomputed_hash_breaks_the_next_link(log):
+def test_an_edited_line_with_a_recomputed_hash_breaks_its_mac_and_the_next_link(log):
     write_events(log, 12)
     lines = lines_of(log)
     record = json.loads(lines[6])
@@ -127,7 +130,8 @@ def test_an_edited_line_with_a_recomputed_hash_breaks_the_next_link(log):
     record["hash"] = record_hash(record)
     lines[6] = json.dumps(record)
     rewrite(log, lines)
-    assert verify_audit(log) == ["line 8: prev does not match line 7"]
+    assert verify_audit(log) == ["line 7: MAC does not match (rewritten with a fresh hash, or forged without the key)",
+                                 "line 8: prev does not match line 7"]
 
 
 def test_a_deleted_line_is_found_with_its_number(log):
@@ -189,6 +193,209 @@ def test_missing_or_empty_log_verifies(log):
     log.parent.mkdir(parents=True)
     log.touch()
     assert verify_audit(log) == []
+
+
+# --- keyed records: the log's owner as the attacker ----------------------------------------------
+# The owner of the log can rewrite the file and its key state at will; it holds the key of the
+# next record only. Each attack below passes a hash chain alone.
+
+
+def rechain(lines: list[str], start: int, renumber: bool = False, drop_macs: bool = False) -> list[str]:
+    """The lines with seq (if ``renumber``), prev and hash recomputed from line ``start`` (0-based) on."""
+    records = [json.loads(line) for line in lines]
+    prev = records[start - 1]["hash"] if start else GENESIS
+    for index in range(start, len(records)):
+        record = records[index]
+        if renumber:
+            record["seq"] = index + 1
+        if drop_macs:
+            record.pop("mac", None)
+        record["prev"] = prev
+        record["hash"] = prev = record_hash(record)
+    return [json.dumps(record) for record in records]
+
+
+MAC_MISMATCH = "MAC does not match (rewritten with a fresh hash, or forged without the key)"
+
+
+def test_records_carry_macs_and_the_writer_keeps_only_the_next_key(log, state):
+    write_events(log, 6)
+    assert all(len(r["mac"]) == 64 for r in read_audit(log))
+    kept = key_state_path(log)
+    assert json.loads(kept.read_text())["seq"] == 7
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    root = root_key_path(state)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o600 and json.loads(root.read_text())["keyed_from"] == 1
+    check = check_audit(log)
+    assert (check.problems, check.notes, check.records, check.keyed) == ([], [], 6, True)
+
+
+def test_an_edit_rechained_to_the_end_is_found(log):
+    write_events(log, 12)
+    lines = lines_of(log)
+    record = json.loads(lines[6])
+    record["what"] = "someone_else"
+    lines[6] = json.dumps(record)
+    rewrite(log, rechain(lines, 6))
+    assert verify_audit(log) == [f"line {n}: {MAC_MISMATCH}" for n in range(7, 13)]
+    rewrite(log, rechain(lines, 6, drop_macs=True))  # or with the MACs taken off
+    assert verify_audit(log) == [f"line {n}: seq {n} carries no MAC, though records are keyed from seq 1 on (rewritten?)"
+                                 for n in range(7, 13)]
+
+
+def test_remaking_macs_with_the_key_the_writer_holds_is_found(log):
+    write_events(log, 8)
+    held = bytes.fromhex(json.loads(key_state_path(log).read_text())["key"])
+    lines = lines_of(log)
+    record = json.loads(lines[-1])
+    record["what"] = "someone_else"
+    record["hash"] = record_hash(record)
+    record["mac"] = record_mac(record, held)
+    lines[-1] = json.dumps(record)
+    rewrite(log, lines)
+    assert verify_audit(log) == [f"line 8: {MAC_MISMATCH}"]
+
+
+def test_a_dropped_record_rechained_is_found(log):
+    write_events(log, 14)
+    lines = lines_of(log)
+    del lines[8]  # the record with seq 9
+    rewrite(log, rechain(lines, 8))  # the gap in seq stays
+    assert verify_audit(log) == [f"line 9: {MAC_MISMATCH}", "line 9: seq 10 after 8 (line removed?)"] + [
+        f"line {n}: {MAC_MISMATCH}" for n in range(10, 14)]
+    rewrite(log, rechain(lines, 8, renumber=True))  # renumbered too: seq and chain look whole
+    problems = verify_audit(log)
+    assert problems == [f"line {n}: {MAC_MISMATCH}" for n in range(9, 14)] + [
+        "the log ends at seq 13 but its key state is at seq 15: records seq 14 are missing (log cut?)"]
+
+
+def test_cutting_the_last_records_is_found(log):
+    write_events(log, 10)
+    lines = lines_of(log)
+    rewrite(log, lines[:7])
+    assert verify_audit(log) == [
+        "the log ends at seq 7 but its key state is at seq 11: records seq 8 to 10 are missing (log cut?)"]
+    rewrite(log, [])
+    assert verify_audit(log) == [
+        "the log ends at seq 0 but its key state is at seq 11: records seq 1 to 10 are missing (log cut?)"]
+    log.unlink()
+    assert verify_audit(log)[0].startswith("the log ends at seq 0 but its key state is at seq 11")
+
+
+def test_cutting_the_log_and_removing_its_key_state_is_found_and_stops_appends(log):
+    write_events(log, 10)
+    rewrite(log, lines_of(log)[:7])
+    key_state_path(log).unlink()
+    assert verify_audit(log) == [f"the key state {key_state_path(log)} is missing: the log may have been cut "
+                                 "(its last record is seq 7) and the key state removed"]
+    with pytest.raises(AuditError, match="is missing although the root key .* exists"):
+        record_event(log, "login", who="someone")
+    assert len(lines_of(log)) == 7
+
+
+def test_appending_after_a_cut_keeps_the_gap_visible(log):
+    write_events(log, 10)
+    rewrite(log, lines_of(log)[:7])
+    record = record_event(log, "login", who="after")
+    assert record["seq"] == 11
+    assert verify_audit(log) == ["line 8: seq 11 after 7 (line removed?)"]
+
+
+def test_an_older_key_state_put_back_is_found(log):
+    write_events(log, 5)
+    older = key_state_path(log).read_bytes()
+    write_events(log, 5, start=NOW + timedelta(days=1))
+    key_state_path(log).write_bytes(older)
+    assert verify_audit(log) == [f"the key state {key_state_path(log)} is at seq 6, behind the log's last record "
+                                 "(seq 10): an older copy put back?"]
+
+
+def test_a_key_state_with_another_key_is_found(log):
+    write_events(log, 5)
+    key_state_path(log).write_text(json.dumps({"seq": 6, "key": "ab" * 32}))
+    assert verify_audit(log) == [f"the key state {key_state_path(log)} does not hold the key of seq 6: replaced or forged"]
+    key_state_path(log).write_text(json.dumps({"seq": 10**12, "key": "ab" * 32}))  # checked without walking there
+    assert verify_audit(log) == [f"the key state {key_state_path(log)} is at seq {10**12}, far beyond the log's last "
+                                 "record (seq 5): forged?"]
+
+
+def test_a_record_forged_far_ahead_is_found(log):
+    write_events(log, 5)
+    lines = lines_of(log)
+    record = json.loads(lines[-1])
+    record["seq"] = 10**12
+    record["hash"] = record_hash(record)
+    rewrite(log, lines[:-1] + [json.dumps(record)])
+    assert f"line 5: seq {10**12} lies beyond any seq the writer reached (forged?)" in verify_audit(log)
+
+
+def test_a_key_state_one_record_behind_is_a_note_and_heals(log):
+    """A writer killed between writing a record and replacing its key state."""
+    write_events(log, 4)
+    before = key_state_path(log).read_bytes()
+    write_events(log, 1, start=NOW + timedelta(days=1))
+    key_state_path(log).write_bytes(before)
+    check = check_audit(log)
+    assert check.problems == [] and check.notes[0].startswith("the key state is one record behind the log (seq 5)")
+    assert record_event(log, "login", who="after")["seq"] == 6
+    assert check_audit(log).notes == [] and verify_audit(log) == []
+
+
+def test_prune_keeps_keyed_records_verifying_and_attacks_after_it_are_found(log):
+    write_events(log, 20, start=NOW - timedelta(days=100), step=timedelta(days=5))
+    assert prune_audit(log, 45, now=NOW)["removed"] == 11
+    records = read_audit(log)
+    assert records[0]["seq"] == 12 and records[-1]["event"] == "prune" and "mac" in records[-1]
+    assert verify_audit(log) == []
+    record_event(log, "login", who="after")
+    assert verify_audit(log) == []
+    lines = lines_of(log)
+    record = json.loads(lines[2])
+    record["what"] = "someone_else"
+    lines[2] = json.dumps(record)
+    rewrite(log, rechain(lines, 2))
+    assert verify_audit(log) == [f"line {n}: {MAC_MISMATCH}" for n in range(3, len(lines) + 1)]
+
+
+def test_a_log_from_before_keyed_records_says_so_then_is_keyed_from_the_next_record(log, state, capsys):
+    write_events(log, 5)
+    # The same log as an older release wrote it: no MACs, no keys.
+    rewrite(log, rechain(lines_of(log), 0, drop_macs=True))
+    key_state_path(log).unlink()
+    key_state_path(log).parent.rmdir()
+    root_key_path(state).unlink()
+    check = check_audit(log)
+    assert check.problems == [] and not check.keyed and "this log is not keyed" in check.notes[0]
+    assert main(["audit", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert "hash chain intact, NOT keyed" in out and "this log is not keyed" in out
+    record_event(log, "login", who="after")  # the first write after the upgrade keys the log from seq 6
+    assert json.loads(root_key_path(state).read_text())["keyed_from"] == 6
+    check = check_audit(log)
+    assert check.problems == [] and check.keyed
+    assert check.notes == ["5 record(s) before seq 6 were written before records were keyed: only their hash chain "
+                           "was checked"]
+    lines = lines_of(log)
+    rewrite(log, rechain(lines, 4, drop_macs=True))  # taking the MAC off a keyed record is found
+    assert verify_audit(log) == ["line 6: seq 6 carries no MAC, though records are keyed from seq 6 on (rewritten?)"]
+
+
+def test_macs_without_a_root_key_are_a_problem(log, state):
+    write_events(log, 3)
+    root_key_path(state).unlink()
+    assert verify_audit(log) == [f"the root key {root_key_path(state)} is missing, yet the log is keyed: its MACs "
+                                 "cannot be checked (root key removed?)"]
+
+
+def test_cli_verify_names_each_problem_and_exits_1(log, capsys):
+    write_events(log, 10)
+    lines = lines_of(log)[:6]
+    lines[3] = lines[3].replace('"partner"', '"public"')
+    rewrite(log, rechain(lines, 3))
+    assert main(["audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert f"line 4: {MAC_MISMATCH}" in err and "records seq 7 to 10 are missing (log cut?)" in err
+    assert "Traceback" not in err
 
 
 # --- concurrency -------------------------------------------------------------------------------
@@ -298,9 +505,12 @@ def test_a_forged_anchor_is_found(log):
 def test_an_interrupted_prune_still_verifies(log):
     """Killed after writing the anchor and before replacing the log: nothing is lost or flagged."""
     write_events(log, 6, start=NOW - timedelta(days=100), step=timedelta(days=30))
-    before = log.read_text()
+    before, key_state = log.read_text(), key_state_path(log).read_bytes()
     prune_audit(log, 45, now=NOW)
-    log.write_text(before)  # the old log, with the new anchor
+    log.write_text(before)  # the old log and its key state, with the new anchor
+    key_state_path(log).write_bytes(key_state)
+    assert verify_audit(log) == []
+    record_event(log, "login", who="after")
     assert verify_audit(log) == []
 
 

@@ -117,10 +117,11 @@ def test_admin_approves_an_account_from_the_french_authorize_page(hub, page):
 
 def test_reports_pages_in_chromium_public_snapshot_then_login(hub, browser):
     """A citizen opens the public snapshot; a researcher logs in and finds the run list, in French."""
-    from test_report_service import seed_run
+    from test_report_service import scheduled_run
 
-    archive = Path(hub.local.cfg["state_dir"]) / "reports"
-    seed_run(archive, "bilan_navigateur", "20260612T040000.000Z-test", html="<h1>Bilan du jour</h1>")
+    state = Path(hub.local.cfg["state_dir"])
+    scheduled_run(state / "reports", state, "bilan_navigateur", "20260612T040000.000Z-test",
+                  html="<h1>Bilan du jour</h1>")
     context = browser.new_context(locale="fr-FR")
     blocked, console_errors = [], []
 

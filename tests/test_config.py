@@ -43,13 +43,21 @@ def test_defaults_load_from_an_empty_environment(xdg_state):
     assert cfg["gpu"]["enabled"] == "auto"
 
 
-def test_state_dir_defaults_under_xdg_state_home(xdg_state):
+def test_state_dir_defaults_under_xdg_state_home(xdg_state, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # a researcher's own demo
     cfg = load_config({})
     assert cfg["state_dir"] == str(xdg_state / "occidata")
     assert cfg["data_dir"] == str(xdg_state / "occidata" / "data")
 
 
+def test_root_keeps_its_state_where_other_accounts_reach_it(xdg_state, monkeypatch):
+    """Started by root, labs run as other accounts, which cannot enter root's home."""
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert load_config({})["state_dir"] == "/opt/occidata/state"
+
+
 def test_state_dir_falls_back_to_home_local_state(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     cfg = load_config({})
@@ -333,3 +341,44 @@ def test_cli_config_show_with_bad_file_exits_2_without_traceback(tmp_path):
     assert "hub.prot" in result.stderr
     assert str(path) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- server accounts: never root, never one another ---------------------------------------
+
+
+@pytest.mark.parametrize("settings, key, words", [
+    ({"OCCIDATA_SERVER__SERVICE_USER": "root"}, "server.service_user", "root"),
+    ({"OCCIDATA_SERVER__PUBLIC_USER": "root"}, "server.public_user", "root"),
+    ({"OCCIDATA_SERVER__USER_PREFIX": "root"}, "server.user_prefix", "root"),
+    ({"OCCIDATA_SERVER__PUBLIC_USER": "occidata-data"}, "server.public_user", "the same account"),
+    ({"OCCIDATA_SERVER__SERVICE_USER": "occidata-public"}, "server.service_user", "the same account"),
+    # Hub user "data" would run as the data service's account.
+    ({"OCCIDATA_SERVER__USER_PREFIX": "occidata-"}, "server.user_prefix", "'occidata-data'"),
+    ({"OCCIDATA_SERVER__USER_PREFIX": "occ", "OCCIDATA_SERVER__SERVICE_USER": "occdata"}, "server.user_prefix",
+     "'occdata'"),
+])
+def test_server_accounts_that_would_be_root_or_collide_are_refused(xdg_state, settings, key, words):
+    with pytest.raises(ConfigError) as info:
+        load_config(settings)
+    message = str(info.value)
+    assert f"'{key}'" in message and words in message, message
+
+
+def test_an_empty_user_prefix_is_refused(xdg_state):
+    """Without a prefix, hub user root (or occidata-data) would be that very account."""
+    with pytest.raises(ConfigError, match=r"'server\.user_prefix'"):
+        load_config({"OCCIDATA_SERVER__USER_PREFIX": ""})
+
+
+def test_a_user_prefix_that_starts_existing_system_accounts_is_refused_in_server_mode(xdg_state):
+    import pwd
+
+    # An account of this machine that the platform did not make (root's home is not /home/root).
+    system = next(a for a in pwd.getpwall() if a.pw_uid < 1000 and a.pw_name not in ("root",) and "-" not in a.pw_name)
+    prefix = system.pw_name[:3]
+    with pytest.raises(ConfigError) as info:
+        load_config({"OCCIDATA_MODE": "server", "OCCIDATA_SERVER__USER_PREFIX": prefix})
+    assert "'server.user_prefix'" in str(info.value) and repr(system.pw_name) in str(info.value)
+    # The defaults are fine, and demo mode does not look at this machine's accounts.
+    assert load_config({"OCCIDATA_MODE": "server"})["server"]["user_prefix"] == "jupyter-"
+    assert load_config({"OCCIDATA_SERVER__USER_PREFIX": prefix})["server"]["user_prefix"] == prefix

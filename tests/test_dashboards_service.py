@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import (ARTIFACTS, PARTNER_DASHBOARD, dashboards_status, open_visit, start_dashboards_hub,
+from conftest import (ARTIFACTS, PARTNER_DASHBOARD, UNAPPROVED_DASHBOARD, dashboards_status, open_visit, start_dashboards_hub,
                       wait_for_dashboards)
 from occidata.dashboards import DASHBOARDS
 
@@ -96,6 +96,15 @@ def test_english_snapshots_and_the_bar_between_languages(dashboards_hub):
     assert "Version enregistrée le" in french.text
     assert f'href="/{PREFIX}snapshots/qualite-air/en/"' in french.text
     assert f'href="/{PREFIX}voila/render/qualite-air.ipynb"' in french.text
+
+
+def test_a_notebook_no_steward_approved_is_never_served(dashboards_hub):
+    """An edited copy of a dashboard sits in the dashboards' folder: no page, live or saved,
+    no card on the landing page, no snapshot rendered (nothing reaches citizens unapproved)."""
+    assert UNAPPROVED_DASHBOARD not in dashboards_status(dashboards_hub.url)["dashboards"]
+    assert get(dashboards_hub, f"voila/render/{UNAPPROVED_DASHBOARD}.ipynb").status_code == 404
+    assert get(dashboards_hub, f"snapshots/{UNAPPROVED_DASHBOARD}/").status_code == 404
+    assert UNAPPROVED_DASHBOARD not in get(dashboards_hub, "").text
 
 
 def test_unknown_dashboards_and_paths_are_not_found(dashboards_hub):

@@ -54,8 +54,31 @@ def make_user(hub: RunningHub, name: str) -> str:
 
 
 def set_group(hub: RunningHub, group: str, name: str, member: bool) -> None:
+    """Change a membership straight through the hub's REST API (not through the data trust)."""
     response = hub.service().api("POST" if member else "DELETE", f"groups/{group}/users", json={"users": [name]})
     assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def steward(data_hub) -> str:
+    """The hub admin's own API token (as /hub/token makes it): the configured admin is a steward."""
+    return make_user(data_hub, data_hub.admin_name)
+
+
+def change_access(hub: RunningHub, token: str, action: str, name: str, level: str = "partner") -> requests.Response:
+    return requests.post(hub.url + "services/data/api/access", json={"action": action, "user": name, "level": level},
+                         headers={"Authorization": f"token {token}"}, timeout=30)
+
+
+def grant(hub: RunningHub, token: str, name: str, level: str = "partner") -> None:
+    """Grant through the data service, as a steward does (a membership alone grants nothing)."""
+    answer = change_access(hub, token, "grant", name, level)
+    assert answer.status_code == 200 and answer.json()["status"] == "granted", answer.text
+
+
+def revoke(hub: RunningHub, token: str, name: str, level: str = "partner") -> None:
+    answer = change_access(hub, token, "revoke", name, level)
+    assert answer.status_code == 200, answer.text
 
 
 def get(hub: RunningHub, path: str, token: str | None, **params) -> requests.Response:
@@ -79,7 +102,7 @@ def pseudonym(hub: RunningHub, name: str) -> str:
     return pseudonymise(name, load_or_create_key(Path(hub.local.cfg["state_dir"])))
 
 
-def test_partner_entry_needs_the_group_and_a_revoke_acts_on_the_next_request(data_hub, tiny_data_dir):
+def test_partner_entry_needs_the_group_and_a_revoke_acts_on_the_next_request(data_hub, tiny_data_dir, steward):
     token = make_user(data_hub, "chercheur-donnees")
     denied = get(data_hub, "api/tables/agri_sensors", token)
     assert denied.status_code == 403
@@ -90,7 +113,7 @@ def test_partner_entry_needs_the_group_and_a_revoke_acts_on_the_next_request(dat
     assert (last["event"], last["what"], last["access"]) == ("access_denied", "agri_sensors", "partner")
     assert last["who"] == pseudonym(data_hub, "chercheur-donnees")
 
-    set_group(data_hub, "partner", "chercheur-donnees", True)
+    grant(data_hub, steward, "chercheur-donnees")
     frame = arrow_frame(get(data_hub, "api/tables/agri_sensors", token))
     direct = tables.to_pandas(tables.read_table("agri_sensors", tiny_data_dir))
     pd.testing.assert_frame_equal(frame, direct)
@@ -99,15 +122,15 @@ def test_partner_entry_needs_the_group_and_a_revoke_acts_on_the_next_request(dat
     assert read["who"] == pseudonym(data_hub, "chercheur-donnees")
     assert "chercheur-donnees" not in audit_log(data_hub).read_text()
 
-    set_group(data_hub, "partner", "chercheur-donnees", False)
+    revoke(data_hub, steward, "chercheur-donnees")
     again = get(data_hub, "api/tables/agri_sensors", token)
     assert again.status_code == 403, "a revoke must act on the very next request"
     assert verify_audit(audit_log(data_hub)) == []
 
 
-def test_filters_are_honoured_and_audited(data_hub, tiny_data_dir):
+def test_filters_are_honoured_and_audited(data_hub, tiny_data_dir, steward):
     token = make_user(data_hub, "filtreuse")
-    set_group(data_hub, "partner", "filtreuse", True)
+    grant(data_hub, steward, "filtreuse")
     direct = tables.to_pandas(tables.read_table("building_meters", tiny_data_dir))
     department = direct["department"].iloc[0]
     first = direct["time_start"].min()
@@ -133,9 +156,9 @@ def test_filters_are_honoured_and_audited(data_hub, tiny_data_dir):
     assert set(herault["department"]) <= {"Hérault"} and len(herault) == (direct["department"] == "Hérault").sum()
 
 
-def test_bad_requests_are_json_and_name_the_problem(data_hub):
+def test_bad_requests_are_json_and_name_the_problem(data_hub, steward):
     token = make_user(data_hub, "maladroit")
-    set_group(data_hub, "partner", "maladroit", True)
+    grant(data_hub, steward, "maladroit")
     unknown = get(data_hub, "api/tables/meteo", token)
     assert unknown.status_code == 404 and "agri_sensors" in unknown.json()["error"]
     bad_column = get(data_hub, "api/tables/agri_sensors", token, columns="sensor_id,colour")
@@ -159,6 +182,7 @@ def test_bad_requests_are_json_and_name_the_problem(data_hub):
 
 def test_restricted_entries_are_never_served_in_demo_mode(data_hub):
     token = make_user(data_hub, "epidemiologiste")
+    # Even a membership (here put straight into the hub) is never served restricted data in demo mode.
     set_group(data_hub, "restricted:health_admissions", "epidemiologiste", True)
     refused = get(data_hub, "api/tables/health_admissions", token)
     assert refused.status_code == 403
@@ -181,8 +205,8 @@ def test_grid_over_http_zarr_equals_the_direct_read(data_hub, tiny_data_dir):
     xr.testing.assert_identical(remote.sel(time=window).load(), direct.sel(time=window).load())
 
 
-def test_stewards_grant_and_revoke_through_the_service(data_hub):
-    admin_token = make_user(data_hub, data_hub.admin_name)  # the hub admin is a steward
+def test_stewards_grant_and_revoke_through_the_service(data_hub, steward):
+    admin_token = steward  # the configured hub admin is a steward
     researcher = make_user(data_hub, "doctorante")
     request = {"action": "grant", "user": "doctorante", "level": "partner"}
     url = data_hub.url + "services/data/api/access"
@@ -198,7 +222,7 @@ def test_stewards_grant_and_revoke_through_the_service(data_hub):
     assert (last["event"], last["what"]) == ("grant", "partner")
     assert last["who"] == pseudonym(data_hub, "doctorante") and last["by"] == pseudonym(data_hub, data_hub.admin_name)
     listing = get(data_hub, "api/access", admin_token).json()
-    assert "doctorante" in listing["partner"] and "restricted:health_admissions" in listing
+    assert "doctorante" in listing["members"]["partner"] and "restricted:health_admissions" in listing["members"]
 
     revoked = requests.post(url, json={**request, "action": "revoke"}, headers={"Authorization": f"token {admin_token}"},
                             timeout=30)
@@ -211,7 +235,7 @@ def test_stewards_grant_and_revoke_through_the_service(data_hub):
         assert answer.status_code == 400 and answer.json()["parameter"] == parameter, answer.text
 
 
-def test_client_load_and_plain_intake_go_through_the_service(data_hub, tiny_data_dir, monkeypatch):
+def test_client_load_and_plain_intake_go_through_the_service(data_hub, tiny_data_dir, steward, monkeypatch):
     import intake
 
     from occidata import catalog
@@ -229,7 +253,7 @@ def test_client_load_and_plain_intake_go_through_the_service(data_hub, tiny_data
         catalog.load("agri_sensors")
     assert {"name": "agri_sensors", "access": "partner"}.items() <= catalog.datasets_denied()[-1].items()
 
-    set_group(data_hub, "partner", "laborantine", True)
+    grant(data_hub, steward, "laborantine")
     direct = tables.to_pandas(tables.read_table("agri_sensors", tiny_data_dir))
     fetched = remote.fetch_table("agri_sensors", year=2024, columns=["sensor_id", "time_start"])
     pd.testing.assert_frame_equal(fetched, direct[["sensor_id", "time_start"]])
@@ -246,11 +270,11 @@ def test_client_load_and_plain_intake_go_through_the_service(data_hub, tiny_data
         remote.fetch_table("agri_sensors")
 
 
-def test_a_lab_kernel_reads_through_the_service_with_its_servers_token(data_hub, tiny_data_dir):
+def test_a_lab_kernel_reads_through_the_service_with_its_servers_token(data_hub, tiny_data_dir, steward):
     from occidata.hub.client import HubSession
 
     token = make_user(data_hub, "labo")
-    set_group(data_hub, "partner", "labo", True)
+    grant(data_hub, steward, "labo")
     person = HubSession(data_hub.url)
     person.username, person.token = "labo", token
     assert person.start_server()["ready"]
@@ -277,3 +301,49 @@ def test_a_lab_kernel_reads_through_the_service_with_its_servers_token(data_hub,
         assert reads[-1]["parameters"] == {"year": 2024}
     finally:
         person.stop_server()
+
+
+def test_a_membership_made_through_the_hub_api_grants_nothing(data_hub, steward):
+    """An admin (here the hub's admin service) adding someone to ``partner`` straight through the
+    hub's REST API gives no access: the data service answers 403 (audited) until a steward grants
+    it; a removal through the hub API ends a grant at once, and adding back does not restore it."""
+    token = make_user(data_hub, "raccourci")
+    set_group(data_hub, "partner", "raccourci", True)
+    refused = get(data_hub, "api/tables/agri_sensors", token)
+    assert refused.status_code == 403, refused.text[:300]
+    assert "not granted through the data trust" in refused.json()["error"]
+    assert "pas été accordée par la fiducie" in refused.json()["error"]
+    last = read_audit(audit_log(data_hub))[-1]
+    assert (last["event"], last["what"], last["reason"]) == ("access_denied", "agri_sensors",
+                                                            "hub group membership not granted through the data trust")
+    listing = get(data_hub, "api/access", steward).json()
+    assert "raccourci" in listing["not_granted"]["partner"] and "raccourci" not in listing["members"]["partner"]
+    entries = {e["name"]: e for e in get(data_hub, "api/entries", token).json()}
+    assert not entries["agri_sensors"]["granted"]
+
+    grant(data_hub, steward, "raccourci")
+    assert get(data_hub, "api/tables/agri_sensors", token).status_code == 200
+    set_group(data_hub, "partner", "raccourci", False)  # removed by another door
+    assert get(data_hub, "api/tables/agri_sensors", token).status_code == 403
+    lapsed = [r for r in read_audit(audit_log(data_hub)) if r["event"] == "revoke"][-1]
+    assert lapsed["who"] == pseudonym(data_hub, "raccourci") and "outside the data service" in lapsed["reason"]
+    set_group(data_hub, "partner", "raccourci", True)  # and put back by it: the grant is gone
+    assert get(data_hub, "api/tables/agri_sensors", token).status_code == 403
+    assert verify_audit(audit_log(data_hub)) == []
+
+
+def test_nobody_grants_themselves_and_restricted_needs_a_second_steward(data_hub, steward):
+    """Demo mode: the rules on grants hold there too (restricted data are still never served)."""
+    refused = change_access(data_hub, steward, "grant", data_hub.admin_name, "partner")
+    assert refused.status_code == 403, refused.text
+    assert "Nobody grants a right to themselves" in refused.json()["error"]
+    make_user(data_hub, "patiente-zero")
+    first = change_access(data_hub, steward, "grant", "patiente-zero", "restricted:health_admissions")
+    assert first.status_code == 202 and first.json()["status"] == "pending", first.text
+    again = change_access(data_hub, steward, "grant", "patiente-zero", "restricted:health_admissions")
+    assert again.status_code == 409 and "second" in again.json()["error"]
+    listing = get(data_hub, "api/access", steward).json()
+    assert {"user": "patiente-zero", "level": "restricted:health_admissions"}.items() <= listing["pending"][0].items()
+    assert "patiente-zero" not in listing["members"]["restricted:health_admissions"]
+    revoke(data_hub, steward, "patiente-zero", "restricted:health_admissions")  # withdraws the request
+    assert get(data_hub, "api/access", steward).json()["pending"] == []

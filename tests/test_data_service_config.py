@@ -39,6 +39,18 @@ def test_data_service_role_lab_token_and_url(tmp_path):
     assert c.JupyterHub.load_groups == {"partner": {}, "restricted:health_admissions": {}}
 
 
+def test_grants_need_a_custom_scope_that_stewards_have_and_lab_tokens_do_not(tmp_path):
+    from occidata.levels import GRANT_SCOPE
+
+    c = configure(tmp_path, OCCIDATA_DATA_SERVICE__STEWARDS='["intendante"]', OCCIDATA_AUTH__ADMIN="chef")
+    assert GRANT_SCOPE in c.JupyterHub.custom_scopes
+    steward = next(r for r in c.JupyterHub.load_roles if r["name"] == "steward")
+    assert GRANT_SCOPE in steward["scopes"] and steward["users"] == ["intendante", "chef"]
+    assert GRANT_SCOPE not in c.Spawner.server_token_scopes, "code in a steward's lab must not grant"
+    user = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert GRANT_SCOPE not in user["scopes"]
+
+
 def test_data_service_disabled(tmp_path):
     c = configure(tmp_path, OCCIDATA_DATA_SERVICE__ENABLED="false")
     assert "data" not in {s["name"] for s in c.JupyterHub.services}

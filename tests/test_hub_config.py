@@ -402,9 +402,10 @@ def test_generic_oauth_missing_keys_are_listed(configure):
 def test_hub_groups_become_access_levels():
     from types import SimpleNamespace
 
-    from occidata.hub.access import access_levels, set_access_levels
+    from occidata.hub.access import set_access_levels
+    from occidata.levels import levels_from_groups
 
-    assert access_levels(["restricted:health_admissions", "students", "partner"]) == [
+    assert levels_from_groups(["restricted:health_admissions", "students", "partner"]) == [
         "partner",
         "restricted:health_admissions",
     ]

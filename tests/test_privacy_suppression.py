@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from occidata.datasets import health_admissions as ha
-from occidata.privacy import aggregation, suppression
+import occidata.privacy
+from occidata.privacy import aggregation, disclosure, publish, suppression
 from occidata.privacy.aggregation import safe_table, weekly_counts
 from occidata.privacy.suppression import margins, suppress_small_cells
 
@@ -300,7 +301,13 @@ def test_safe_table_names_missing_columns(admissions):
         safe_table(admissions, "commune", count="n")
 
 
-@pytest.mark.parametrize("module", [suppression, aggregation])
+def test_the_readme_s_name_is_the_function_and_k_comes_from_the_one_home():
+    assert occidata.privacy.suppress_small_cells is suppress_small_cells
+    table = pd.DataFrame({"age": ["a", "b", "c"], "n": [disclosure.K - 1, disclosure.K, 0]})
+    assert suppress_small_cells(table, totals=False)["suppressed"].tolist() == ["primary", None, None]
+
+
+@pytest.mark.parametrize("module", [suppression, aggregation, publish])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

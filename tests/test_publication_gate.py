@@ -1,4 +1,8 @@
-"""The GDPR publication gate (issue 7): real papermill runs in the occidata-cpu kernel, tiny data."""
+"""The GDPR publication gate (issues 7 and 13): real papermill runs in the occidata-cpu kernel, tiny data.
+
+The privacy rules themselves (k, what a count is, the fail-closed judge) are tested without a
+kernel in tests/test_disclosure.py; here every disguise of a small count goes through the gate.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,15 @@ import json
 import logging
 
 import nbformat
-import pandas as pd
 import pytest
 
 from occidata import cli
 from occidata.config import load_config
-from occidata.dashboards import gate, snapshots
+from occidata.dashboards import APPS_DIR, DASHBOARDS, gate, snapshots
+from occidata.privacy.disclosure import MIME, html_tables
 from occidata.privacy.audit import query_audit, read_audit, verify_audit
 from occidata.privacy.pseudonyms import load_or_create_key, pseudonymise
+from occidata.reports.ledger import record_run
 from occidata.reports.runner import run_report
 
 KERNELSPEC = {"name": "occidata-cpu", "display_name": "Occidata (CPU)", "language": "python"}
@@ -60,53 +65,48 @@ SMALL_COUNTS = [
 SUPPRESSED = [
     ("md", "# Admissions par département et par sexe"),
     "import pandas as pd\n"
-    "from occidata.privacy.suppression import suppress_small_cells\n"
+    "from occidata.privacy import show_counts, suppress_small_cells\n"
     "table = pd.DataFrame({'department': ['09', '09', '11', '11', '31', '31'], 'sex': ['F', 'M'] * 3,\n"
     "                      'n': [25, 3, 14, 30, 40, 52]})\n"
     "safe = suppress_small_cells(table, count='n', k=11)\n"
-    "safe",
+    "show_counts(safe, count='n', caption='Admissions')",
 ]
 
+# One count of 3 in every disguise that passed the gate before issue 13: (name, cell, kind, words).
+# Cells are numbered from 1 with the setup cell first, Markdown cells included.
+SETUP = ("import pandas as pd\n"
+         "import matplotlib.pyplot as plt\n"
+         "from IPython.display import JSON, Markdown, display")
+DISGUISES = [
+    ("printed as text", "print('Foix : 3 patients')", "stdout", "text printed on stdout"),
+    ("a column named valeur", "pd.DataFrame({'commune': ['Foix', 'Pamiers'], 'valeur': [25, 3]})", "html",
+     "HTML output"),
+    ("a transposed table", "pd.DataFrame({'commune': ['Foix', 'Pamiers'], 'n': [25, 3]}).set_index('commune').T",
+     "html", "HTML output"),
+    ("JSON output", "JSON({'Foix': 3, 'Pamiers': 25})", "json", "JSON output"),
+    ("Markdown output", "Markdown('**3** patients à Foix')", "markdown", "Markdown output"),
+    ("a Markdown cell", ("md", "3 patients à Foix"), "markdown cell", "Markdown text holding a number"),
+    ("a matplotlib figure",
+     "fig, ax = plt.subplots()\nax.bar(['Foix', 'Pamiers'], [3, 25])\ndisplay(fig)\nplt.close(fig)",
+     "image", "an image or figure"),
+]
 
-# --- the rules, without a kernel -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("label, expected", [
-    ("n", True), ("N", True), ("count", True), ("Effectif", True), ("Nombre de séjours", True),
-    ("nombre d'admissions", True), ("n_admissions", True), ("admissions_count", True), ("patients", True),
-    ("Cas", True), ("admissions (semaine)", True),
-    ("taux d'admissions", False), ("admissions (%)", False), ("N° de station", False), ("département", False),
-    ("part des patients", False), ("cas pour 100 000", False), ("moyenne", False), ("", False),
-])
-def test_count_columns_are_named_by_their_header(label, expected):
-    assert gate.is_count_column(label) is expected
-
-
-def test_metadata_may_add_count_columns_but_never_exempt_one():
-    assert gate.is_count_column("séjours", extra=["Séjours"])
-    assert gate.is_count_column("n", extra=[])
-
-
-@pytest.mark.parametrize("value, expected", [
-    ("3", 3), ("3.0", 3), ("3,000000", 3), (3, 3), (10.0, 10), ("11", None), ("0", None), ("", None),
-    ("<11", None), ("—", None), ("NaN", None), ("<NA>", None), ("2.5", None), (float("nan"), None),
-    ("1 234", None), ("3 000", None), ("s", None), (True, None),
-])
-def test_small_counts_are_whole_numbers_from_1_to_k_minus_1(value, expected):
-    assert gate.small_count(value, 11) == expected
-
-
-def test_pandas_html_with_a_named_index_and_table_schema_output_are_read():
-    frame = pd.DataFrame({"n": [30, 2], "taux": [1.5, 2.0]}, index=pd.Index(["09", "11"], name="department"))
-    resource = json.loads(frame.reset_index().to_json(orient="table"))
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
-                    "execute_result", data={"text/html": frame.to_html(), "text/plain": "x"}, execution_count=1)]),
-                nbformat.v4.new_code_cell("y", outputs=[nbformat.v4.new_output(
-                    "display_data", data={"application/vnd.dataresource+json": resource})])]
-    findings = gate.scan_outputs(nb)
-    assert [(f["where"], f["table"], f["column"], f["row"], f["value"]) for f in findings] == [
-        ("cell 1", 1, "n", 2, 2), ("cell 2", 1, "n", 2, 2)]
+FORGED = (
+    "from IPython.display import display\n"
+    "page = ('<table><thead><tr><th>commune</th><th>n</th></tr></thead>'\n"
+    "        '<tbody><tr><td>Foix</td><td>3</td></tr><tr><td>Pamiers</td><td>25</td></tr></tbody></table>')\n"
+    "payload = {'version': 1, 'k': 11, 'tables': [{'columns': ['commune', 'n'],\n"
+    "           'rows': [['Foix', '3'], ['Pamiers', '25']], 'count_columns': ['n'], 'counts': True}]}\n"
+    f"display({{'text/html': page, 'text/plain': 'Tableau', {MIME!r}: payload}}, raw=True)"
+)
+# The marker on a page whose table is not the one declared (a clean declaration, 3 shown as "valeur").
+FORGED_ELSEWHERE = (
+    "page = ('<table><thead><tr><th>commune</th><th>valeur</th></tr></thead>'\n"
+    "        '<tbody><tr><td>Foix</td><td>3</td></tr></tbody></table>')\n"
+    "payload = {'version': 1, 'k': 11, 'tables': [{'columns': ['commune', 'valeur'], 'rows': [['Foix', 's']],\n"
+    "           'count_columns': ['valeur'], 'counts': True}]}\n"
+    f"display({{'text/html': page, 'text/plain': 'Tableau', {MIME!r}: payload}}, raw=True)"
+)
 
 
 # --- the gate, with real kernels ---------------------------------------------------------------------
@@ -134,10 +134,47 @@ def test_a_notebook_reading_restricted_data_is_refused_and_not_installed(env):
 def test_check_publication_names_the_cell_and_column_of_a_small_count(env):
     notebook = write_notebook(env / "petits-effectifs.ipynb", *SMALL_COUNTS)
     result = gate.check_publication(notebook, cfg=load_config())
-    assert not result.ok
-    assert "cell 2, table 1, column 'n', row 2: count 3 is under 11" in result.reasons
-    assert "cell 3, table 1, column 'Nombre de cas', row 2: count 4 is under 11" in result.reasons
-    assert len(result.reasons) == 2 and result.run.ok
+    assert not result.ok and result.run.ok
+    assert len(result.reasons) == 2, result.reasons
+    first, second = result.reasons
+    assert first.startswith("cell 2, output 1: HTML output") and "column 'n', row 2: count 3 is under 11" in first
+    assert second.startswith("cell 3, output 1: HTML output")
+    assert "column 'Nombre de cas', row 2: count 4 is under 11" in second
+
+
+@pytest.fixture(scope="module")
+def disguised(tiny_data_dir, tmp_path_factory):
+    """One gate run of a notebook holding every disguise, each in its own cell after the setup cell."""
+    tmp = tmp_path_factory.mktemp("disguises")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OCCIDATA_DATA_DIR", str(tiny_data_dir))
+        mp.setenv("OCCIDATA_STATE_DIR", str(tmp / "state"))
+        notebook = write_notebook(tmp / "deguisements.ipynb", SETUP, *[cell for _, cell, _, _ in DISGUISES])
+        yield gate.check_publication(notebook, cfg=load_config())
+
+
+@pytest.mark.parametrize("number, disguise", list(enumerate(DISGUISES, start=2)), ids=[d[0] for d in DISGUISES])
+def test_every_disguise_of_a_small_count_is_refused_naming_its_cell(disguised, number, disguise):
+    name, cell, kind, words = disguise
+    assert disguised.run.ok, disguised.reasons
+    mine = [f for f in disguised.findings if f["cell"] == number]
+    assert [f["kind"] for f in mine] == [kind], (name, disguised.reasons)
+    where = f"cell {number}: " if isinstance(cell, tuple) else f"cell {number}, output 1: "
+    assert mine[0]["text"].startswith(where + words), mine[0]["text"]
+
+
+def test_the_disguise_notebook_is_refused_for_its_disguises_only(disguised):
+    assert not disguised.ok
+    assert sorted(f["cell"] for f in disguised.findings) == list(range(2, 2 + len(DISGUISES)))
+    assert len(disguised.reasons) == len(DISGUISES) == 7
+
+
+def test_a_forged_sanctioned_output_declaring_a_count_of_3_is_refused(env):
+    notebook = write_notebook(env / "faux-tampon.ipynb", ("md", "# Admissions"), FORGED, FORGED_ELSEWHERE)
+    result = gate.check_publication(notebook, cfg=load_config())
+    assert result.run.ok
+    assert result.reasons == ["cell 2, output 1: table 1, column 'n', row 1: count 3 is under 11",
+                              "cell 3, output 1: table 1: its HTML cells are not the declared rows"]
 
 
 def test_a_failing_notebook_is_refused_with_its_error(env):
@@ -171,17 +208,22 @@ def test_a_snapshot_showing_a_small_count_is_not_served(env, caplog):
     dashboard = write_notebook(
         env / "apps" / "effectifs.ipynb",
         "import pandas as pd\n"
-        "pd.DataFrame({'department': ['09', '11'], 'n': [25, 3 if leak else pd.NA]})",
+        "from occidata.privacy import show_counts\n"
+        "table = pd.DataFrame({'department': ['09', '11', '31'], 'n': [25, 3, 40]})\n"
+        "table if leak else show_counts(table)",
         parameters="lang = 'fr'  # language; one of: fr, en\nsnapshot = False  # static page\n"
                    "leak = False  # show the small count")
     archive = env / "archive"
     good = run_report(dashboard, {"snapshot": True}, archive_dir=archive)
     leaked = run_report(dashboard, {"snapshot": True, "leak": True}, archive_dir=archive)
     assert good.ok and leaked.ok
+    for record in (good, leaked):  # as the scheduler does: only recorded runs may be served
+        record_run(archive, record, trigger="snapshot", notebook=dashboard)
     with caplog.at_level(logging.WARNING, logger="occidata.dashboards.snapshots"):
         served = snapshots.latest_snapshot(archive, "effectifs")
     assert served.run_id == good.run_id
-    assert "column 'n', row 2: count 3 is under 11" in caplog.text and leaked.run_id in caplog.text
+    assert "cell 2, output 1: HTML output" in caplog.text and leaked.run_id in caplog.text
+    assert "column 'n', row 2: count 3 is under 11" in caplog.text
     verdict = json.loads((archive / "effectifs" / leaked.run_id / "gate.json").read_text())
     assert verdict["ok"] is False
     # Only the refused one left: nothing is served (the page says the snapshot is being prepared).
@@ -189,6 +231,20 @@ def test_a_snapshot_showing_a_small_count_is_not_served(env, caplog):
 
     shutil.rmtree(good.folder)
     assert snapshots.latest_snapshot(archive, "effectifs") is None
+
+
+def test_a_snapshot_without_an_executed_notebook_is_never_served(tmp_path):
+    from occidata.reports.archive import RunRecord
+
+    folder = tmp_path / "chaleur" / "r1"
+    folder.mkdir(parents=True)
+    record = RunRecord(name="chaleur", run_id="r1", notebook="chaleur.ipynb", parameters={"snapshot": True},
+                       status="ok", started="2026-11-22T08:00:00+00:00", finished="2026-11-22T08:00:00+00:00")
+    (folder / "run.json").write_text(json.dumps(record.to_dict()))
+    (folder / "report.html").write_text("<table><tr><th>n</th></tr><tr><td>3</td></tr></table>")
+    record = RunRecord(**{**record.to_dict(), "folder": str(folder)})
+    assert gate.check_snapshot(record) == [
+        "no executed notebook to judge in the run folder (notebook.ipynb missing or unreadable)"]
 
 
 # --- the command ------------------------------------------------------------------------------------------
@@ -205,7 +261,7 @@ def test_publish_command_exit_codes(env, capsys):
     assert cli.main(["publish", str(small), "--approved-by", "claire"]) == 1
     out = capsys.readouterr()
     assert "running petits.ipynb with public access only" in out.out
-    assert "cell 2, table 1, column 'n', row 2: count 3 is under 11" in out.err
+    assert "cell 2, output 1: HTML output" in out.err and "column 'n', row 2: count 3 is under 11" in out.err
     assert not (env / "apps" / "petits.ipynb").exists()
 
     safe = write_notebook(env / "sexe.ipynb", *SUPPRESSED)
@@ -214,3 +270,33 @@ def test_publish_command_exit_codes(env, capsys):
     assert (env / "apps" / "sexe.ipynb").is_file()
     assert cli.main(["publish", str(safe), "--approved-by", "claire"]) == 2
     assert "--replace" in capsys.readouterr().err
+
+
+# --- the four public dashboards ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dashboard_snapshots(tiny_data_dir, tmp_path_factory):
+    """Each public dashboard rendered once in snapshot mode on the tiny data, as the scheduler does."""
+    tmp = tmp_path_factory.mktemp("dashboard-snapshots")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OCCIDATA_DATA_DIR", str(tiny_data_dir))
+        mp.setenv("OCCIDATA_STATE_DIR", str(tmp / "state"))
+        mp.delenv("OCCIDATA_ACCESS_LEVELS", raising=False)
+        mp.delenv("OCCIDATA_DASHBOARDS__TILES_URL", raising=False)
+        yield {d.slug: run_report(APPS_DIR / f"{d.slug}.ipynb", snapshots.snapshot_parameters("fr"),
+                                  archive_dir=tmp / "archive") for d in DASHBOARDS}
+
+
+@pytest.mark.parametrize("slug", [d.slug for d in DASHBOARDS])
+def test_each_public_dashboard_snapshot_declares_its_tables_and_passes_the_gate(dashboard_snapshots, slug):
+    record = dashboard_snapshots[slug]
+    assert record.ok, record.error
+    assert gate.check_snapshot(record) == []
+    executed = json.loads(record.notebook_path.read_text(encoding="utf-8"))
+    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+    assert len(outputs) == 1 and MIME in outputs[0]["data"]
+    declared = outputs[0]["data"][MIME]["tables"]
+    shown = html_tables("".join(outputs[0]["data"]["text/html"]))  # nbformat keeps text as lines
+    assert len(declared) == len(shown) >= 3
+    assert [t["columns"] for t in declared] == [t["columns"] for t in shown]

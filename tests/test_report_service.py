@@ -9,7 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from occidata.reports.service import is_public, levels_needed, may_see, run_file
+from occidata.approvals import approve
+from occidata.reports.archive import read_run
+from occidata.reports.ledger import record_run
+from occidata.reports.service import is_public, latest_public, levels_needed, may_see, run_file
 
 PUBLIC = [{"name": "air_quality_hourly", "access": "public", "version": "1"}]
 PARTNER = [{"name": "air_quality_hourly", "access": "public"}, {"name": "building_meters", "access": "partner"}]
@@ -27,6 +30,19 @@ def seed_run(archive: Path, name: str, run_id: str, *, status="ok", datasets=PUB
     (folder / "run.json").write_text(json.dumps(record))
     (folder / "report.html").write_text(f"<html><body>{html}</body></html>")
     (folder / "notebook.ipynb").write_text("{}")
+    return folder
+
+
+def scheduled_run(archive: Path, state_dir: Path, name: str, run_id: str, *, approved: bool = True, **options) -> Path:
+    """A run as the scheduler makes it: archived, noted in the ledger, from an approved notebook."""
+    folder = seed_run(archive, name, run_id, **options)
+    notebook = state_dir / "notebooks" / f"{name}.ipynb"
+    notebook.parent.mkdir(parents=True, exist_ok=True)
+    if not notebook.exists():
+        notebook.write_text(json.dumps({"cells": [], "metadata": {"name": name}}))
+    if approved:
+        approve(state_dir, notebook, name=name, kind="report", by="steward")
+    record_run(archive, read_run(folder), trigger="schedule", notebook=notebook)
     return folder
 
 
@@ -66,12 +82,38 @@ def test_files_only_from_inside_the_archive(tmp_path):
     assert run_file(archive, "daily_report", "r3", "report.html") is None
 
 
+def test_only_approved_scheduled_recorded_runs_are_public(tmp_path):
+    """A folder that looks like a run, an ad hoc run, an unapproved notebook or an HTML changed
+    after the run is never public; a scheduled run of an approved notebook that read public
+    data only is."""
+    archive, state = tmp_path / "archive", tmp_path / "state"
+    state.mkdir()
+    scheduled_run(archive, state, "daily_report", "20260610T040000.000Z-a", html="<p>approuvé</p>")
+    assert latest_public(archive, "daily_report", state).run_id == "20260610T040000.000Z-a"
+    # Planted (or ad hoc: `occidata report run` notes nothing in the service's ledger): not served,
+    # and it does not hide the good one either.
+    seed_run(archive, "daily_report", "20260611T040000.000Z-planted", html="<script>alert(1)</script>")
+    assert latest_public(archive, "daily_report", state).run_id == "20260610T040000.000Z-a"
+    seed_run(archive, "planted_only", "20260611T040000.000Z-x")
+    assert latest_public(archive, "planted_only", state) is None
+    scheduled_run(archive, state, "unapproved", "20260610T040000.000Z-u", approved=False)
+    assert latest_public(archive, "unapproved", state) is None
+    folder = scheduled_run(archive, state, "edited", "20260610T040000.000Z-e")
+    (folder / "report.html").write_text("<p>changed after the run</p>")
+    assert latest_public(archive, "edited", state) is None
+    scheduled_run(archive, state, "partner_report", "20260610T040000.000Z-p", datasets=PARTNER)
+    assert latest_public(archive, "partner_report", state) is None
+
+
 @pytest.mark.hub
 def test_reports_pages_with_a_real_hub(hub):
-    archive = Path(hub.local.cfg["state_dir"]) / "reports"
-    seed_run(archive, "daily_report", "20260610T040000.000Z-test", html="<p>Indice ATMO du jour</p>")
-    seed_run(archive, "daily_report", "20260611T040000.000Z-test", status="failed")
-    seed_run(archive, "leaks_and_waste", "20260610T040000.000Z-test", datasets=PARTNER, html="<p>Fuites</p>")
+    state = Path(hub.local.cfg["state_dir"])
+    archive = state / "reports"
+    scheduled_run(archive, state, "daily_report", "20260610T040000.000Z-test", html="<p>Indice ATMO du jour</p>")
+    scheduled_run(archive, state, "daily_report", "20260611T040000.000Z-test", status="failed")
+    scheduled_run(archive, state, "leaks_and_waste", "20260610T040000.000Z-test", datasets=PARTNER,
+                  html="<p>Fuites</p>")
+    seed_run(archive, "planted", "20260610T040000.000Z-test", html="<p>Planté</p>")  # not made by the platform
 
     anonymous = hub.session()
     page_url = anonymous.url("services/reports/")
@@ -93,6 +135,8 @@ def test_reports_pages_with_a_real_hub(hub):
     assert anonymous.http.get(anonymous.url("services/reports/public/leaks_and_waste/"), timeout=30).status_code == 404
     listing = anonymous.http.get(anonymous.url("services/reports/public/"), timeout=30)
     assert "daily_report" in listing.text and "leaks_and_waste" not in listing.text
+    assert "planted" not in listing.text
+    assert anonymous.http.get(anonymous.url("services/reports/public/planted/"), timeout=30).status_code == 404
     # Run files need a login.
     run_html = anonymous.url("services/reports/runs/daily_report/20260610T040000.000Z-test/report.html")
     assert anonymous.http.get(run_html, allow_redirects=False, timeout=30).status_code == 302

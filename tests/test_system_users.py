@@ -27,6 +27,18 @@ def test_a_prefix_keeps_hub_names_from_meaning_root():
     assert system_username("root", "jupyter-") != "root"
 
 
+def test_a_hub_user_named_into_an_existing_system_account_is_refused_at_account_creation(tmp_path):
+    """A hub name that, with the prefix, is the name of an account the platform did not make
+    (here ``daemon``, uid 1) is refused with the hub user and the account named; nothing is run as it."""
+    from occidata.hub.system_users import create_on_login
+
+    with pytest.raises(SystemUserError) as info:
+        create_on_login("", str(tmp_path / "home"))("daemon")
+    message = str(info.value)
+    assert "hub user 'daemon' would run as 'daemon'" in message and "not made by the platform" in message
+    assert not (tmp_path / "home").exists()
+
+
 def test_a_closed_directory_on_the_way_is_found():
     # pytest's tmp_path lies under a private directory: start from an open one.
     base = Path(tempfile.mkdtemp(prefix="occidata-open-", dir="/tmp"))

@@ -12,8 +12,9 @@ Two paths, one behaviour:
 
 Access levels for the direct path come from ``OCCIDATA_ACCESS_LEVELS`` (comma-separated:
 ``partner``, ``restricted:<dataset>``), which the spawner sets from the user's hub groups;
-``public`` is always granted. Server mode enforces the same rules on the server side (file
-permissions and the data service).
+``public`` is always granted. Which level an entry needs is decided by :mod:`occidata.levels`;
+server mode enforces it on the server side (file permissions and the data service, which also
+requires its own record of the grant).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import intake
 
 from ..config import load_config
 from ..datasets.build import read_manifest
+from ..levels import required_level
 from ..privacy.audit import record_read
 from ..state import StatePaths
 from .spec import CATALOG_PATH
@@ -59,10 +61,6 @@ def caller_levels(environ=None) -> set[str]:
     environ = os.environ if environ is None else environ
     granted = {level.strip() for level in environ.get("OCCIDATA_ACCESS_LEVELS", "").split(",") if level.strip()}
     return {"public"} | granted
-
-
-def _required_level(name: str, access: str) -> str:
-    return f"restricted:{name}" if access == "restricted" else access
 
 
 def _entry(catalog, name: str):
@@ -197,7 +195,7 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
     entry = _entry(catalog, name)
     meta = entry.metadata
     access = meta["access"]
-    needed = _required_level(name, access)
+    needed = required_level(name, access)
     if access == "restricted" and cfg["mode"] == "demo":
         raise _deny(name, access, f"{name} is restricted and demo mode does not serve restricted datasets at all")
     service = remote.service_url() if access != "public" else None

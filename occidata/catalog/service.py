@@ -5,11 +5,23 @@ listens on the port of ``$JUPYTERHUB_SERVICE_URL`` under ``$JUPYTERHUB_SERVICE_P
 are hub users, identified by the hub's OAuth (browsers) or by ``Authorization: token <t>`` (a
 user's API token, or the ``JUPYTERHUB_API_TOKEN`` of their lab server).
 
+This is where access levels are *enforced*; :mod:`occidata.levels` is where they are *decided*
+(which level an entry needs, which hub group stands for it, who may grant it).
+
 Every request is authorised afresh: once the caller is identified, the service asks the hub
 (with its own token) for the user's current groups, roles and admin flag — nothing is cached,
-so a revoke takes effect on the very next request. Levels come from hub groups: ``partner``
-grants partner entries, ``restricted:<dataset>`` one restricted entry; public entries are served
-to any logged-in user. In demo mode restricted entries are never served.
+so a revoke takes effect on the very next request. A non-public entry is served only when the
+caller is a member of the level's hub group (``partner``, ``restricted:<dataset>``) *and* this
+service recorded a grant of that level in its own grants file (:mod:`occidata.catalog.grants`):
+a membership added through another door (the hub's REST API or admin page) grants nothing, and
+a removal from the group by any door ends the right (the grant lapses, audited). Public entries
+are served to any logged-in user. In demo mode restricted entries are never served.
+
+Grants and revokes need a data steward's token that carries the hub scope
+:data:`occidata.levels.GRANT_SCOPE` (the ``steward`` role has it: a steward's own API token from
+``/hub/token``; a lab server's ``$JUPYTERHUB_API_TOKEN`` and browser OAuth sessions of this
+service do not). Nobody grants a right to themselves; a ``restricted:*`` level is first recorded
+as pending (``grant_requested``) and granted when a second, different steward grants it too.
 
 Endpoints, under the prefix:
 
@@ -17,8 +29,9 @@ Endpoints, under the prefix:
 - ``api/tables/<name>?format=arrow|parquet&year=&columns=a,b&start=&end=&<column>=<value>``:
   a filtered table, streamed (Arrow IPC stream by default);
 - ``api/zarr/<name>/<key>``: the raw bytes of one key of a grid's Zarr store (Zarr over HTTP);
-- ``api/access`` (data stewards: hub admins or the hub role ``steward``): GET the members of the
-  level groups; POST ``{"action": "grant"|"revoke", "user": …, "level": …}`` to change them;
+- ``api/access`` (data stewards: hub admins or the hub role ``steward``): GET the granted members
+  of the level groups, the pending restricted grants and the members the data trust did not grant;
+  POST ``{"action": "grant"|"revoke", "user": …, "level": …}`` to change them (200 done, 202 pending);
 - ``api/audit?user=&dataset=&event=&since=&until=`` (stewards): audit records (pseudonymised).
 
 Denials are 403 with ``{"error": …, "level_needed": …}`` and an ``access_denied`` audit event;
@@ -42,9 +55,11 @@ from occidata.config import load_config
 from occidata.datasets import get_dataset, names
 from occidata.datasets.build import read_manifest
 from occidata.hub.service_app import hub_service_app
+from occidata.levels import GRANT_SCOPE, is_level_group, level_groups, needs_second_steward, required_level
 from occidata.privacy.audit import query_audit, record_event
 from occidata.state import StatePaths
 
+from .grants import GrantsError, GrantStore, grants_path
 from .spec import entry_metadata
 from .tables import CatalogError, ParameterError, built_years, parse_query, scan_table, verify_files
 
@@ -55,6 +70,9 @@ ARROW_COMPRESSION = "zstd"
 PARQUET_TYPE = "application/vnd.apache.parquet"
 DEMO_REFUSAL = "restricted datasets are not served in demo mode"
 SAFE_KEY_PART = re.compile(r"^[A-Za-z0-9._-]+$")
+LAPSED = "removed from the hub group outside the data service"
+NOT_GRANTED = "hub group membership not granted through the data trust"
+RECONCILE_EVERY_MS = 60_000
 
 
 class ApiError(Exception):
@@ -66,13 +84,26 @@ class ApiError(Exception):
         self.body = {"error": message, **extra}
 
 
-def required_level(name: str, access: str) -> str:
-    return f"restricted:{name}" if access == "restricted" else access
+def self_grant_refusal(user: str, level: str) -> str:
+    return (f"Personne ne s'accorde un droit à soi-même : un autre intendant des données doit accorder "
+            f"« {level} » à {user}. / Nobody grants a right to themselves: another data steward must grant "
+            f"'{level}' to {user}.")
 
 
-def level_groups(entries: dict) -> list[str]:
-    """The hub groups that grant levels: ``partner`` and ``restricted:<d>`` for each restricted entry."""
-    return ["partner"] + sorted(f"restricted:{n}" for n, m in entries.items() if m["access"] == "restricted")
+def scope_refusal() -> str:
+    return (f"Ce jeton ne permet pas d'accorder ou de retirer un droit (il n'a pas le scope {GRANT_SCOPE}) : "
+            "c'est sans doute le jeton d'un serveur de lab ou d'une session de navigateur. Créez votre propre "
+            "jeton sur /hub/token et lancez `occidata access grant ... --token <votre jeton>` (ou OCCIDATA_TOKEN). "
+            f"/ This token may not grant or revoke (it lacks the scope {GRANT_SCOPE}): it is probably a lab "
+            "server's token or a browser session. Create your own token at /hub/token and run "
+            "`occidata access grant ... --token <your own token>` (or set OCCIDATA_TOKEN).")
+
+
+def not_granted_refusal(name: str, needed: str) -> str:
+    return (f"{name} needs access level '{needed}': vous êtes membre du groupe du hub « {needed} », mais cette "
+            "appartenance n'a pas été accordée par la fiducie de données (occidata access grant) ; demandez-la à "
+            f"un intendant des données. / You are a member of the hub group '{needed}', but that membership was "
+            "not granted through the data trust (occidata access grant); ask a data steward.")
 
 
 def catalogue_entries() -> dict[str, dict]:
@@ -102,6 +133,56 @@ class Chunks:
         return data
 
 
+async def call_hub(hub_auth, method: str, path: str, body=None) -> tuple[int, dict | list | None]:
+    """Call the hub's REST API with the service's own token."""
+    request = HTTPRequest(
+        hub_auth.api_url.rstrip("/") + "/" + path.lstrip("/"), method=method,
+        headers={"Authorization": f"token {hub_auth.api_token}", "Content-Type": "application/json"},
+        body=json.dumps(body) if body is not None else (b"" if method in ("POST", "PUT") else None),
+        allow_nonstandard_methods=True, request_timeout=20)
+    response = await AsyncHTTPClient().fetch(request, raise_error=False)
+    if response.code == 599:
+        raise ApiError(502, f"the hub API did not answer: {response.error}")
+    try:
+        payload = json.loads(response.body) if response.body else None
+    except ValueError:
+        payload = None
+    return response.code, payload
+
+
+async def level_memberships(hub_auth, entries: dict) -> dict[str, list[str]]:
+    """The hub's members of every level group (``partner``, ``restricted:<d>``)."""
+    code, groups = await call_hub(hub_auth, "GET", "groups")
+    if code != 200 or not isinstance(groups, list):
+        raise ApiError(502, f"could not list the hub's groups ({code})")
+    members = {name: [] for name in level_groups(entries)}
+    for group in groups:
+        name = group.get("name", "")
+        if is_level_group(name):
+            members[name] = sorted(group.get("users") or [])
+    return members
+
+
+def lapse_grants(store: GrantStore, audit_log, members: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Forget the grants whose holder left the level's hub group by another door (audited as revokes)."""
+    lapsed = []
+    for level, users in store.granted().items():
+        for user in sorted(set(users) - set(members.get(level, []))):
+            store.remove(user, level, pending=False)
+            record_event(audit_log, "revoke", who=user, what=level, reason=LAPSED)
+            lapsed.append((user, level))
+    return lapsed
+
+
+async def reconcile(hub_auth, state: dict) -> None:
+    """Periodically: grants of users no longer in the hub group lapse, even if they send no request."""
+    try:
+        lapse_grants(GrantStore(state["grants"]), state["audit_log"],
+                     await level_memberships(hub_auth, state["entries"]))
+    except Exception:  # noqa: BLE001 - the next round tries again; requests check membership anyway
+        log.exception("reconciling the grants with the hub's groups failed")
+
+
 def _hub_authenticated():
     from jupyterhub.services.auth import HubOAuthenticated
 
@@ -114,9 +195,13 @@ class Base(_hub_authenticated(), web.RequestHandler):
     def initialize(self, state: dict):
         self.state = state
         self.hub_user: dict | None = None
+        self.token_scopes: set[str] = set()
 
     def set_default_headers(self) -> None:
+        from occidata.hub import csp  # the platform's policies live there (this service sends data only)
+
         self.set_header("Cache-Control", "no-store")
+        self.set_header(csp.HEADER, csp.api_policy())
 
     # --- errors: always JSON --------------------------------------------------------------------
 
@@ -168,32 +253,29 @@ class Base(_hub_authenticated(), web.RequestHandler):
                 return
             raise ApiError(401, "not logged in: send 'Authorization: token <your hub API token>' "
                                 "(inside a lab: $JUPYTERHUB_API_TOKEN) or log in at the hub")
+        # What this token (or OAuth session) may do, as the hub resolved it: grants need GRANT_SCOPE.
+        self.token_scopes = set(model.get("scopes") or [])
         try:
             model = self.check_hub_user(model)
         except UserNotAllowed:
             raise ApiError(403, f"{model.get('name')} may not use the data service "
                                 "(the token lacks the scope access:services!service=data)") from None
-        if model.get("kind", "user") != "user":
-            raise ApiError(403, "only hub users are served, not services")
+        if model.get("kind", "user") == "service":
+            # The report scheduler reads as a lab would, with the levels the configuration gives
+            # it (reports.access_levels, never restricted); no other service is served.
+            levels = self.state["service_levels"].get(model.get("name"))
+            if levels is None:
+                raise ApiError(403, "only hub users and the reports service are served, not other services")
+            self.hub_user = {"name": f"service:{model['name']}", "kind": "service", "groups": sorted(levels),
+                             "admin": False, "roles": []}
+            self.current_user = self.hub_user
+            return
         self.hub_user = await self.fresh_user(model["name"])
         self.current_user = self.hub_user
 
     async def hub_api(self, method: str, path: str, body=None) -> tuple[int, dict | list | None]:
         """Call the hub's REST API with the service's own token."""
-        hub_auth = self.hub_auth
-        request = HTTPRequest(
-            hub_auth.api_url.rstrip("/") + "/" + path.lstrip("/"), method=method,
-            headers={"Authorization": f"token {hub_auth.api_token}", "Content-Type": "application/json"},
-            body=json.dumps(body) if body is not None else (b"" if method in ("POST", "PUT") else None),
-            allow_nonstandard_methods=True, request_timeout=20)
-        response = await AsyncHTTPClient().fetch(request, raise_error=False)
-        if response.code == 599:
-            raise ApiError(502, f"the hub API did not answer: {response.error}")
-        try:
-            payload = json.loads(response.body) if response.body else None
-        except ValueError:
-            payload = None
-        return response.code, payload
+        return await call_hub(self.hub_auth, method, path, body)
 
     async def fresh_user(self, name: str) -> dict:
         code, model = await self.hub_api("GET", f"users/{quote(name, safe='')}")
@@ -214,11 +296,27 @@ class Base(_hub_authenticated(), web.RequestHandler):
     def is_steward(self) -> bool:
         return bool(self.hub_user.get("admin")) or "steward" in (self.hub_user.get("roles") or [])
 
+    @property
+    def grants(self) -> GrantStore:
+        return GrantStore(self.state["grants"])
+
+    def holds(self, level: str) -> bool:
+        """Whether the caller holds ``level`` now: the hub group's membership and this service's grant."""
+        if level == "public":
+            return True
+        if self.hub_user.get("kind") == "service":
+            return level in self.hub_user["groups"]
+        try:
+            return level in self.groups and self.grants.has(self.user_name, level)
+        except GrantsError as error:
+            log.error("%s", error)
+            raise ApiError(500, "the data service's grants cannot be read; nothing non-public is served "
+                                "until they can (see its log)") from None
+
     def granted(self, meta: dict, name: str) -> bool:
-        needed = required_level(name, meta["access"])
         if meta["access"] == "restricted" and self.state["mode"] == "demo":
             return False
-        return needed == "public" or needed in self.groups
+        return self.holds(required_level(name, meta["access"]))
 
     # --- audit and access -----------------------------------------------------------------------
 
@@ -244,11 +342,25 @@ class Base(_hub_authenticated(), web.RequestHandler):
             self.audit("access_denied", what=name, access=meta["access"], reason="demo mode")
             raise ApiError(403, f"{name}: {DEMO_REFUSAL}", level_needed=needed)
         if needed != "public" and needed not in self.groups:
+            self.lapse(needed)
             self.audit("access_denied", what=name, access=meta["access"])
             shown = ", ".join(self.groups) or "none"
             raise ApiError(403, f"{name} needs access level '{needed}' (your groups: {shown}); ask a data steward",
                            level_needed=needed)
+        if not self.holds(needed):
+            self.audit("access_denied", what=name, access=meta["access"], reason=NOT_GRANTED)
+            raise ApiError(403, not_granted_refusal(name, needed), level_needed=needed)
         return meta
+
+    def lapse(self, level: str) -> None:
+        """The caller left ``level``'s hub group by another door: their grant ends (audited)."""
+        if self.hub_user.get("kind") == "service":
+            return
+        try:
+            if self.grants.remove(self.user_name, level, pending=False):
+                record_event(self.state["audit_log"], "revoke", who=self.user_name, what=level, reason=LAPSED)
+        except GrantsError as error:
+            log.error("%s", error)
 
     def record_of(self, name: str) -> dict | None:
         return read_manifest(self.state["data_dir"]).get(name)
@@ -263,6 +375,8 @@ class IndexHandler(Base):
     def get(self):
         prefix = self.state["prefix"]
         self.send_json({"service": "occidata data service", "user": self.user_name, "groups": self.groups,
+                        # Whether this token (or browser session) may grant or revoke: GRANT_SCOPE.
+                        "may_grant": GRANT_SCOPE in self.token_scopes,
                         "endpoints": [f"{prefix}api/entries", f"{prefix}api/tables/<name>",
                                       f"{prefix}api/zarr/<name>/<key>", f"{prefix}api/access"]})
 
@@ -390,28 +504,55 @@ def root_key(store: Path) -> str:
 
 
 class AccessHandler(Base):
+    """Stewards see and change who holds which level; every change is audited.
+
+    A grant adds the user to the level's hub group and records it in the grants file; for a
+    ``restricted:*`` level the first steward's grant is only recorded as pending, and a second,
+    different steward's grant of the same (user, level) completes it. A revoke removes the
+    membership, the grant and any pending request.
+    """
+
     def require_steward(self) -> None:
         if not self.is_steward:
             raise ApiError(403, "only data stewards (hub admins or holders of the hub role 'steward') "
                                 "may see or change access levels")
 
+    def require_grant_scope(self) -> None:
+        if GRANT_SCOPE not in self.token_scopes:
+            raise ApiError(403, scope_refusal(), scope_needed=GRANT_SCOPE)
+
     async def memberships(self) -> dict[str, list[str]]:
-        code, groups = await self.hub_api("GET", "groups")
-        if code != 200 or not isinstance(groups, list):
-            raise ApiError(502, f"could not list the hub's groups ({code})")
-        members = {name: [] for name in level_groups(self.state["entries"])}
-        for group in groups:
-            gname = group.get("name", "")
-            if gname == "partner" or gname.startswith("restricted:"):
-                members[gname] = sorted(group.get("users") or [])
-        return members
+        return await level_memberships(self.hub_auth, self.state["entries"])
+
+    def store(self) -> GrantStore:
+        store = self.grants
+        try:
+            store.read()
+        except GrantsError as error:
+            log.error("%s", error)
+            raise ApiError(500, str(error)) from None
+        return store
+
+    async def listing(self) -> dict:
+        """Granted members per level, pending restricted grants, and members the trust did not grant."""
+        store = self.store()
+        members = await self.memberships()
+        lapse_grants(store, self.state["audit_log"], members)
+        granted = store.granted()
+        return {
+            "members": {level: [u for u in users if u in granted.get(level, {})] for level, users in members.items()},
+            "not_granted": {level: [u for u in users if u not in granted.get(level, {})]
+                            for level, users in members.items()},
+            "pending": [{"user": user, "level": level, **request}
+                        for level, requests in sorted(store.pending().items())
+                        for user, request in sorted(requests.items())],
+        }
 
     async def get(self):
         self.require_steward()
-        self.send_json(await self.memberships())
+        self.send_json(await self.listing())
 
-    async def post(self):
-        self.require_steward()
+    def request_body(self) -> tuple[str, str, str]:
         try:
             body = json.loads(self.request.body or b"{}")
         except ValueError:
@@ -427,19 +568,62 @@ class AccessHandler(Base):
             raise ApiError(400, f"unknown level {level!r}; levels: {', '.join(levels)}", parameter="level")
         if not isinstance(user, str) or not user:
             raise ApiError(400, "user must be a hub user name", parameter="user")
+        return action, user, level
+
+    async def post(self):
+        self.require_steward()
+        self.require_grant_scope()
+        action, user, level = self.request_body()
+        if action == "grant" and user == self.user_name:
+            raise ApiError(403, self_grant_refusal(user, level), rule="no self-grant")
         code, _ = await self.hub_api("GET", f"users/{quote(user, safe='')}")
         if code != 200:
             raise ApiError(400, f"no hub user named {user!r}", parameter="user")
+        store = self.store()
+        if action == "revoke":
+            await self.change_group("DELETE", user, level)
+            store.remove(user, level)
+            # The person whose access changed is ``who``; the steward who changed it is ``by``.
+            record_event(self.state["audit_log"], "revoke", who=user, by=self.user_name, what=level)
+            await self.answer("revoke", user, level, "revoked")
+            return
+        if store.has(user, level) and user in (await self.memberships()).get(level, []):
+            await self.answer("grant", user, level, "granted")
+            return
+        stewards = [self.user_name]
+        if needs_second_steward(level):
+            request = store.pending().get(level, {}).get(user)
+            if request is None:
+                store.request(user, level, by=self.user_name)
+                record_event(self.state["audit_log"], "grant_requested", who=user, by=self.user_name, what=level)
+                await self.answer("grant", user, level, "pending", code=202, message=(
+                    f"Demande enregistrée : « {level} » pour {user} attend l'accord d'un second intendant des données. "
+                    f"/ Request recorded: '{level}' for {user} waits for a second data steward's grant."))
+                return
+            if request["by"] == self.user_name:
+                raise ApiError(409, f"Vous avez déjà demandé « {level} » pour {user} : un second intendant, différent "
+                                    f"de vous, doit l'accorder. / You already asked for '{level}' for {user}: a second, "
+                                    "different steward must grant it.", rule="second steward")
+            stewards = [request["by"], self.user_name]
+        await self.change_group("POST", user, level)
+        store.grant(user, level, by=stewards)
+        extra = {"second_by": stewards[1]} if len(stewards) > 1 else {}
+        record_event(self.state["audit_log"], "grant", who=user, by=stewards[0], what=level, **extra)
+        await self.answer("grant", user, level, "granted")
+
+    async def change_group(self, method: str, user: str, level: str) -> None:
         path = f"groups/{quote(level, safe='')}/users"
-        code, answer = await self.hub_api("POST" if action == "grant" else "DELETE", path, {"users": [user]})
+        code, answer = await self.hub_api(method, path, {"users": [user]})
         if code != 200:
+            action = "grant" if method == "POST" else "revoke"
             message = answer.get("message") if isinstance(answer, dict) else answer
             raise ApiError(409 if code in (400, 404) else 502, f"the hub refused to {action} {level} for {user}: "
                                                               f"{code} {message}")
-        # The person whose access changed is ``who``; the steward who changed it is ``by``.
-        record_event(self.state["audit_log"], action, who=user, by=self.user_name, what=level)
-        members = (await self.memberships()).get(level, [])
-        self.send_json({"action": action, "user": user, "level": level, "members": members})
+
+    async def answer(self, action: str, user: str, level: str, status: str, code: int = 200, **extra) -> None:
+        listing = await self.listing()
+        self.send_json({"action": action, "user": user, "level": level, "status": status,
+                        "members": listing["members"].get(level, []), **extra}, status=code)
 
 
 class AuditHandler(AccessHandler):
@@ -464,16 +648,25 @@ class NotFound(Base):
         raise ApiError(404, f"no such page; the API is under {self.state['prefix']}api/")
 
 
-def make_app(cfg: dict, prefix: str = "/services/data/", hub_auth=None) -> web.Application:
-    """The tornado application of the data service."""
-    prefix = "/" + prefix.strip("/") + "/"
-    state = {
-        "prefix": prefix,
+def service_state(cfg: dict, prefix: str) -> dict:
+    """What every handler of the service shares: paths, mode and the catalogue's entries."""
+    return {
+        "prefix": "/" + prefix.strip("/") + "/",
         "mode": cfg["mode"],
         "data_dir": cfg["data_dir"],
         "audit_log": StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl",
         "entries": catalogue_entries(),
+        "grants": grants_path(cfg["state_dir"]),
+        # Services served, with their levels: the report scheduler's come from the configuration.
+        "service_levels": {"reports": {level for level in cfg["reports"]["access_levels"]
+                                       if not level.startswith("restricted:")}} if cfg["reports"]["enabled"] else {},
     }
+
+
+def make_app(cfg: dict, prefix: str = "/services/data/", hub_auth=None) -> web.Application:
+    """The tornado application of the data service."""
+    state = service_state(cfg, prefix)
+    prefix = state["prefix"]
     routes = [
         ("", IndexHandler),
         (r"api/entries/?", EntriesHandler),
@@ -504,10 +697,17 @@ def main() -> None:
     cfg = load_config()
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10102"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/data/")
-    app = make_app(cfg, prefix, uncached_hub_auth())
+    hub_auth = uncached_hub_auth()
+    app = make_app(cfg, prefix, hub_auth)
+    if GrantStore(grants_path(cfg["state_dir"])).ensure():
+        # Decided: memberships made before the service kept its own record are not trusted.
+        log.warning("no grants file yet: created %s empty; hub group memberships made before it grant nothing "
+                    "until a steward grants them again with `occidata access grant`", grants_path(cfg["state_dir"]))
     app.listen(url.port, address=url.hostname or "127.0.0.1")
     note = " (demo mode: restricted datasets are not served)" if cfg["mode"] == "demo" else ""
     log.info("data service on %s%s for %s%s", url.geturl(), prefix, cfg["data_dir"], note)
+    state = service_state(cfg, prefix)
+    ioloop.PeriodicCallback(lambda: reconcile(hub_auth, state), RECONCILE_EVERY_MS).start()
     ioloop.IOLoop.current().start()
 
 

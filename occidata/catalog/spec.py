@@ -20,9 +20,10 @@ from intake.readers.user_parameters import BoundedNumberUserParameter, SimpleUse
 
 from .. import __version__
 from ..datasets import get_dataset, names
+from ..levels import LEVELS
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent.parent / "catalog" / "catalog.yaml"
-ACCESS_LEVELS = ("public", "partner", "restricted")
+ACCESS_LEVELS = LEVELS  # decided in occidata.levels
 BUILD_YEAR = 2024
 
 

@@ -1,43 +1,32 @@
 """The publication gate: what a notebook must pass before citizens see it (GDPR, issue 7).
 
 :func:`check_publication` runs a notebook with papermill with **public access only**
-(``OCCIDATA_ACCESS_LEVELS`` empty, no hub token, no data service URL; optionally as another
-system user, ``run_as``, so that the kernel cannot read protected files either) and refuses it
-when:
+(``OCCIDATA_ACCESS_LEVELS`` empty, no hub token, no data service URL). Run as root (server
+mode, or demo mode started as root), it runs the untrusted notebook in a **throwaway account**
+made for that run (``server.gate_prefix``) and a private folder of its own under /tmp: the
+account can read public data and write its own folder, nothing that is served, no archive, no
+other gate run; afterwards it and its processes are removed, root copies what the run left
+(regular files only) to ``<state>/gate/runs/`` and judges that copy. Not run as root, the notebook runs as the caller
+and the verdict is advisory (:data:`ADVISORY`). The notebook is refused when:
 
 1. it read non-public data, or tried to: every ``occidata.catalog.load`` is noted cell by
    cell (reads, and loads refused with PermissionError, even when the notebook catches the
    error), as well as the run's summary.json;
-2. a table in its outputs shows a count under ``k`` (see :func:`scan_outputs` for which
-   columns are counts);
+2. it shows anything the privacy rules cannot check, or a count under ``k``: its executed
+   outputs are judged by :func:`occidata.privacy.disclosure.judge_notebook`, fail-closed (only
+   tables shown through ``occidata.privacy.show_counts`` / ``publishable`` pass, and only when
+   their counts are 0, suppressed or at least k; text, JSON, Markdown, figures, plain HTML and
+   Markdown cells with numbers are refused);
 3. its execution failed.
 
 :func:`publish_notebook` runs the gate, records the steward's approval in the audit log and
 installs the notebook, without outputs, in the dashboards' folder. The snapshot service applies
 :func:`check_snapshot` (the same output checks, on an archived run) before serving a snapshot.
 
-Cells are numbered from 1 in the order of the notebook as written (markdown cells included),
-the cells the gate or papermill add not counted. Tables are numbered from 1 within a cell's
-outputs, rows from 1 within a table's body.
-
-**Which columns are counts.** A column is a count when its header, lower-cased, without
-accents, ``_`` and ``-`` read as spaces and a trailing ``(…)`` left out,
-
-- is one of: n, nb, count, counts, effectif, effectifs, nombre, number, admissions, cas,
-  cases, patients; or
-- starts with: "nombre de", "nombre d'", "nb ", "n ", "number of", "count of", "effectif(s) "
-  (e.g. ``n_admissions``, "Nombre de séjours"); or
-- ends with: " count", " counts", " n" (e.g. ``admissions_count``);
-
-unless the header speaks of a rate or a share: it holds "%" or "°" (n°: an identifier), or
-one of the words taux, rate, part, share, pourcentage, percent, proportion, moyenne, mean,
-average, median, mediane, ratio, pour, per. A notebook may name more count columns in its
-metadata, ``{"occidata": {"count_columns": ["séjours", …]}}``; it can add columns, never
-exempt one (the gate is not switched off by the notebook it judges).
-
-A count cell is refused when it reads as a whole number from 1 to ``k - 1`` ("3", "3.0",
-"3,000000"); blanks, "<11", "—", "NaN", "<NA>" and any other text pass, and so does 0 (a zero
-names nobody).
+The privacy rules (the threshold k, what a count is, what may be shown) live in
+:mod:`occidata.privacy.disclosure`; this module runs notebooks and records verdicts. Reasons
+name the cell (numbered from 1 in the order of the notebook as written, Markdown cells
+included, the cells the gate or papermill add not counted) and the output within it.
 
 **Refusals in the audit log.** An approval is recorded as ``publication`` with
 ``outcome: "approved"`` and ``by`` (the steward, pseudonymised). A refused publication is
@@ -50,32 +39,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import html as html_lib
 import json
 import logging
 import os
-import pwd
 import re
 import shutil
-import subprocess
+import stat
 import sys
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..atomic import write_atomic
 from ..config import load_config
+from ..privacy.disclosure import GATE_TAG, K, count_columns_of, judge_notebook, original_cells
 from ..state import StatePaths
 from . import APPS_DIR
 
 log = logging.getLogger("occidata.dashboards.gate")
 
-DEFAULT_K = 11
-GATE_TAG = "occidata-gate"  # cells the gate adds to its copy of the notebook
-PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}  # cells papermill adds
+DEFAULT_K = K  # occidata.privacy.disclosure.K: the threshold lives there
 READS_FILE = "gate-reads.json"  # written by the gate's cell beside summary.json
 VERDICT_FILE = "gate.json"  # the verdict on an archived snapshot, for people
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -83,18 +67,6 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 PRIVILEGED_ENV = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "OCCIDATA_DATA_SERVICE_URL", "JUPYTERHUB_CLIENT_ID",
                   "JUPYTERHUB_OAUTH_CALLBACK_URL", "JUPYTERHUB_OAUTH_SCOPES", "JUPYTERHUB_OAUTH_ACCESS_SCOPES",
                   "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES")
-
-COUNT_WORDS = {"n", "nb", "count", "counts", "effectif", "effectifs", "nombre", "number", "admissions", "cas",
-               "cases", "patients"}
-COUNT_PREFIXES = ("nombre de ", "nombre d'", "nombre d ", "nb ", "n ", "number of ", "count of ", "effectif ",
-                  "effectifs ")
-COUNT_SUFFIXES = (" count", " counts", " n")
-NOT_COUNT_WORDS = {"taux", "rate", "part", "share", "pourcentage", "percent", "proportion", "moyenne", "mean",
-                   "average", "median", "mediane", "ratio", "pour", "per"}
-SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
-GROUPED = re.compile(r"^\d{1,3}(?:[\s\u00a0\u202f\u2009.,']\d{3})+$")
-WHOLE = re.compile(r"^\+?(\d+)(?:[.,]0+)?$")
-
 
 class GateError(ValueError):
     """A notebook the gate cannot judge (missing, not a notebook, bad name or parameters): a user mistake."""
@@ -107,7 +79,8 @@ class GateResult:
     ``reasons``: why it is refused, each naming what and where (empty: it passes).
     ``run``: the archived run (:class:`occidata.reports.archive.RunRecord`) of the public execution;
     ``executed``: its executed notebook. ``reads``/``denied``: catalogue loads noted during the run.
-    ``findings``: the small counts found, as dicts (cell, table, column, row, value).
+    ``findings``: the outputs the privacy judge refused, as dicts (see
+    :class:`occidata.privacy.disclosure.Finding`: cell, output, kind, problem, text).
     """
 
     notebook: Path
@@ -118,204 +91,11 @@ class GateResult:
     reads: list[dict] = field(default_factory=list)
     denied: list[dict] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
+    advisory: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.reasons
-
-
-# --- which columns hold counts, and which values are small --------------------------------------
-
-
-def _plain_text(label: Any) -> str:
-    text = unicodedata.normalize("NFKD", str(label)).encode("ascii", "ignore").decode("ascii")
-    text = text.lower().replace("_", " ").replace("-", " ").replace("’", "'")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def is_count_column(label: Any, extra: Iterable[str] = ()) -> bool:
-    """Whether a column headed ``label`` holds counts (the rule is in the module's docstring)."""
-    text = _plain_text(label)
-    if not text:
-        return False
-    if text in {_plain_text(name) for name in extra}:
-        return True
-    if "%" in str(label) or "°" in str(label) or set(re.findall(r"[a-z]+", text)) & NOT_COUNT_WORDS:
-        return False
-    bare = re.sub(r"\s*\([^)]*\)\s*$", "", text).strip()
-    return (bare in COUNT_WORDS or bare.startswith(COUNT_PREFIXES) or bare.endswith(COUNT_SUFFIXES))
-
-
-def small_count(value: Any, k: int) -> int | None:
-    """The count ``value`` shows when it is a whole number from 1 to k - 1, else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        if value != value or not float(value).is_integer():  # NaN, or not whole
-            return None
-        number = int(value)
-    else:
-        text = html_lib.unescape(str(value)).strip()
-        if GROUPED.match(text):
-            number = int(re.sub(r"\D", "", text))
-        else:
-            match = WHOLE.match(SPACES.sub("", text))
-            if not match:
-                return None
-            number = int(match.group(1))
-    return number if 1 <= number < k else None
-
-
-# --- tables in outputs ----------------------------------------------------------------------------
-
-
-class _TableParser(HTMLParser):
-    """Every <table> of an HTML text: header labels (by position) and body rows of cell texts."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables: list[dict] = []
-        self._stack: list[dict] = []
-        self._cell: dict | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table":
-            self._stack.append({"head": [], "body": [], "section": None, "row": None})
-        elif not self._stack:
-            return
-        table = self._stack[-1]
-        if tag in ("thead", "tbody", "tfoot"):
-            table["section"] = tag
-        elif tag == "tr":
-            table["row"] = []
-        elif tag in ("td", "th") and table["row"] is not None:
-            try:
-                span = max(1, min(int(attrs.get("colspan") or 1), 1000))
-            except ValueError:
-                span = 1
-            self._cell = {"tag": tag, "text": "", "span": span}
-
-    def handle_endtag(self, tag):
-        if not self._stack:
-            return
-        table = self._stack[-1]
-        if tag in ("td", "th") and self._cell is not None and table["row"] is not None:
-            text = self._cell["text"].strip()
-            table["row"].extend([text] + [""] * (self._cell["span"] - 1))
-            table["row_tags"] = table.get("row_tags", []) + [self._cell["tag"]]
-            self._cell = None
-        elif tag == "tr" and table["row"] is not None:
-            row, tags = table["row"], table.pop("row_tags", [])
-            in_head = table["section"] == "thead" or (
-                table["section"] is None and not table["body"] and tags and all(t == "th" for t in tags))
-            (table["head"] if in_head else table["body"]).append(row)
-            table["row"] = None
-        elif tag in ("thead", "tbody", "tfoot"):
-            table["section"] = None
-        elif tag == "table":
-            done = self._stack.pop()
-            self.tables.append(_labelled(done["head"], done["body"]))
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell["text"] += data
-
-
-def _labelled(head: list[list[str]], body: list[list[str]]) -> dict:
-    """Header labels by column: the last non-empty label of the header rows at each position
-    (pandas puts the index name on a second header row, MultiIndex columns on several)."""
-    width = max([len(r) for r in head + body] or [0])
-    labels = [""] * width
-    for row in head:
-        for i, text in enumerate(row):
-            if text:
-                labels[i] = text
-    return {"columns": labels, "rows": body}
-
-
-def html_tables(text: str) -> list[dict]:
-    """The tables of an HTML text, in document order of their end, as {columns, rows}."""
-    parser = _TableParser()
-    parser.feed(text)
-    parser.close()
-    return parser.tables
-
-
-def _resource_table(data: Any) -> dict | None:
-    """A table from ``application/vnd.dataresource+json`` (pandas' table schema output)."""
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except ValueError:
-            return None
-    if not isinstance(data, dict):
-        return None
-    fields = [f.get("name") for f in (data.get("schema") or {}).get("fields", []) if isinstance(f, dict)]
-    rows = data.get("data") or []
-    if not fields and rows and isinstance(rows[0], dict):
-        fields = list(rows[0])
-    return {"columns": [str(f) for f in fields],
-            "rows": [[r.get(f) for f in fields] if isinstance(r, dict) else list(r) for r in rows]}
-
-
-def scan_tables(tables: Iterable[dict], k: int, extra: Iterable[str] = (), where: str = "") -> list[dict]:
-    """Small counts in ``tables`` ({columns, rows}, numbered from 1): one finding per cell."""
-    extra = list(extra)
-    findings = []
-    for number, table in enumerate(tables, start=1):
-        for position, label in enumerate(table["columns"]):
-            if not is_count_column(label, extra):
-                continue
-            for row_number, row in enumerate(table["rows"], start=1):
-                value = small_count(row[position], k) if position < len(row) else None
-                if value is not None:
-                    findings.append({"where": where, "table": number, "column": label, "row": row_number,
-                                     "value": value})
-    return findings
-
-
-def _finding_text(finding: dict, k: int) -> str:
-    where = f"{finding['where']}, " if finding.get("where") else ""
-    return (f"{where}table {finding['table']}, column {finding['column']!r}, row {finding['row']}: "
-            f"count {finding['value']} is under {k}")
-
-
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
-def original_cells(notebook: dict) -> list[tuple[int, dict]]:
-    """(number, cell) of the notebook's own cells, numbered from 1; cells that papermill or the
-    gate added are left out."""
-    own = [c for c in notebook.get("cells", [])
-           if not (({GATE_TAG} | PAPERMILL_TAGS) & set(c.get("metadata", {}).get("tags", [])))]
-    return list(enumerate(own, start=1))
-
-
-def count_columns_of(notebook: dict) -> list[str]:
-    """Extra count columns named in the notebook's metadata ``occidata.count_columns``."""
-    named = (notebook.get("metadata", {}).get("occidata") or {}).get("count_columns") or []
-    return [str(n) for n in named] if isinstance(named, (list, tuple)) else [str(named)]
-
-
-def scan_outputs(notebook: dict, k: int = DEFAULT_K, extra: Iterable[str] = ()) -> list[dict]:
-    """Small counts shown by the tables of the notebook's outputs (HTML tables, pandas' data
-    resources), each with its cell, table, column and row."""
-    extra = list(extra) + count_columns_of(notebook)
-    findings = []
-    for number, cell in original_cells(notebook):
-        tables = []
-        for output in cell.get("outputs", []) or []:
-            data = output.get("data") or {}
-            if "application/vnd.dataresource+json" in data:
-                found = _resource_table(data["application/vnd.dataresource+json"])
-                tables.extend([found] if found else [])
-            elif "text/html" in data:
-                tables.extend(html_tables(_source({"source": data["text/html"]})))
-        findings.extend(scan_tables(tables, k, extra, where=f"cell {number}"))
-    return findings
 
 
 # --- reads of non-public data ------------------------------------------------------------------------
@@ -478,61 +258,147 @@ def _gate_parameters(copy: Path) -> dict:
     return {"snapshot": True} if "snapshot" in declared and declared["snapshot"].type == "bool" else {}
 
 
-def _public_user(cfg: dict, run_as: str | None) -> str | None:
-    """``run_as``, else in server mode as root ``server.public_user``, else None (this process's user)."""
-    server = cfg.get("server")
-    if not run_as and cfg.get("mode") == "server" and isinstance(server, dict) and os.geteuid() == 0:
-        run_as = server.get("public_user")
-    if run_as:
+def isolated(cfg: dict) -> bool:
+    """Whether the gate runs submitted notebooks in a throwaway account (it must be root to make
+    one). Otherwise it runs them as the caller, and its verdict is advisory: the notebook could
+    have read or written whatever the caller may."""
+    return os.geteuid() == 0
+
+
+ADVISORY = ("avis consultatif : la passerelle a exécuté le notebook sous votre propre compte (mode démo, "
+            "sans root) ; il a pu lire ou écrire tout ce que vous pouvez / advisory verdict: the gate ran the "
+            "notebook as you (demo mode, not root), so it could read or write whatever you can")
+
+
+def gate_root(cfg: dict) -> Path:
+    """``<state>/gate``: root's, where the judged copies of finished runs are kept (``runs/``, 0700)."""
+    root = Path(cfg["state_dir"]) / "gate"
+    (root / "runs").mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o711)
+    os.chmod(root / "runs", 0o700)
+    return root
+
+
+def _check_reachable(cfg: dict) -> None:
+    """A throwaway account must reach the public data and nothing else: say so plainly when not."""
+    from ..hub.isolation import dataset_access, unreadable_by_others
+
+    data_dir = Path(cfg["data_dir"])
+    blocked = unreadable_by_others(data_dir)
+    if blocked is not None:
+        raise GateError(f"the data directory {data_dir} cannot be read by other accounts ({blocked} is "
+                        "closed), so the gate's throwaway account could not read public data; put the data "
+                        "where every account can read it (data_dir), as server mode does")
+    opened = [name for name, access in dataset_access().items()
+              if access != "public" and (data_dir / name).exists() and unreadable_by_others(data_dir / name) is None]
+    if opened:
+        raise GateError(f"non-public datasets are readable by every account in {data_dir} ({', '.join(opened)}): "
+                        "the gate will not run an untrusted notebook beside them; `occidata up` closes them "
+                        "(or `occidata data build`)")
+
+
+def _account_environment(cfg: dict, work: Path, user: str) -> dict:
+    """All a throwaway account's run gets: public data, its own folder, no secret, no token."""
+    from ..hub.isolation import server_python_environment
+    from ..hub.services import flat_env
+
+    bin_dir = str(Path(sys.executable).parent)
+    env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(work),
+           "USER": user, "LOGNAME": user, "TMPDIR": str(work / "tmp"), "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
+           "IPYTHONDIR": str(work / "ipython"), "MPLCONFIGDIR": str(work / "matplotlib"),
+           "NUMBA_CACHE_DIR": str(work / "numba"), "XDG_CACHE_HOME": str(work / "cache"),
+           "OCCIDATA_MODE": str(cfg["mode"]), "OCCIDATA_LAB_NAME": str(cfg.get("lab_name", "")),
+           **server_python_environment(), **flat_env("OCCIDATA_SOURCES", cfg.get("sources", {}))}
+    return public_environment(cfg, env)
+
+
+def _copy_out(folder: Path, target: Path) -> Path:
+    """Copy a run folder the throwaway account wrote into ``target`` (root's), keeping regular
+    files only: a link it planted must not make root read something else."""
+    target.mkdir(mode=0o700)
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = target / Path(root).relative_to(folder)
+        for name in dirs:
+            if not (Path(root) / name).is_symlink():
+                (here / name).mkdir(mode=0o700)
+        for name in files:
+            source = Path(root) / name
+            try:
+                fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue  # a link, or gone
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    continue
+                (here / name).write_bytes(handle.read())
+    return target
+
+
+def _execute_isolated(copy: Path, parameters: dict, cfg: dict, timeout: float | None):
+    """Run the gate's copy in a throwaway account and folder; the RunRecord of root's copy of it."""
+    from ..hub.accounts import run_as, throwaway_account
+    from ..hub.isolation import server_python
+    from ..reports.archive import list_runs
+
+    _check_reachable(cfg)
+    root = gate_root(cfg)
+    with throwaway_account(cfg["server"]["gate_prefix"]) as account:
+        # Under /tmp, not the state directory, which may lie in a home closed to other accounts.
+        outer = Path(tempfile.mkdtemp(prefix="occidata-gate-"))
+        os.chmod(outer, 0o711)
+        work = outer / "run"
         try:
-            pwd.getpwnam(run_as)
-        except KeyError:
-            raise GateError(f"no system user {run_as!r} to run the gate as; in server mode `occidata up` "
-                            "creates server.public_user") from None
-    return run_as or None
+            work.mkdir()
+            os.chown(work, account.pw_uid, account.pw_gid)
+            os.chmod(work, 0o700)
+            notebook = work / copy.name
+            shutil.copyfile(copy, notebook)
+            os.chown(notebook, account.pw_uid, account.pw_gid)
+            python = server_python(cfg) if cfg["mode"] == "server" else sys.executable
+            command = [python, "-m", "occidata.dashboards.gate", "--execute", str(notebook), "--archive",
+                       str(work / "runs"), "--parameters", json.dumps(parameters)]
+            command += ["--timeout", str(timeout)] if timeout else []
+            try:
+                done = run_as(account, command, env=_account_environment(cfg, work, account.pw_name), cwd=work)
+            except OSError as error:  # e.g. a Python the account may not run
+                raise GateError(f"cannot run the gate as a throwaway account: {error} (the platform's Python "
+                                "must be readable by every account: see server.python)") from None
+            if done.returncode == 2:
+                lines = done.stderr.strip().splitlines()
+                raise GateError(lines[-1] if lines else "the gate's run failed")
+            if done.returncode != 0:
+                raise RuntimeError(f"the gate's run failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+            from ..hub.accounts import kill_account_processes
 
-
-def _execute(copy: Path, parameters: dict, archive: Path, cfg: dict, run_as: str | None, timeout: float | None):
-    """Run the gate's copy with public access, in this process or as ``run_as``; the RunRecord."""
+            kill_account_processes(account.pw_uid)  # nothing may change the run while it is copied
+            runs = list_runs(work / "runs", copy.stem)
+            if not runs:
+                raise RuntimeError(f"the gate's run left no record: {done.stderr.strip()[-2000:]}")
+            kept = _copy_out(Path(runs[0].folder), root / "runs" / f"{runs[0].run_id}-{account.pw_name}")
+        finally:
+            shutil.rmtree(outer, ignore_errors=True)
     from ..reports.archive import read_run
+
+    record = read_run(kept)
+    record.folder = str(kept)
+    return record
+
+
+def _execute_here(copy: Path, parameters: dict, cfg: dict, timeout: float | None):
+    """Run the gate's copy with public access in this account (advisory verdict)."""
     from ..reports.parameters import ParameterError
     from ..reports.runner import ReportError, run_report
 
-    env = public_environment(cfg)
-    if not run_as:
-        with _swapped_environment(env):
-            try:
-                return run_report(copy, parameters, timeout=timeout, archive_dir=archive)
-            except (ParameterError, ReportError) as error:
-                raise GateError(str(error)) from None
-    user = pwd.getpwnam(run_as)
-    for path in (archive.parent, archive, copy.parent, copy):
-        os.chown(path, user.pw_uid, user.pw_gid)
-    env.update(HOME=str(archive), USER=run_as, LOGNAME=run_as, JUPYTER_RUNTIME_DIR=str(archive / ".runtime"),
-               IPYTHONDIR=str(archive / ".ipython"))
-    from ..hub.isolation import server_python
-
-    python = server_python(cfg) if cfg.get("mode") == "server" else sys.executable
-    if cfg.get("mode") == "server":
-        from ..hub.isolation import server_python_environment
-
-        env.update(server_python_environment())
-    command = [python, "-m", "occidata.dashboards.gate", "--execute", str(copy), "--archive", str(archive),
-               "--parameters", json.dumps(parameters)] + (["--timeout", str(timeout)] if timeout else [])
-    try:
-        done = subprocess.run(command, user=user.pw_uid, group=user.pw_gid, extra_groups=[], env=env,
-                              cwd=str(archive), capture_output=True, text=True)
-    except OSError as error:  # e.g. a Python that the user may not run
-        raise GateError(f"cannot run the gate as {run_as}: {error} (server mode needs a Python every user "
-                        "can read)") from None
-    if done.returncode == 2:
-        raise GateError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "the gate's run failed")
-    if done.returncode != 0:
-        raise RuntimeError(f"the gate's run as {run_as} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
-    return read_run(json.loads(done.stdout.strip().splitlines()[-1])["folder"])
+    archive = Path(cfg["state_dir"]) / "publication-gate" / "runs"
+    archive.mkdir(parents=True, exist_ok=True)
+    with _swapped_environment(public_environment(cfg)):
+        try:
+            return run_report(copy, parameters, timeout=timeout, archive_dir=archive)
+        except (ParameterError, ReportError) as error:
+            raise GateError(str(error)) from None
 
 
-def check_publication(notebook, *, k: int = DEFAULT_K, cfg: dict | None = None, run_as: str | None = None,
+def check_publication(notebook, *, k: int = DEFAULT_K, cfg: dict | None = None,
                       timeout: float | None = 600, progress=None) -> GateResult:
     """Run ``notebook`` with public access only and judge it (see the module's docstring).
 
@@ -544,10 +410,8 @@ def check_publication(notebook, *, k: int = DEFAULT_K, cfg: dict | None = None, 
         The smallest count a table may show (11 for health data).
     cfg
         The platform configuration (default :func:`occidata.config.load_config`).
-    run_as
-        A system user to run the execution as (server mode), so that the kernel cannot read
-        protected files directly; default ``cfg["server"]["public_user"]`` when that key exists
-        and this process is root, else this process's user.
+    timeout
+        Seconds allowed per cell.
     progress
         A function called with a line of text at each step (the CLI prints them).
 
@@ -563,28 +427,23 @@ def check_publication(notebook, *, k: int = DEFAULT_K, cfg: dict | None = None, 
     cfg = cfg or load_config()
     path = Path(notebook).resolve()
     original = _read_notebook(path)
-    result = GateResult(notebook=path, k=k)
-    user = _public_user(cfg, run_as)
-    if user:  # a folder of its own that the user may write: under <state>/public in server mode
-        public = Path(cfg["state_dir"]) / "public"
-        work = Path(tempfile.mkdtemp(prefix="occidata-gate-", dir=public if public.is_dir() else None))
-    else:
-        work = Path(cfg["state_dir"]) / "publication-gate"
-    staging = Path(tempfile.mkdtemp(prefix="gate-", dir=work if user else None))
+    result = GateResult(notebook=path, k=k, advisory=not isolated(cfg))
+    staging = Path(tempfile.mkdtemp(prefix="occidata-gate-"))
     try:
         import nbformat
 
         copy = staging / path.name
         nbformat.write(_gate_copy(original), str(copy))
         parameters = _gate_parameters(copy)
-        archive = work / "runs"
-        archive.mkdir(parents=True, exist_ok=True)
-        say(f"running {path.name} with public access only" + (f" as {user}" if user else "")
+        say(f"running {path.name} with public access only"
+            + (" in a throwaway account" if not result.advisory else " as you (advisory)")
             + (" (snapshot mode)" if parameters else "") + "…")
-        record = _execute(copy, parameters, archive, cfg, user, timeout)
+        if result.advisory:
+            record = _execute_here(copy, parameters, cfg, timeout)
+        else:
+            record = _execute_isolated(copy, parameters, cfg, timeout)
     finally:
-        if not user:
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
     result.run = record
     result.executed = record.notebook_path
     try:
@@ -604,9 +463,12 @@ def check_publication(notebook, *, k: int = DEFAULT_K, cfg: dict | None = None, 
     result.denied = list(notes.get("denied", [])) + list(_summary(folder).get("denied", []))
     result.reasons.extend(read_reasons(result.reads, result.denied, cells))
 
-    say(f"checking the tables of its outputs for counts under {k}…")
-    result.findings = scan_outputs(executed, k, count_columns_of(original))
-    result.reasons.extend(_finding_text(f, k) for f in result.findings)
+    say(f"checking its outputs: only checked tables, no count under {k}…")
+    findings = judge_notebook(executed, k, count_columns_of(original))
+    if not record.ok:  # the failure is the reason: not its traceback, nor papermill's note about it
+        findings = [f for f in findings if f.kind != "error" and f.tag is None]
+    result.findings = [f.as_dict() for f in findings]
+    result.reasons.extend(f.text for f in findings)
 
     if not record.ok:
         error = record.error or {}
@@ -669,7 +531,7 @@ class PublicationRefused(Exception):
 
 
 def publish_notebook(notebook, *, approved_by: str, k: int = DEFAULT_K, cfg: dict | None = None,
-                     replace: bool = False, run_as: str | None = None, progress=None) -> Path:
+                     replace: bool = False, progress=None) -> Path:
     """Gate ``notebook``, record the approval, install it (without outputs) as a dashboard.
 
     The dashboard's slug is the notebook's name (lower-case letters, digits, dashes). Returns
@@ -698,7 +560,9 @@ def publish_notebook(notebook, *, approved_by: str, k: int = DEFAULT_K, cfg: dic
     target = apps_dir_of(cfg) / f"{slug}.ipynb"
     if target.exists() and not replace:
         raise GateError(f"a dashboard {slug!r} is already installed ({target}); pass --replace to replace it")
-    result = check_publication(path, k=k, cfg=cfg, run_as=run_as, progress=say)
+    result = check_publication(path, k=k, cfg=cfg, progress=say)
+    if result.advisory:
+        say(ADVISORY)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     log_path = audit_log_of(cfg)
     run_id = result.run.run_id if result.run is not None else None
@@ -708,8 +572,11 @@ def publish_notebook(notebook, *, approved_by: str, k: int = DEFAULT_K, cfg: dic
         raise PublicationRefused(result)
     say(f"approved by {approved_by}: recording the publication in the audit log…")
     record_event(log_path, "publication", who=approved_by, by=approved_by, what=slug, outcome="approved",
-                 notebook_sha256=digest, k=k, run=run_id)
+                 notebook_sha256=digest, k=k, run=run_id, advisory=result.advisory)
     install_notebook(without_outputs(original), target, replace=replace)
+    from ..approvals import approve
+
+    approve(cfg["state_dir"], target, name=slug, kind="dashboard", by=approved_by)
     say(f"installed {target}")
     return target
 
@@ -722,7 +589,9 @@ _VERDICTS: dict[tuple[str, int], list[str]] = {}
 
 def check_snapshot(record, k: int = DEFAULT_K) -> list[str]:
     """Why an archived snapshot run must not be served (empty: it may be): non-public reads
-    in its summary, small counts in its outputs (the executed notebook, else its HTML).
+    in its summary, and every output of its executed notebook that the privacy judge refuses
+    (:func:`occidata.privacy.disclosure.judge_notebook`); a run without a readable executed
+    notebook is refused.
 
     Verdicts are kept per run folder for the life of the process, and written to the run's
     ``gate.json`` for people (best effort).
@@ -738,15 +607,11 @@ def check_snapshot(record, k: int = DEFAULT_K) -> list[str]:
         executed = json.loads(record.notebook_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         executed = None
-    if executed is not None:
-        findings = scan_outputs(executed, k)
-    else:
-        try:
-            page = record.html_path.read_text(encoding="utf-8")
-        except OSError:
-            page = ""
-        findings = scan_tables(html_tables(page), k, where="page")
-    reasons += [_finding_text(f, k) for f in findings]
+    if isinstance(executed, dict) and isinstance(executed.get("cells"), list):
+        reasons += [f.text for f in judge_notebook(executed, k)]
+    else:  # nothing to judge: never served (fail-closed)
+        reasons.append(f"no executed notebook to judge in the run folder ({record.notebook_path.name} missing "
+                       "or unreadable)")
     _VERDICTS[key] = reasons
     with contextlib.suppress(OSError):
         write_atomic(folder / VERDICT_FILE, json.dumps({"k": k, "ok": not reasons, "reasons": reasons},
@@ -754,7 +619,7 @@ def check_snapshot(record, k: int = DEFAULT_K) -> list[str]:
     return reasons
 
 
-# --- the child process of run_as ----------------------------------------------------------------------
+# --- the child process of a throwaway account ----------------------------------------------------------------------
 
 
 def _child(argv: list[str] | None = None) -> int:

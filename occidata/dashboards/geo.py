@@ -8,6 +8,7 @@ one shape, so that a map always shows.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -44,7 +45,10 @@ def _rings(geometry: dict) -> list[np.ndarray]:
 
 
 def _cache_dir(cfg: dict) -> Path:
-    return Path(cfg["state_dir"]) / "cache" / "geography"
+    """This account's own cache (XDG): the dashboards, the gate's throwaway accounts and the
+    researchers render maps as different accounts, and none may write the platform's state."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "occidata" / "geography"
 
 
 def _boundaries(cfg: dict) -> dict | None:

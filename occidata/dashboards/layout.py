@@ -9,6 +9,11 @@ plain notice for citizens (never a traceback, never data that is not public).
 language; with a function, switching the language rebuilds the controls in that language and
 keeps the values chosen so far. ``render(lang=..., **values) -> str`` returns the page's HTML
 (from :func:`occidata.dashboards.render.page`), ``values`` being each control's value by name.
+
+A snapshot is displayed as a sanctioned output (:func:`occidata.privacy.publish.publishable`):
+the page's HTML with the declaration of every table that ``render`` wrote through
+:func:`occidata.dashboards.render.html_table` (each map and chart sits beside a table of the same
+values), which the publication gate re-checks before a snapshot is served.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import sys
 from collections.abc import Callable, Mapping
 
 import pandas as pd
-from IPython.display import HTML, display
+from IPython.display import display
 
+from ..privacy.publish import declaring, publishable
 from ..reports.summary import SUMMARY_ENV, record_summary
 from . import BY_SLUG
 from .data import Lazy
@@ -112,15 +118,17 @@ def _snapshot_values(controls: Controls, defaults: Mapping | None, lang: str) ->
     return values
 
 
-def _snapshot_html(slug: str, controls: Controls, render: Callable[..., str], lang: str,
-                   defaults: Mapping | None) -> str:
-    try:
-        values = _snapshot_values(controls, defaults, lang)
-    except Exception as error:  # noqa: BLE001
-        html = error_page(slug, lang, error)
-    else:
-        html = render_safely(slug, render, lang, values)
-    return _with_note(html, snapshot_note(lang))
+def _snapshot(slug: str, controls: Controls, render: Callable[..., str], lang: str,
+              defaults: Mapping | None) -> tuple[str, list[dict]]:
+    """The snapshot's HTML and the tables it declares (those ``render`` wrote; none on the notice)."""
+    with declaring() as tables:
+        try:
+            values = _snapshot_values(controls, defaults, lang)
+            html = render(lang=lang, **values)
+        except Exception as error:  # noqa: BLE001 - citizens get a notice, operators the log line
+            html = error_page(slug, lang, error)
+            tables.clear()  # the notice shows none of the tables written before the error
+    return _with_note(html, snapshot_note(lang)), list(tables)
 
 
 def _html_output(html: str) -> tuple:
@@ -191,15 +199,19 @@ class _LiveDashboard:
         return html
 
 
+def _check_language(lang: str) -> None:
+    if lang not in ("fr", "en"):
+        raise ValueError(f"lang={lang!r}; use fr or en")
+
+
 def build_dashboard(slug: str, controls: Controls, render: Callable[..., str], *, lang: str = "fr",
                     snapshot: bool = False, defaults: Mapping | None = None):
     """What :func:`show_dashboard` displays, without displaying it: the live ``VBox`` (its
     ``.dashboard`` attribute gives ``refresh()``, ``language``, ``controls`` and ``output``), or the
     snapshot's HTML string."""
-    if lang not in ("fr", "en"):
-        raise ValueError(f"lang={lang!r}; use fr or en")
+    _check_language(lang)
     if snapshot:
-        return _snapshot_html(slug, controls, render, lang, defaults)
+        return _snapshot(slug, controls, render, lang, defaults)[0]
     live = _LiveDashboard(slug, controls, render, lang)
     live.container.dashboard = live
     return live.container
@@ -214,12 +226,16 @@ def show_dashboard(slug: str, controls: Controls, render: Callable[..., str], *,
     Live (``snapshot=False``): a language switch "Langue / Language", the controls in a
     wrapping box and an ``ipywidgets.Output`` redrawn by ``render`` on every change.
     Snapshot: no widget at all; displays the HTML of ``render`` with the controls' default
-    values and a note "Instantané du <date heure>". ``defaults`` (optional, name -> value) gives
+    values and a note "Instantané du <date heure>", as a sanctioned output declaring its tables
+    (the publication gate refuses any other). ``defaults`` (optional, name -> value) gives
     the snapshot's values without creating any widget: pass it, with ``controls`` as a function,
     so that a snapshot notebook carries no widget state at all.
     """
-    built = build_dashboard(slug, controls, render, lang=lang, snapshot=snapshot, defaults=defaults)
-    display(HTML(built) if snapshot else built)
+    if snapshot:
+        _check_language(lang)
+        display(publishable(*_snapshot(slug, controls, render, lang, defaults)))
+    else:
+        display(build_dashboard(slug, controls, render, lang=lang, defaults=defaults))
     if snapshot and os.environ.get(SUMMARY_ENV):
         # A scheduled snapshot: leave the datasets read (and refused) for the publication gate.
         record_summary({"dashboard": slug, "lang": lang})

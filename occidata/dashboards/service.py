@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -33,9 +34,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado import ioloop, web
 
 from ..config import load_config
+from ..hub import csp
 from ..reports.schedule import Scheduler, archive_path
 from . import APPS_DIR, BY_SLUG, Dashboard
-from .snapshots import (available, in_language, latest_snapshot, navigation, refused_snapshots, render_missing,
+from .snapshots import (approved_dashboards, in_language, latest_snapshot, navigation, refused_snapshots, render_missing,
                         snapshot_schedules, with_banner)
 
 log = logging.getLogger("occidata.dashboards.service")
@@ -44,6 +46,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 VOILA_TEMPLATES = TEMPLATES / "voila"  # a JUPYTER_PATH entry: voila/templates/occidata/
 DEFAULT_PREFIX = "/services/dashboards/"
 PARIS = ZoneInfo("Europe/Paris")
+PAGE_POLICY = csp.page_policy()
+# What Voilà writes, inline, while a cell runs longer than its keep-alive timeout; it only keeps the
+# connection busy (our template's voila_heartbeat does nothing), so a comment does the same.
+VOILA_HEARTBEAT = "<script>window.voila_heartbeat()</script>\n"
 HUB_VARIABLES = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "JUPYTERHUB_CLIENT_ID", "JUPYTERHUB_OAUTH_CALLBACK_URL",
                  "JUPYTERHUB_OAUTH_SCOPES", "JUPYTERHUB_OAUTH_ACCESS_SCOPES", "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES")
 
@@ -79,14 +85,11 @@ def kernel_counts(kernel_manager) -> dict:
 # --- pages --------------------------------------------------------------------------------------
 
 
-def content_security_policy(tiles_url: str | None) -> str:
-    """Pages of this service may load from this host only (and from the tile server for maps)."""
-    images = "'self' data:"
-    if tiles_url:
-        parts = urlparse(tiles_url)
-        images += f" {parts.scheme}://{parts.netloc}"
-    return (f"default-src 'self'; img-src {images}; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self'; frame-ancestors 'self'")
+def voila_policy(prefix: str, tiles_url: str | None):
+    """The policy of every response that is not one of our pages: Voilà's pages run scripts from
+    the service's ``voila/`` path only (its bundle, widgets, our template's static file)."""
+    return lambda request: csp.page_policy(scripts_from=csp.path_source(request, prefix + "voila/"),
+                                           tiles_url=tiles_url)
 
 
 class PageHandler(web.RequestHandler):
@@ -98,11 +101,12 @@ class PageHandler(web.RequestHandler):
     def set_default_headers(self):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header(csp.HEADER, PAGE_POLICY)  # our pages run no script at all
 
     def render_page(self, template: str, **values) -> None:
         page = self.state["jinja"].get_template(template)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Content-Security-Policy", self.state["csp"])
+        self.set_header(csp.HEADER, self.state["csp"])
         self.finish(page.render(prefix=self.state["prefix"], lab_name=self.state["lab_name"], **values))
 
     def write_error(self, status_code: int, **kwargs) -> None:
@@ -133,7 +137,7 @@ def write_snapshot(handler: PageHandler, slug: str, busy: bool, lang: str = "fr"
     """The latest snapshot of ``slug`` in ``lang``, under a bar saying what it is (and, when
     ``busy``, that the live kernels are at their cap); a 'being prepared' page when there is none."""
     state = handler.state
-    record = latest_snapshot(state["archive_dir"], slug, lang)
+    record = latest_snapshot(state["archive_dir"], slug, lang, state_dir=state["state_dir"])
     live_url = f"{state['prefix']}voila/render/{slug}.ipynb"
     if record is None:
         handler.set_header("Retry-After", "60")
@@ -148,7 +152,8 @@ def write_snapshot(handler: PageHandler, slug: str, busy: bool, lang: str = "fr"
     page = in_language(record.html_path.read_text(encoding="utf-8"), lang)
     page = with_banner(page, navigation(state["prefix"], slug, lang, busy, snapshot_time(record)))
     handler.set_header("Content-Type", "text/html; charset=utf-8")
-    handler.set_header("Content-Security-Policy", state["csp"])
+    # A notebook's output, archived: no script runs in it, whatever it holds.
+    handler.set_header(csp.HEADER, state["archive_csp"])
     handler.set_header("Cache-Control", "no-cache")
     handler.set_header("X-Occidata-Snapshot", record.run_id)
     handler.finish(page)
@@ -158,11 +163,12 @@ class LandingHandler(PageHandler):
     def get(self):
         state = self.state
         cards = []
-        for slug in available(apps_dir_of(state["cfg"])):
-            record = latest_snapshot(state["archive_dir"], slug)
+        for slug in state["slug_order"]:
+            record = latest_snapshot(state["archive_dir"], slug, state_dir=state["state_dir"])
             cards.append({"d": describe(apps_dir_of(state["cfg"]), slug),
                           "snapshot_time": snapshot_time(record) if record else None,
-                          "snapshot_en": latest_snapshot(state["archive_dir"], slug, "en") is not None})
+                          "snapshot_en": latest_snapshot(state["archive_dir"], slug, "en",
+                                                         state_dir=state["state_dir"]) is not None})
         self.render_page("landing.html", title="Tableaux de bord publics", cards=cards)
 
 
@@ -181,8 +187,9 @@ class StatusHandler(PageHandler):
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps({**counts, "admitting": state["inflight"], "max_kernels": state["max_kernels"],
                                 "pool_size": state["pool_size"], "dashboards": sorted(state["slugs"]),
-                                "snapshots": {s: bool(latest_snapshot(state["archive_dir"], s)) for s in state["slugs"]},
-                                "snapshots_en": {s: bool(latest_snapshot(state["archive_dir"], s, "en"))
+                                "snapshots": {s: bool(latest_snapshot(state["archive_dir"], s, state_dir=state["state_dir"]))
+                                              for s in state["slugs"]},
+                                "snapshots_en": {s: bool(latest_snapshot(state["archive_dir"], s, "en", state_dir=state["state_dir"]))
                                                  for s in state["slugs"]},
                                 # Rendered but kept from the public by the publication gate.
                                 "snapshots_refused": {s: refused_snapshots(state["archive_dir"], s)
@@ -221,6 +228,9 @@ def capped_voila_handler():
         def render_page(self, template, **values):
             return PageHandler.render_page(self, template, **values)
 
+        def write(self, chunk):
+            super().write("<!-- -->\n" if chunk == VOILA_HEARTBEAT else chunk)
+
         def set_header(self, name, value):
             # Voilà says "text/html" alone; without the charset, non-browser clients read Latin-1.
             if name.lower() == "content-type" and value == "text/html":
@@ -250,6 +260,9 @@ def dashboards_app_class():
                 (prefix + r"voila/render/(.*)", capped_voila_handler(), render_kwargs),
                 (prefix + r"voila/tree(?:/.*)?", web.RedirectHandler, {"url": prefix}),
             ]
+            # Every response of the application (Voilà's own, static files, errors) gets a policy
+            # without inline script; Voilà.start has made self.app just before asking for handlers.
+            csp.protect(self.app, state["voila_csp"])
             # Tornado takes the first pattern that matches: ours come before Voilà's.
             return ours + super().init_handlers()
 
@@ -273,6 +286,12 @@ def voila_config(cfg: dict, prefix: str, port: int):
     c.VoilaConfiguration.file_allowlist = []  # the notebooks' folder serves no files
     c.VoilaConfiguration.preheat_kernel = section["pool_size"] > 0
     c.VoilaConfiguration.default_pool_size = section["pool_size"]
+    # Voilà preheats every notebook of its folder, running it ahead of any visit: never one
+    # that no steward approved (see occidata.approvals).
+    approved = set(approved_dashboards(apps_dir_of(cfg), cfg["state_dir"]))
+    root = apps_dir_of(cfg)  # as Voilà lists it: Path(root_dir).rglob
+    c.VoilaKernelManager.preheat_denylist = [re.escape(str(path)) + "$" for path in sorted(root.rglob("*.ipynb"))
+                                             if path.stem not in approved or path.parent != root]
     c.VoilaExporter.language_code = "fr"
     c.MappingKernelManager.cull_idle_timeout = section["cull_idle_timeout"]
     c.MappingKernelManager.cull_interval = section["cull_interval"]
@@ -294,11 +313,15 @@ def kernel_environment(cfg: dict) -> None:
 
 def make_state(cfg: dict, prefix: str) -> dict:
     section = cfg["dashboards"]
+    approved = approved_dashboards(apps_dir_of(cfg), cfg["state_dir"])
     jinja = Environment(loader=FileSystemLoader(str(TEMPLATES / "pages")), autoescape=select_autoescape(["html"]))
     return {"cfg": cfg, "prefix": prefix, "lab_name": cfg["lab_name"], "jinja": jinja,
-            "slugs": set(available(apps_dir_of(cfg))), "archive_dir": archive_path(cfg),
+            # Only dashboards a steward approved (as they are now) are served, live or saved.
+            "slug_order": approved, "slugs": set(approved), "state_dir": cfg["state_dir"],
+            "archive_dir": archive_path(cfg),
             "max_kernels": section["max_kernels"], "pool_size": section["pool_size"],
-            "csp": content_security_policy(section["tiles_url"]), "inflight": 0, "busy_served": 0}
+            "csp": PAGE_POLICY, "archive_csp": csp.archive_policy(section["tiles_url"]),
+            "voila_csp": voila_policy(prefix, section["tiles_url"]), "inflight": 0, "busy_served": 0}
 
 
 def start_snapshots(cfg: dict) -> Scheduler:
@@ -307,9 +330,10 @@ def start_snapshots(cfg: dict) -> Scheduler:
 
     apps_dir, archive = apps_dir_of(cfg), archive_path(cfg)
     run, _pool = isolated_runner(1)  # one rendering at a time: the live dashboards come first
-    scheduler = Scheduler(snapshot_schedules(cfg, apps_dir), Path(cfg["state_dir"]) / "dashboards", run,
+    slugs = approved_dashboards(apps_dir, cfg["state_dir"])
+    scheduler = Scheduler(snapshot_schedules(cfg, apps_dir, slugs), Path(cfg["state_dir"]) / "dashboards", run,
                           archive_dir=archive, concurrency=1, catch_up="latest")
-    threading.Thread(target=render_missing, args=(run, cfg, apps_dir, archive), name="first-snapshots",
+    threading.Thread(target=render_missing, args=(run, cfg, apps_dir, archive, slugs), name="first-snapshots",
                      daemon=True).start()
 
     def tick():
@@ -326,6 +350,7 @@ def start_snapshots(cfg: dict) -> Scheduler:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     cfg = load_config()
+    os.umask(0o077)  # the archive it writes is its own: closed to every other account
     kernel_environment(cfg)
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10102"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", DEFAULT_PREFIX)

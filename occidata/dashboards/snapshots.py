@@ -14,7 +14,9 @@ import re
 from pathlib import Path
 from typing import Callable
 
+from ..approvals import is_approved
 from ..reports.archive import RunRecord, list_runs
+from ..reports.ledger import ledger_entry, record_run
 from ..reports.runner import new_run_id
 from ..reports.schedule import Schedule, parse_schedule
 from . import DASHBOARDS, gate
@@ -44,14 +46,15 @@ def schedule_name(slug: str, lang: str) -> str:
     return f"instantane-{slug}" + ("" if lang == "fr" else f"-{lang}")
 
 
-def snapshot_schedules(cfg: dict, apps_dir: str | Path) -> list[Schedule]:
-    """One report schedule per dashboard and language, on ``dashboards.snapshot_cron``.
+def snapshot_schedules(cfg: dict, apps_dir: str | Path, slugs: list[str] | None = None) -> list[Schedule]:
+    """One report schedule per dashboard (``slugs``, default all) and language, on
+    ``dashboards.snapshot_cron``.
 
     Raises ScheduleError naming ``dashboards.snapshot_cron`` when the expression is not valid.
     """
     section = cfg["dashboards"]
     schedules = []
-    for slug in available(apps_dir):
+    for slug in available(apps_dir) if slugs is None else slugs:
         for lang in LANGUAGES:
             item = {"name": schedule_name(slug, lang), "notebook": str(Path(apps_dir) / f"{slug}.ipynb"),
                     "cron": section["snapshot_cron"], "parameters": snapshot_parameters(lang),
@@ -60,30 +63,44 @@ def snapshot_schedules(cfg: dict, apps_dir: str | Path) -> list[Schedule]:
     return schedules
 
 
-def latest_snapshot(archive_dir: str | Path, slug: str, lang: str = "fr", k: int = DEFAULT_K) -> RunRecord | None:
-    """The newest successful snapshot of ``slug`` in ``lang`` that has its HTML and passes the
-    publication gate's output checks, or None.
+def latest_snapshot(archive_dir: str | Path, slug: str, lang: str = "fr", k: int = DEFAULT_K,
+                    state_dir: str | Path | None = None) -> RunRecord | None:
+    """The newest snapshot of ``slug`` in ``lang`` that may be served, or None: a successful run
+    in snapshot mode that the platform recorded itself (:mod:`occidata.reports.ledger`, HTML
+    unchanged since), that passes the publication gate's output checks and, when ``state_dir``
+    is given, whose notebook had a steward's recorded approval (:mod:`occidata.approvals`).
 
     Runs of the notebook made by hand (``snapshot`` false: with widgets) are not snapshots. A
-    snapshot whose summary shows a non-public read (or a refused one), or whose tables show a
-    count under ``k``, is never served: it is skipped (logged once, with the reasons, and noted
-    in its run's gate.json) and the previous good one is served instead.
+    snapshot the gate refuses is never served: it is skipped (logged once, with the reasons,
+    and noted in its run's gate.json) and the previous good one is served instead.
     """
-    for record in list_runs(archive_dir, slug):
-        if (record.status == "ok" and record.parameters.get("snapshot") is True
-                and record.parameters.get("lang", "fr") == lang and record.html_path.is_file()):
-            if _refused(record, k):
-                continue
-            return record
+    for record in _rendered(archive_dir, slug, lang):
+        entry = ledger_entry(archive_dir, record)
+        if entry is None:
+            continue
+        if state_dir is not None and not is_approved(state_dir, digest=entry.get("notebook_sha256") or ""):
+            continue
+        if _refused(record, k):
+            continue
+        return record
     return None
 
 
+def _rendered(archive_dir: str | Path, slug: str, lang: str) -> list[RunRecord]:
+    return [record for record in list_runs(archive_dir, slug)
+            if record.status == "ok" and record.parameters.get("snapshot") is True
+            and record.parameters.get("lang", "fr") == lang and record.html_path.is_file()]
+
+
 def refused_snapshots(archive_dir: str | Path, slug: str, lang: str = "fr", k: int = DEFAULT_K) -> int:
-    """How many rendered snapshots of ``slug`` in ``lang`` the publication gate refused."""
-    return sum(1 for record in list_runs(archive_dir, slug)
-               if record.status == "ok" and record.parameters.get("snapshot") is True
-               and record.parameters.get("lang", "fr") == lang and record.html_path.is_file()
-               and _refused(record, k))
+    """How many recorded snapshots of ``slug`` in ``lang`` the publication gate refused."""
+    return sum(1 for record in _rendered(archive_dir, slug, lang)
+               if ledger_entry(archive_dir, record) is not None and _refused(record, k))
+
+
+def approved_dashboards(apps_dir: str | Path, state_dir: str | Path) -> list[str]:
+    """The dashboards of ``apps_dir`` whose notebook, as it is now, a steward approved."""
+    return [slug for slug in available(apps_dir) if is_approved(state_dir, Path(apps_dir) / f"{slug}.ipynb")]
 
 
 def _refused(record: RunRecord, k: int) -> bool:
@@ -96,22 +113,26 @@ def _refused(record: RunRecord, k: int) -> bool:
     return bool(reasons)
 
 
-def render_missing(run: Callable, cfg: dict, apps_dir: str | Path, archive_dir: str | Path) -> list[RunRecord]:
+def render_missing(run: Callable, cfg: dict, apps_dir: str | Path, archive_dir: str | Path,
+                   slugs: list[str] | None = None) -> list[RunRecord]:
     """Render, one after the other, every snapshot not there yet: French ones first.
 
-    ``run`` is :func:`occidata.reports.runner.run_report` or the isolated runner the service uses.
-    A failed rendering is logged and left for the next scheduled fire.
+    ``run`` is :func:`occidata.reports.runner.run_report` or the isolated runner the service uses;
+    ``slugs``: the dashboards to render (default: every one of ``apps_dir``). Each run is noted
+    in the archive's ledger. A failed rendering is logged and left for the next scheduled fire.
     """
     records = []
     for lang in LANGUAGES:
-        for slug in available(apps_dir):
+        for slug in available(apps_dir) if slugs is None else slugs:
             if latest_snapshot(archive_dir, slug, lang) is not None:
                 continue
             log.info("rendering the first %s snapshot of %s", lang, slug)
+            notebook = Path(apps_dir) / f"{slug}.ipynb"
             try:
-                record = run(str(Path(apps_dir) / f"{slug}.ipynb"), snapshot_parameters(lang),
+                record = run(str(notebook), snapshot_parameters(lang),
                              timeout=cfg["dashboards"]["snapshot_timeout"], archive_dir=archive_dir,
                              run_id=new_run_id() + "-" + schedule_name(slug, lang))
+                record_run(archive_dir, record, trigger="snapshot", notebook=notebook)
             except Exception:  # noqa: BLE001 - the service must keep serving the live dashboards
                 log.exception("%s snapshot of %s could not be rendered", lang, slug)
                 continue

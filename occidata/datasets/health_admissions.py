@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..privacy.disclosure import K as SMALL_CELL_THRESHOLD  # k has one home
 from .schema import Column, TableSchema
 
 NAME = "health_admissions"
@@ -24,7 +25,6 @@ KIND = "table"
 
 AGE_BANDS = ("0-14", "15-64", "65-74", "75+")
 CAUSES = ("heat", "respiratory")
-SMALL_CELL_THRESHOLD = 11
 
 SCHEMA = TableSchema(
     name=NAME,

@@ -1,26 +1,30 @@
-"""Data access levels from hub groups, handed to each lab server at spawn.
+"""Access levels at the lab's door, and the stewards' client of the data service's ``api/access``.
 
-Groups named ``partner`` and ``restricted:<dataset>`` grant those levels; the server gets
-them as ``OCCIDATA_ACCESS_LEVELS``, which ``occidata.catalog`` reads. In demo mode this is
-the only gate (restricted data is not served there at all); server mode adds file
-permissions and the data service on top.
+The lab server gets the user's level groups (:mod:`occidata.levels`) as ``OCCIDATA_ACCESS_LEVELS``
+at spawn, which ``occidata.catalog`` reads for direct reads only (demo mode without the data
+service). Wherever the data service runs, it decides on every request from the hub's groups and
+its own grants; this variable is not believed there.
+
+Grants and revokes (``occidata access grant|revoke``) need a steward's own token, which carries
+:data:`occidata.levels.GRANT_SCOPE`: ``--token``, else ``$OCCIDATA_TOKEN``. A lab server's
+``$JUPYTERHUB_API_TOKEN`` is only a fallback for listing; the service refuses it for changes.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 
 import requests
 
+from ..levels import GRANT_SCOPE, levels_from_groups
 
-def access_levels(group_names) -> list[str]:
-    """The access levels the given hub group names grant, sorted."""
-    return sorted(name for name in set(group_names) if name == "partner" or name.startswith("restricted:"))
+TOKEN_ENV = "OCCIDATA_TOKEN"
 
 
 def set_access_levels(spawner) -> None:
     """pre_spawn_hook: put the user's current levels in the server's environment."""
-    levels = access_levels(group.name for group in spawner.user.groups)
+    levels = levels_from_groups(group.name for group in spawner.user.groups)
     spawner.environment = {**spawner.environment, "OCCIDATA_ACCESS_LEVELS": ",".join(levels)}
 
 
@@ -40,23 +44,41 @@ def service_endpoint(cfg: dict, url: str | None = None) -> str:
     return base.rstrip("/") + "/api/access"
 
 
+def resolve_token(token: str | None) -> tuple[str, str]:
+    """The token to send and where it came from: ``--token`` (``-``: asked without echo),
+    ``$OCCIDATA_TOKEN``, else the lab server's ``$JUPYTERHUB_API_TOKEN``."""
+    if token == "-":
+        return getpass.getpass("Votre jeton du hub (/hub/token) / Your hub token: ").strip(), "--token"
+    for value, origin in ((token, "--token"), (os.environ.get(TOKEN_ENV), f"${TOKEN_ENV}"),
+                          (os.environ.get("JUPYTERHUB_API_TOKEN"), "$JUPYTERHUB_API_TOKEN")):
+        if value:
+            return value, origin
+    raise AccessError(
+        "aucun jeton du hub : créez le vôtre sur /hub/token et passez --token <jeton> (ou OCCIDATA_TOKEN). "
+        "/ no hub token: create your own at /hub/token and pass --token <token> (or set OCCIDATA_TOKEN); "
+        "only data stewards may change access"
+    )
+
+
 def _token(token: str | None) -> str:
-    token = token or os.environ.get("JUPYTERHUB_API_TOKEN")
-    if not token:
-        raise AccessError(
-            "no hub token: run this in a lab terminal (it uses your server's token), or pass --token "
-            "with a token from the hub's Token page (/hub/token); only stewards and admins may change access"
-        )
-    return token
+    return resolve_token(token)[0]
 
 
-def _answer(response: requests.Response, endpoint: str) -> dict:
+def _answer(response: requests.Response, endpoint: str, origin: str | None = None) -> dict:
     try:
         body = response.json()
     except ValueError:
         body = {"error": response.text[:200]}
     if response.status_code >= 400:
-        raise AccessError(f"the data service at {endpoint} answered {response.status_code}: {body.get('error', body)}")
+        message = body.get("error", body) if isinstance(body, dict) else body
+        if isinstance(body, dict) and body.get("scope_needed") == GRANT_SCOPE and origin == "$JUPYTERHUB_API_TOKEN":
+            raise AccessError(
+                "le jeton de votre serveur de lab ($JUPYTERHUB_API_TOKEN) ne peut pas accorder de droits : "
+                "passez votre propre jeton, créé sur /hub/token : `occidata access grant ... --token <jeton>` "
+                "(ou OCCIDATA_TOKEN). / your lab server's token ($JUPYTERHUB_API_TOKEN) may not grant rights: "
+                "pass your own token from /hub/token: `occidata access grant ... --token <token>` "
+                f"(or set OCCIDATA_TOKEN). The data service answered {response.status_code}: {message}")
+        raise AccessError(f"the data service at {endpoint} answered {response.status_code}: {message}")
     return body
 
 
@@ -64,22 +86,27 @@ def change_access(action: str, user: str, level: str, *, cfg: dict, url: str | N
                   token: str | None = None) -> dict:
     """Ask the data service to ``grant`` or ``revoke`` ``level`` for hub user ``user``.
 
-    The service checks that the caller is a steward, changes the hub group and writes the
-    audit record; this returns its answer (the group's members).
+    The service checks that the caller is a steward with a token carrying
+    :data:`~occidata.levels.GRANT_SCOPE`, that nobody grants themselves, and that a restricted
+    level has two stewards; it changes the hub group and its grants and audits it. This returns
+    its answer: ``status`` is ``granted``, ``pending`` (a second steward must grant it too) or
+    ``revoked``, with the level's members.
     """
     if action not in ("grant", "revoke"):
         raise AccessError(f"unknown action {action!r}: grant or revoke")
     endpoint = service_endpoint(cfg, url)
+    value, origin = resolve_token(token)
     try:
         response = requests.post(endpoint, json={"action": action, "user": user, "level": level},
-                                 headers={"Authorization": f"token {_token(token)}"}, timeout=30)
+                                 headers={"Authorization": f"token {value}"}, timeout=30)
     except requests.ConnectionError as error:
         raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
-    return _answer(response, endpoint)
+    return _answer(response, endpoint, origin)
 
 
 def list_access(*, cfg: dict, url: str | None = None, token: str | None = None) -> dict:
-    """Members of ``partner`` and of every ``restricted:<dataset>`` group, from the data service."""
+    """From the data service: ``members`` (granted) per level, ``pending`` restricted grants waiting
+    for a second steward, and ``not_granted`` hub members the data trust did not grant (no access)."""
     endpoint = service_endpoint(cfg, url)
     try:
         response = requests.get(endpoint, headers={"Authorization": f"token {_token(token)}"}, timeout=30)

@@ -18,12 +18,13 @@ from ..config import ConfigError
 from ..atomic import write_atomic
 from ..privacy.audit import record_event
 from ..state import StatePaths, generate_password
+from .lab_accounts import lab_home_root, labs_as_system_users
 from .system_users import SystemUserError, create_on_login
 from .native_handlers import REPLACEMENTS
 
 
 class OccidataNativeAuthenticator(NativeAuthenticator):
-    """NativeAuthenticator with the JupyterHub 6 login fix and a generated first admin.
+    """NativeAuthenticator with the JupyterHub 6 login fix, audited failures and a generated first admin.
 
     At start, if the configured admin has no account yet, one is created and approved
     with a random password written (0600) to ``initial_admin_password_file``; ``occidata up``
@@ -32,6 +33,9 @@ class OccidataNativeAuthenticator(NativeAuthenticator):
 
     initial_admin_password_file = Unicode(
         "", config=True, help="Where the first admin's generated password is written."
+    )
+    audit_log = Unicode(
+        "", config=True, help="The audit log where the login page records failed logins and lockouts (empty: none)."
     )
 
     def __init__(self, *args, **kwargs):
@@ -61,7 +65,8 @@ class OccidataNativeAuthenticator(NativeAuthenticator):
 
 
 def login_hook(cfg: dict):
-    """Authenticator.post_auth_hook: audit each login; in server mode, make the system user.
+    """Authenticator.post_auth_hook: audit each login; make the lab's system account where labs
+    run as one (see :mod:`occidata.hub.lab_accounts`).
 
     The audit record names the user by pseudonym only. A failure to create the account
     refuses the login with the reason in the hub log, rather than letting a person in whose
@@ -69,8 +74,8 @@ def login_hook(cfg: dict):
     """
     audit_log = StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl"
     make_account = None
-    if cfg["mode"] == "server":
-        make_account = create_on_login(cfg["server"]["user_prefix"], cfg["server"]["home_dir"])
+    if labs_as_system_users(cfg):
+        make_account = create_on_login(cfg["server"]["user_prefix"], lab_home_root(cfg))
 
     def post_auth(authenticator, handler, authentication):
         if not authentication:
@@ -107,11 +112,11 @@ def _update_native(c, cfg: dict) -> None:
     c.NativeAuthenticator.open_signup = auth["open_signup"]
     c.NativeAuthenticator.minimum_password_length = auth["minimum_password_length"]
     c.NativeAuthenticator.check_common_password = True
-    c.NativeAuthenticator.allowed_failed_logins = 5
-    c.NativeAuthenticator.seconds_before_next_try = 300
-    c.OccidataNativeAuthenticator.initial_admin_password_file = str(
-        StatePaths(Path(cfg["state_dir"])).initial_admin_password
-    )
+    c.NativeAuthenticator.allowed_failed_logins = auth["allowed_failed_logins"]
+    c.NativeAuthenticator.seconds_before_next_try = auth["seconds_before_next_try"]
+    state = StatePaths(Path(cfg["state_dir"]))
+    c.OccidataNativeAuthenticator.initial_admin_password_file = str(state.initial_admin_password)
+    c.OccidataNativeAuthenticator.audit_log = str(state.logs / "audit.jsonl")
 
 
 _REQUIRED_OAUTH = ("client_id", "client_secret", "authorize_url", "token_url", "userdata_url", "callback_url")

@@ -5,8 +5,10 @@
   readable by that account only (directories 0700, files 0600), so a researcher's kernel,
   running as their own system user, gets a PermissionError reading them and must go through
   the data service, which checks hub groups and audits.
-- The audit log and the pseudonymisation key belong to the service account, mode 0600; the
-  secrets directory lets that account through (0710, its group) to its key and nothing else.
+- The audit log, its key state and the pseudonymisation key belong to the service account, mode
+  0600; the secrets directory lets that account through (0710, its group) to its key and
+  nothing else. The audit root key (``secrets/audit-root.key``) is root's, 0600: only the
+  verifier reads it (see :mod:`occidata.privacy.audit`).
 - ``<state>/public`` belongs to ``server.public_user``, which runs the public dashboards and
   the publication gate: it can read public data and write its snapshots, nothing more.
 
@@ -20,10 +22,8 @@ import os
 import stat
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
-from ..atomic import write_atomic
 from ..config import ConfigError
 from ..state import StatePaths
 from .system_users import ensure_service_account
@@ -95,16 +95,10 @@ def _python_is_readable() -> bool:
 def server_python(cfg: dict) -> str:
     """The Python that lab servers, kernels and services run in server mode.
 
-    ``server.python`` if set; else this Python when every user can read it; else
-    ``<state>/python``, a virtual environment of ``server.base_python`` (made by
-    :func:`ensure_server_python`) that imports this environment's packages: a Python built
-    under root's home (pyenv) cannot be read by the researchers' accounts.
+    ``server.python`` if set, else this one. Either must be readable by every account and be
+    one whole environment: an overlay of another build's packages breaks compiled modules.
     """
-    if cfg["server"]["python"]:
-        return cfg["server"]["python"]
-    if _python_is_readable():
-        return sys.executable
-    return str(Path(cfg["state_dir"]) / "python" / "bin" / "python")
+    return cfg["server"]["python"] or sys.executable
 
 
 def server_python_environment() -> dict:
@@ -114,26 +108,15 @@ def server_python_environment() -> dict:
 
 
 def ensure_server_python(cfg: dict) -> str:
-    """Make the Python of :func:`server_python` if it is ours to make; check others can run it."""
+    """Check that every account can run :func:`server_python`; the message says how to fix it."""
     python = server_python(cfg)
-    env_dir = Path(cfg["state_dir"]) / "python"
-    if python == str(env_dir / "bin" / "python"):
-        base = cfg["server"]["base_python"]
-        version = subprocess.run([base, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                 capture_output=True, text=True) if Path(base).exists() else None
-        ours = "%d.%d" % sys.version_info[:2]
-        if version is None or version.returncode != 0 or version.stdout.strip() != ours:
-            raise ConfigError(
-                f"server mode: this Python ({sys.executable}) is not readable by other users and "
-                f"server.base_python ({base}) is not a Python {ours}; set server.python to a Python {ours} "
-                "with the platform installed that every user can read, or install python3 (Debian) "
-                "and make the environment with it"
-            )
-        if not (env_dir / "bin" / "python").exists():
-            subprocess.run([base, "-m", "venv", "--without-pip", str(env_dir)], check=True)
-        site_packages = Path(sysconfig.get_paths()["purelib"])
-        target = env_dir / "lib" / f"python{ours}" / "site-packages" / "occidata-platform.pth"
-        write_atomic(target, f"import site; site.addsitedir({str(site_packages)!r})\n", mode=0o644)
+    if not cfg["server"]["python"] and not _python_is_readable():
+        raise ConfigError(
+            f"server mode: this Python ({sys.executable}, environment {sys.prefix}) is not readable by "
+            "other accounts (a Python under root's home, such as pyenv, is closed to them); make the "
+            "environment from a Python every account can run: `rm -rf .venv && make up PYTHON=/usr/bin/python3` "
+            "(the Makefile's default when Debian's python3-venv is installed), or set server.python"
+        )
     blocked = unreadable_by_others(Path(python).resolve())
     if blocked is not None:
         raise ConfigError(f"server mode: the Python {python} is not readable by other users ({blocked} is closed)")
@@ -174,25 +157,99 @@ def prepare_server(cfg: dict, repo_root: Path) -> None:
     secure_data_dir(cfg["data_dir"], server["service_user"])
     ensure_server_python(cfg)
 
-    # Audit log and pseudonym key: the service account writes them; root (the hub) too.
+    # Audit log, its key state and the pseudonym key: the service account writes them; root (the
+    # hub) too. The audit root key is root's alone: the service account crosses secrets/ (0710)
+    # to its pseudonym key but cannot read the root key, so it cannot remake past records' MACs.
+    from ..privacy.audit import prepare_audit_keys
+    from ..privacy.audit_keys import key_state_path, root_key_path
+    from ..privacy.pseudonyms import load_or_create_key
+
     _own(state.logs, 0, service.pw_gid, 0o750)
     audit_log = state.logs / "audit.jsonl"
     audit_log.touch(mode=0o600, exist_ok=True)
     _own(audit_log, service.pw_uid, service.pw_gid, 0o600)
-    from ..privacy.pseudonyms import load_or_create_key
-
     load_or_create_key(state.root)
+    if prepare_audit_keys(audit_log, state.root, owner=(service.pw_uid, service.pw_gid)) == "missing":
+        raise ConfigError(
+            f"the audit log's key state {key_state_path(audit_log)} is missing while its root key exists: the log "
+            "may have been cut. Run `occidata audit verify` as root; to start a new log, move the log, its "
+            f".anchor and .keys and {root_key_path(state.root)} aside (keep them as evidence)")
+    _own(key_state_path(audit_log).parent, service.pw_uid, service.pw_gid, 0o700)
+    _own(key_state_path(audit_log), service.pw_uid, service.pw_gid, 0o600)
     _own(state.secrets, 0, service.pw_gid, 0o710)
     _own(state.secrets / "pseudonym.key", service.pw_uid, service.pw_gid, 0o600)
+    _own(root_key_path(state.root), 0, 0, 0o600)
 
-    # The public account's own corner: a home for Jupyter's runtime files, and its snapshots.
+    # The data service's grants: only its account writes them (a hub admin or a lab cannot).
+    from ..catalog.grants import grants_path
+
+    grants = grants_path(state.root)
+    grants.parent.mkdir(exist_ok=True)
+    _set_tree(grants.parent, service.pw_uid, service.pw_gid, 0o700, 0o600)
+
+    # Every service account gets a private home (Jupyter's runtime files, Numba's cache): the
+    # hub sets HOME from the account's entry when it starts a service as that account.
+    reports = ensure_service_account(server["reports_user"])
+    homes = accounts_dir(cfg)
+    homes.mkdir(parents=True, exist_ok=True)
+    _own(homes, 0, 0, 0o755)
+    for account in (service, public, reports):
+        give_home(account, homes / account.pw_name)
+
+    # Archives belong to the account that serves them, closed to every other (0700/0600);
+    # what an older release left world-readable is closed too.
     public_root = public_dir(cfg)
-    for directory in (public_root, public_root / "home", public_root / "snapshots"):
-        directory.mkdir(parents=True, exist_ok=True)
-        _own(directory, public.pw_uid, public.pw_gid, 0o755)
-    os.chmod(public_root / "home", 0o700)
+    public_root.mkdir(parents=True, exist_ok=True)
+    _own(public_root, public.pw_uid, public.pw_gid, 0o700)
+    (public_root / "snapshots").mkdir(exist_ok=True)
+    _set_tree(public_root, public.pw_uid, public.pw_gid, 0o700, 0o600)
+    archive = reports_archive(cfg)
+    archive.mkdir(parents=True, exist_ok=True)
+    _set_tree(archive, reports.pw_uid, reports.pw_gid, 0o700, 0o600)
+    # The publication gate's runs: root's; each run's folder belongs to its throwaway account.
+    gate = state.root / "gate"
+    (gate / "runs").mkdir(parents=True, exist_ok=True)
+    _own(gate, 0, 0, 0o711)
+    _own(gate / "runs", 0, 0, 0o700)
+
+
+def prepare_demo_as_root(cfg: dict) -> None:
+    """Demo mode started by root: labs run as unprivileged accounts (see
+    :mod:`occidata.hub.lab_accounts`), so what is root's must be closed to them: the logs (hub
+    log, audit log), pid files and secrets stay root's alone; non-public data files too; the
+    state directory itself and the homes' folder are open for them to walk."""
+    state = StatePaths(Path(cfg["state_dir"])).prepare()
+    os.chmod(state.root, 0o755)
+    for private in (state.logs, state.run, state.secrets):
+        _own(private, 0, 0, 0o700)
+    _own(state.homes, 0, 0, 0o755)
+    secure_data_dir(cfg["data_dir"], "root")
+    blocked = unreadable_by_others(state.homes)
+    if blocked is not None:
+        raise ConfigError(f"demo mode as root: the labs' homes under {state.homes} cannot be reached by their "
+                          f"accounts ({blocked} is closed); set state_dir to a folder other accounts can walk "
+                          "(the default for root is /opt/occidata/state)")
+    ensure_server_python(cfg)
+
+
+def give_home(account, home: Path) -> None:
+    """Make ``home`` the account's private home directory (0700) and its entry's home."""
+    home.mkdir(parents=True, exist_ok=True)
+    _own(home, account.pw_uid, account.pw_gid, 0o700)
+    if account.pw_dir != str(home):
+        subprocess.run(["usermod", "--home", str(home), account.pw_name], check=True, capture_output=True)
+
+
+def accounts_dir(cfg: dict) -> Path:
+    """``<state>/accounts``: the homes of the service accounts in server mode."""
+    return Path(cfg["state_dir"]) / "accounts"
+
+
+def reports_archive(cfg: dict) -> Path:
+    """The report archive (``reports.archive_dir``, default ``<state>/reports``)."""
+    return Path(cfg["reports"]["archive_dir"] or Path(cfg["state_dir"]) / "reports")
 
 
 def public_dir(cfg: dict) -> Path:
-    """Where the public account keeps its home and the dashboards' snapshots in server mode."""
+    """Where the public account keeps the dashboards' snapshots in server mode."""
     return Path(cfg["state_dir"]) / "public"

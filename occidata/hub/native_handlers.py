@@ -6,6 +6,11 @@
   so any page could make a logged-in admin's browser approve an account (CSRF). Here they
   answer POST only, which JupyterHub checks for its ``_xsrf`` token.
 - Login and signup messages are translated for the French-first pages.
+- Every failed login is audited (``login_failed``, the name typed, pseudonymised), and so is the
+  failure that makes NativeAuthenticator lock the account (``login_locked``; ``auth.allowed_failed_logins``
+  failures in a row lock it for ``auth.seconds_before_next_try``). A locked account's attempts stay
+  ``login_failed`` with ``reason: locked``; NativeAuthenticator counts failures of existing accounts
+  only, so an unknown name is recorded but never locked.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 from nativeauthenticator import handlers as native
 from nativeauthenticator.orm import UserInfo
 from tornado import web
+
+from ..privacy.audit import record_event
 
 
 class _NoStats:
@@ -39,10 +46,42 @@ def translate_login_error(error: str | None, username: str | None) -> str | None
     return error
 
 
+def is_locked(authenticator, name: str) -> bool:
+    """Whether NativeAuthenticator refuses ``name`` for now after too many failed logins."""
+    return bool(authenticator.allowed_failed_logins) and authenticator.is_blocked(name)
+
+
+def record_login_failure(authenticator, name: str, locked_before: bool) -> None:
+    """Audit a failed login of ``name`` (as typed, normalised; pseudonymised in the log) and, when
+    this failure made NativeAuthenticator lock the account, the lockout."""
+    log_path = getattr(authenticator, "audit_log", "")
+    if not log_path:
+        return
+    how = type(authenticator).__name__
+    try:
+        record_event(log_path, "login_failed", who=name, how=how, reason="locked" if locked_before else "refused")
+        if not locked_before and is_locked(authenticator, name):
+            record_event(log_path, "login_locked", who=name, how=how,
+                         attempts=authenticator.allowed_failed_logins,
+                         seconds=authenticator.seconds_before_next_try)
+    except Exception:  # noqa: BLE001 - the login failed anyway; say loudly that it went unrecorded
+        authenticator.log.exception("could not record the failed login of %r in the audit log", name)
+
+
 class CompatLoginHandler(native.LoginHandler):
-    """NativeAuthenticator's login handler, runnable on JupyterHub >= 5, with French errors."""
+    """NativeAuthenticator's login handler, runnable on JupyterHub >= 5, with French errors;
+    failed logins and lockouts are audited."""
 
     statsd = _NoStats()
+
+    async def login_user(self, data=None):
+        typed = (data or {}).get("username")
+        name = self.authenticator.normalize_username(typed) if isinstance(typed, str) else None
+        locked_before = name is not None and is_locked(self.authenticator, name)
+        user = await super().login_user(data)
+        if user is None and name is not None:
+            record_login_failure(self.authenticator, name, locked_before)
+        return user
 
     def _render(self, login_error=None, username=None):
         return super()._render(login_error=translate_login_error(login_error, username), username=username)

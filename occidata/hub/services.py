@@ -6,6 +6,8 @@ import json
 import socket
 import sys
 
+from ..levels import GRANT_SCOPE, level_groups
+
 
 def culler_service(culler: dict) -> tuple[dict, dict]:
     """jupyterhub-idle-culler as a hub-managed service, and the role it needs."""
@@ -34,13 +36,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _flat_env(prefix: str, section: dict) -> dict:
+def flat_env(prefix: str, section: dict) -> dict:
     """``OCCIDATA_*`` variables that rebuild ``section`` in the service's own load_config()."""
     env = {}
     for key, value in section.items():
         name = f"{prefix}__{key.upper()}"
         if isinstance(value, dict):
-            env.update(_flat_env(name, value))
+            env.update(flat_env(name, value))
         elif value is None:
             env[name] = "null"
         else:
@@ -68,19 +70,37 @@ def _platform_service(name: str, module: str, port: int | None, environment: dic
 def reports_service(cfg: dict) -> tuple[dict, dict]:
     """The report scheduler and its pages (/services/reports/), and its role.
 
-    It needs no hub API scope: users are identified through the hub's OAuth, with their own
-    tokens; its own token (which report kernels could inherit) can do nothing.
+    Users are identified through the hub's OAuth, with their own tokens. Its own token, which
+    its report kernels inherit, may only call the data service, which serves it the levels of
+    ``reports.access_levels`` (never restricted) and audits each read as the reports service.
+    In server mode it runs as ``server.reports_user``, which owns the report archive.
     """
     reports = cfg["reports"]
     environment = {
+        "OCCIDATA_MODE": cfg["mode"],
         "OCCIDATA_STATE_DIR": cfg["state_dir"],
         "OCCIDATA_DATA_DIR": cfg["data_dir"],
         "OCCIDATA_LAB_NAME": cfg["lab_name"],
         "OCCIDATA_ACCESS_LEVELS": ",".join(reports["access_levels"]),
-        **_flat_env("OCCIDATA_REPORTS", reports),
+        **flat_env("OCCIDATA_REPORTS", reports),
     }
-    return _platform_service("reports", "occidata.reports.service", reports["port"], environment,
-                             description="Scheduled reports: no hub API access needed", scopes=[])
+    scopes = []
+    if cfg["data_service"]["enabled"]:
+        # Its report kernels read partner data through the data service, as a lab does: that is
+        # all its token may do.
+        scopes = ["access:services!service=data"]
+        environment["OCCIDATA_DATA_SERVICE_URL"] = data_service_url(cfg)
+    service, role = _platform_service("reports", "occidata.reports.service", reports["port"], environment,
+                                      description="Scheduled reports: reads non-public data through the data service",
+                                      scopes=scopes, python=service_python(cfg))
+    if cfg["mode"] == "server":
+        # The scheduler, its report kernels and the archive they write belong to an account of
+        # their own: a researcher's kernel cannot read a partner report from disk.
+        from .isolation import server_python_environment
+
+        service["user"] = cfg["server"]["reports_user"]
+        environment.update(server_python_environment())
+    return service, role
 
 
 def dashboards_service(cfg: dict) -> tuple[dict, dict]:
@@ -95,8 +115,8 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
         "OCCIDATA_STATE_DIR": cfg["state_dir"],
         "OCCIDATA_DATA_DIR": cfg["data_dir"],
         "OCCIDATA_LAB_NAME": cfg["lab_name"],
-        **_flat_env("OCCIDATA_DASHBOARDS", dashboards),
-        **_flat_env("OCCIDATA_SOURCES", cfg["sources"]),
+        **flat_env("OCCIDATA_DASHBOARDS", dashboards),
+        **flat_env("OCCIDATA_SOURCES", cfg["sources"]),
         "OCCIDATA_REPORTS__ARCHIVE_DIR": cfg["reports"]["archive_dir"] or "null",
     }
     service, role = _platform_service("dashboards", "occidata.dashboards.service", dashboards["port"], environment,
@@ -107,11 +127,9 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
         # with its own home and its own snapshot archive.
         from .isolation import public_dir, server_python_environment
 
-        public = public_dir(cfg)
         service["user"] = cfg["server"]["public_user"]
-        environment.update(server_python_environment(), HOME=str(public / "home"),
-                           JUPYTER_RUNTIME_DIR=str(public / "home" / "runtime"),
-                           OCCIDATA_REPORTS__ARCHIVE_DIR=str(public / "snapshots"))
+        environment.update(server_python_environment(),
+                           OCCIDATA_REPORTS__ARCHIVE_DIR=str(public_dir(cfg) / "snapshots"))
     return service, role
 
 
@@ -124,14 +142,8 @@ DATA_SERVICE_SCOPES = [
     "groups",  # and grant or revoke them (membership only: no group creation or deletion)
 ]
 # What a lab server's $JUPYTERHUB_API_TOKEN may do: the defaults, plus calling the data service.
+# Never GRANT_SCOPE: code running in a steward's lab must not grant rights with the lab's token.
 SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server", "access:services!service=data"]
-
-
-def _level_groups() -> list[str]:
-    """``partner`` and ``restricted:<dataset>`` for every restricted catalogue entry."""
-    from ..datasets import get_dataset, names
-
-    return ["partner"] + sorted(f"restricted:{n}" for n in names() if get_dataset(n).METADATA["access"] == "restricted")
 
 
 def data_service_url(cfg: dict) -> str:
@@ -152,7 +164,9 @@ def data_service(cfg: dict) -> tuple[dict, dict]:
         "OCCIDATA_MODE": cfg["mode"],
         "OCCIDATA_STATE_DIR": cfg["state_dir"],
         "OCCIDATA_DATA_DIR": cfg["data_dir"],
-        **_flat_env("OCCIDATA_DATA_SERVICE", section),
+        **flat_env("OCCIDATA_DATA_SERVICE", section),
+        "OCCIDATA_REPORTS__ENABLED": json.dumps(cfg["reports"]["enabled"]),
+        "OCCIDATA_REPORTS__ACCESS_LEVELS": json.dumps(cfg["reports"]["access_levels"]),
     }
     service, role = _platform_service(
         "data", "occidata.catalog.service", section["port"], environment, python=service_python(cfg), display=False,
@@ -176,14 +190,19 @@ def service_python(cfg: dict) -> str:
 def steward_role(cfg: dict) -> dict:
     """Stewards grant and revoke data levels through the data service; the role marks them.
 
-    Its scopes only let them see who the users and groups are; the group changes themselves
-    are made by the data service, which audits them.
+    Its hub scopes only let them see who the users and groups are; :data:`GRANT_SCOPE` (a custom
+    scope the hub checks nothing against) is what the data service asks of a grant's token. A
+    steward's own tokens (the hub's /hub/token page, or the API without ``scopes``) inherit it;
+    lab servers' tokens and browser OAuth sessions of the data service do not get it. Members:
+    ``data_service.stewards`` and the configured admin ``auth.admin`` (other hub admins are not
+    stewards unless listed).
     """
+    members = list(dict.fromkeys([*cfg["data_service"]["stewards"], cfg["auth"]["admin"]]))
     return {
         "name": "steward",
         "description": "Data stewards: grant and revoke access levels (through the data service)",
-        "scopes": ["list:users", "read:users:name", "read:groups"],
-        "users": list(cfg["data_service"]["stewards"]),
+        "scopes": ["list:users", "read:users:name", "read:groups", GRANT_SCOPE],
+        "users": members,
     }
 
 
@@ -220,6 +239,8 @@ def update_services(c, cfg: dict) -> None:
         services.append(service)
         roles.append(role)
         roles.append(steward_role(cfg))
+        c.JupyterHub.custom_scopes = {**_already(c.JupyterHub, "custom_scopes"), GRANT_SCOPE: {
+            "description": "Grant and revoke data access levels through the data service (stewards' own tokens)"}}
         user_scopes.append("access:services!service=data")
         c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
         # Added to what update_spawner set (it runs before), never replacing it.
@@ -228,7 +249,7 @@ def update_services(c, cfg: dict) -> None:
         if not _groups_managed_by_authenticator(cfg):
             # Declared at every start; load_groups only adds, so no member is ever removed here.
             c.JupyterHub.load_groups = {**_already(c.JupyterHub, "load_groups"),
-                                        **{name: {} for name in _level_groups()}}
+                                        **{name: {} for name in level_groups()}}
     if len(user_scopes) > 1:
         roles.append({"name": "user", "description": "Standard user privileges and the platform's pages",
                       "scopes": user_scopes})

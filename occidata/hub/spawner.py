@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from tornado import web
 
 from ..config import ConfigError
 from ..state import StatePaths
+from .lab_accounts import lab_home_root, labs_as_system_users
 from .profiles import (
     available_profiles,
     gpu_available,
@@ -40,14 +40,15 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
         )
     spawner = cfg["spawner"]
     state = StatePaths(Path(cfg["state_dir"]))
-    c.JupyterHub.spawner_class = SPAWNERS[mode]
+    system_users = labs_as_system_users(cfg)
+    c.JupyterHub.spawner_class = SPAWNERS["server" if system_users else mode]
     c.JupyterHub.concurrent_spawn_limit = cfg["hub"]["concurrent_spawn_limit"]
     c.SimpleLocalProcessSpawner.home_dir_template = str(state.homes / "{username}")
     c.SystemUserSpawner.user_prefix = cfg["server"]["user_prefix"]
-    c.SystemUserSpawner.home_root = cfg["server"]["home_dir"]
+    c.SystemUserSpawner.home_root = lab_home_root(cfg)
     # The hub may run without its virtual environment on PATH: start the servers from it.
     c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
-    if mode == "server":
+    if system_users:
         # Researchers' accounts run a Python they can read (see occidata.hub.isolation).
         from .isolation import server_python, server_python_environment
 
@@ -55,7 +56,7 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     # The lab's catalogue (occidata.catalog and plain intake) finds the data through these.
     c.Spawner.environment = {"OCCIDATA_DATA_DIR": cfg["data_dir"], "OCCIDATA_STATE_DIR": cfg["state_dir"],
                              "OCCIDATA_MODE": mode}
-    if mode == "server":
+    if system_users:
         c.Spawner.environment = {**c.Spawner.environment, **server_python_environment()}
     c.Spawner.default_url = spawner["default_url"]
     c.Spawner.start_timeout = cfg["hub"]["start_timeout"]
@@ -64,10 +65,8 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
         c.Spawner.cpu_limit = spawner["cpu_limit"]
     if spawner["mem_limit"] is not None:
         c.Spawner.mem_limit = spawner["mem_limit"]
-    # Jupyter Server refuses to run as root without this; demo mode started by root
-    # runs every server as root, which is why demo mode is for one trusted machine only.
-    # Server mode runs each server as its user's own system account.
-    c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 and mode == "demo" else []
+    # No lab ever runs as root: started by root, every mode runs labs as system accounts.
+    c.Spawner.args = []
 
     profiles = available_profiles(
         read_profiles(profiles_path(cfg, root)), gpu_available(cfg["gpu"]["enabled"])

@@ -51,12 +51,40 @@ def _useradd(arguments: list[str], name: str) -> None:
         raise SystemUserError(f"useradd {name} failed ({result.returncode}): {result.stderr.strip()}")
 
 
+def login_uid_min(login_defs: str | os.PathLike = "/etc/login.defs") -> int:
+    """``UID_MIN`` of login.defs (1000 when unset): accounts below it are system accounts."""
+    try:
+        for line in Path(login_defs).read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "UID_MIN" and parts[1].isdigit():
+                return int(parts[1])
+    except OSError:
+        pass
+    return 1000
+
+
+def check_platform_account(name: str, home_root: str | os.PathLike) -> None:
+    """Refuse an existing account ``name`` that the platform did not make: a system account
+    (uid under UID_MIN: root, daemons, the platform's own services) or a login account whose home
+    is not ``<home_root>/<name>``. A researcher's lab must never run as such an account."""
+    account = pwd.getpwnam(name)
+    home = Path(home_root) / name
+    if account.pw_uid < login_uid_min() or Path(account.pw_dir) != home:
+        raise SystemUserError(
+            f"the system account {name!r} already exists and was not made by the platform "
+            f"(uid {account.pw_uid}, home {account.pw_dir}; the platform's have a uid from {login_uid_min()} "
+            f"and the home {home}): no lab may run as it; rename the hub user or change server.user_prefix"
+        )
+
+
 def ensure_system_user(name: str, home_root: str | os.PathLike) -> Path:
-    """Create the login account ``name`` with a private home under ``home_root``, once."""
+    """Create the login account ``name`` with a private home under ``home_root``, once; an
+    existing account of that name is used only if the platform made it (:func:`check_platform_account`)."""
     home = Path(home_root) / name
     if not user_exists(name):
         Path(home_root).mkdir(parents=True, exist_ok=True)
         _useradd(["--create-home", "--home-dir", str(home), "--shell", "/bin/bash", "--user-group"], name)
+    check_platform_account(name, home_root)
     home = Path(pwd.getpwnam(name).pw_dir)
     if home.is_dir():
         os.chmod(home, 0o700)  # other researchers must not read each other's work
@@ -110,6 +138,10 @@ def create_on_login(user_prefix: str, home_root: str):
     """An Authenticator.post_auth_hook part: make the system user at first login."""
 
     def create(hub_name: str) -> None:
-        ensure_system_user(system_username(hub_name, user_prefix), home_root)
+        name = system_username(hub_name, user_prefix)
+        try:
+            ensure_system_user(name, home_root)
+        except SystemUserError as error:
+            raise SystemUserError(f"hub user {hub_name!r} would run as {name!r}: {error}") from None
 
     return create

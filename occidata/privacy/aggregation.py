@@ -12,6 +12,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from .disclosure import K
 from .suppression import suppress_small_cells
 
 WEEK = "week_start"
@@ -69,7 +70,7 @@ def weekly_counts(frame: pd.DataFrame, by: str | Iterable[str], count: str = COU
     return summed
 
 
-def safe_table(frame: pd.DataFrame, by: str | Iterable[str], count: str = COUNT, k: int = 11,
+def safe_table(frame: pd.DataFrame, by: str | Iterable[str], count: str = COUNT, k: int = K,
                week: str | None = WEEK) -> pd.DataFrame:
     """Weekly counts along ``by``, ready to publish: ``weekly_counts`` then ``suppress_small_cells``.
 
@@ -82,7 +83,7 @@ def safe_table(frame: pd.DataFrame, by: str | Iterable[str], count: str = COUNT,
     count : str
         The column of counts.
     k : int
-        The smallest count that may be published (11 for hospital data).
+        The smallest count that may be published (default ``occidata.privacy.disclosure.K``, 11).
     week : str or None
         The week column; ``None`` for a table over the whole period.
 

@@ -1,21 +1,61 @@
-"""The audit log: append-only JSON lines, people pseudonymised, tamper-evident with a hash chain.
+"""The audit log: append-only JSON lines, people pseudonymised, hash-chained and keyed.
 
 Every event is one line of ``<state_dir>/logs/audit.jsonl`` (mode 0600)::
 
-    {"access":"partner","event":"read","hash":"…","parameters":{"year":2024},
+    {"access":"partner","event":"read","hash":"…","mac":"…","parameters":{"year":2024},
      "prev":"…","seq":7,"what":"building_meters","when":"2024-05-01T09:30:00+00:00","who":"…"}
 
 - ``seq`` counts 1, 2, …; ``prev`` is the ``hash`` of the line before (``"0" * 64`` for the
-  first record of the chain); ``hash`` is the SHA-256 of the record without ``hash``, written
-  as canonical JSON (sorted keys, compact separators, UTF-8). Editing, removing or reordering
-  lines breaks the chain at that line, which :func:`verify_audit` reports with its number.
-- ``who`` and ``by`` are never clear names: they hold the keyed hash of
+  first record of the chain); ``hash`` is the SHA-256 of the record without ``hash`` and
+  ``mac``, written as canonical JSON (sorted keys, compact separators, UTF-8). Editing,
+  removing or reordering lines breaks the chain at that line, which :func:`verify_audit`
+  reports with its number.
+- ``mac`` is an HMAC-SHA256 of the record (its hash included) under a key that changes at every
+  record, one way (:mod:`occidata.privacy.audit_keys`): ``key_1`` comes from a root key that only
+  the verifier reads (``<state_dir>/secrets/audit-root.key``; root's in server mode), and
+  ``key_{i+1} = SHA-256(key_i)``. The writer keeps the next record's key only, in
+  ``<log>.keys/current`` (0600, the log's owner), replaced atomically after each record under
+  the log's lock. :func:`verify_audit` recomputes every key from the root key.
+- ``who``, ``by`` and ``second_by`` are never clear names: they hold the keyed hash of
   :mod:`occidata.privacy.pseudonyms`, whose key lives in ``<state_dir>/secrets/``.
 - Appending takes an exclusive ``flock`` on the log, reads the last record and writes the new
   line on an ``O_APPEND`` descriptor, so concurrent processes never fork the chain.
 - :func:`prune_audit` drops records older than the retention, rewriting the log atomically; the
   last removed record's ``seq`` and ``hash`` go to ``<log>.anchor`` so the rest still verifies,
-  and the pruning is itself an event of the chain.
+  and the pruning is itself a (keyed) event of the chain. The verifier computes the key of any
+  seq from the root key, so the records kept after a pruning verify as before.
+
+What this protects against. In server mode the log, its key state and the data service are the
+service account's (``server.service_user``; the hub, as root, appends too); the root key and the
+verifier (``occidata audit verify``, as root) are root's. Whoever holds the service account
+(its owner, or an attacker who took over the data service) holds the *current* key only, and
+cannot compute an earlier one. So for every record written before they got hold of it,
+``verify_audit`` finds:
+
+- an edited record, even with its hash and every following hash recomputed (a re-chained log):
+  its MAC no longer matches, and they cannot make one;
+- a dropped record, with or without the rest renumbered and re-chained;
+- a record forged into the past;
+- the last records cut off: the key state is ahead of the log's last record (or missing, if they
+  removed it too);
+- a key state replaced by an older copy (behind the log), or by anything else (it does not hold
+  the key the root key gives for its seq).
+
+What it does not protect against:
+
+- records written after the account was taken: the attacker holds the current key and can
+  write, change or withhold anything from then on; with a copy of the key state taken at some
+  moment, they can cut the log back to that moment and put the copy back unnoticed;
+- destruction: a removed log or key state is found, not brought back (keep copies elsewhere);
+- root, which holds the root key; and **demo mode**, where one account writes the log and holds
+  the root key: there the log is evidence against naive edits only;
+- a process killed between writing a record and replacing the key state leaves the previous
+  key on disk until the next record (verify notes it: the key state is one record behind);
+- erasure: old keys are overwritten, not wiped from free disk blocks or from memory.
+
+A log written before records were keyed has no ``mac``: :func:`check_audit` says so and checks
+its hash chain only; the next write (server mode: the next ``occidata up``, as root) makes the
+root key with ``keyed_from`` = the next seq, and every record from there on is keyed.
 """
 
 from __future__ import annotations
@@ -27,21 +67,41 @@ import json
 import os
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..atomic import replace_file, write_atomic
+from .audit_keys import (
+    AuditError,
+    KeyState,
+    RootKey,
+    advance,
+    create_root_key,
+    first_key,
+    key_state_path,
+    mac_of,
+    next_key,
+    read_key_state,
+    read_root_key,
+    root_key_path,
+    write_key_state,
+)
 from .pseudonyms import load_or_create_key, pseudonymise
 
 GENESIS = "0" * 64
-EVENTS = ("read", "grant", "revoke", "publication", "login", "access_denied", "prune")
-PERSON_FIELDS = ("who", "by")  # pseudonymised before they are written
-RESERVED_FIELDS = ("seq", "when", "event", "who", "prev", "hash")
+EVENTS = (
+    "read", "grant", "grant_requested", "revoke", "publication", "login", "access_denied", "prune",
+    # recorded by the hub itself (occidata.hub.audit_hooks, occidata.hub.native_handlers)
+    "group_change", "role_change", "admin_change", "login_failed", "login_locked",
+)
+PERSON_FIELDS = ("who", "by", "second_by")  # pseudonymised before they are written
+MAX_KEY_WALK = 10_000_000  # records a log may have lost and still be checked key by key (a few seconds)
+RESERVED_FIELDS = ("seq", "when", "event", "who", "prev", "hash", "mac")
 
-
-class AuditError(Exception):
-    """An audit log operation that cannot be done; the message says why and what to do."""
+__all__ = ["AuditCheck", "AuditError", "EVENTS", "GENESIS", "check_audit", "prepare_audit_keys", "prune_audit",
+           "query_audit", "read_audit", "record_event", "record_hash", "record_mac", "record_read", "verify_audit"]
 
 
 def current_user() -> str:
@@ -68,14 +128,19 @@ def _parse_when(text: Any) -> datetime | None:
 
 
 def canonical_json(record: dict) -> str:
-    """The one text of ``record`` that its hash is computed on."""
+    """The one text of ``record`` that its hash and MAC are computed on."""
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def record_hash(record: dict) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``record`` without its ``hash`` field."""
-    body = {key: value for key, value in record.items() if key != "hash"}
+    """SHA-256 (hex) of the canonical JSON of ``record`` without its ``hash`` and ``mac`` fields."""
+    body = {key: value for key, value in record.items() if key not in ("hash", "mac")}
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def record_mac(record: dict, key: bytes) -> str:
+    """HMAC-SHA256 (hex) under ``key`` of the canonical JSON of ``record`` without ``mac``."""
+    return mac_of(canonical_json({k: v for k, v in record.items() if k != "mac"}), key)
 
 
 def _state_dir_of(log_path: Path, state_dir: str | os.PathLike | None) -> Path:
@@ -179,7 +244,82 @@ def _parse_line(line: str) -> dict | None:
     return None
 
 
-def _build_record(event: str, who: str, fields: dict, key: bytes, seq: int, prev: str, now: datetime | None) -> dict:
+def _owner(fd: int) -> tuple[int, int]:
+    info = os.fstat(fd)
+    return info.st_uid, info.st_gid
+
+
+def _start_keys(log_path: Path, state_dir: Path, last_seq: int, owner: tuple[int, int]) -> KeyState:
+    """Make the root key (keyed from the next seq) and the first key state; the log's lock is held.
+
+    Never done when a root key exists: a key state missing beside it is evidence (a cut log, a
+    removed key state), and making a new one would erase it.
+    """
+    state_path = key_state_path(log_path)
+    try:
+        root = read_root_key(state_dir)
+    except AuditError as error:
+        raise AuditError(f"the audit key state {state_path} is missing and {error}") from None
+    if root is not None:
+        raise AuditError(
+            f"the audit key state {state_path} is missing although the root key {root_key_path(state_dir)} "
+            "exists: the log may have been cut or its key state removed, so nothing more is appended to it. "
+            "Run `occidata audit verify` (as root in server mode); to start a new log, move the log, its "
+            ".anchor and .keys and the root key aside (keep them as evidence), then start the platform again")
+    try:
+        root = create_root_key(state_dir, keyed_from=last_seq + 1)
+    except PermissionError as error:
+        raise AuditError(f"the audit log {log_path} has no keys yet and this account cannot make them ({error}); "
+                         "start the platform once as root (`occidata up`) to make them") from None
+    state = KeyState(root.keyed_from, root.key_at(root.keyed_from))
+    write_key_state(log_path, state, owner)
+    return state
+
+
+def _next_link(fd: int, log_path: Path, state_dir: Path) -> tuple[int, str, bytes]:
+    """(seq, prev, key) of the next record; the log's lock is held.
+
+    The seq follows the last record, or the key state if that is further on (records were lost:
+    the gap stays visible); a key state one record behind (a process killed between writing a
+    record and replacing the key state) is carried forward.
+    """
+    last_seq, prev = _last_link(fd, log_path)
+    state = read_key_state(log_path)
+    if state is None:
+        state = _start_keys(log_path, state_dir, last_seq, _owner(fd))
+    seq = max(last_seq + 1, state.seq)
+    return seq, prev, advance(state.key, seq - state.seq)
+
+
+def prepare_audit_keys(log_path: str | os.PathLike, state_dir: str | os.PathLike | None = None,
+                       owner: tuple[int, int] | None = None) -> str:
+    """Start keyed records for ``log_path`` if they have not started; idempotent.
+
+    Server mode runs it as root at every start, with ``owner`` the service account's (uid, gid):
+    the root key is then root's, the key state the service account's. Returns ``"started"``,
+    ``"ready"``, or ``"missing"`` when a root key exists without a key state (evidence of a cut
+    log or a removed key state: nothing is made, appending will be refused, the caller says so).
+    """
+    log_path = Path(log_path)
+    state_dir = _state_dir_of(log_path, state_dir)
+    with _locked_log(log_path) as fd:
+        owner = owner or _owner(fd)
+        state = read_key_state(log_path)
+        if state is None:
+            if read_root_key(state_dir) is not None:
+                return "missing"
+            last_seq, _ = _last_link(fd, log_path)
+            _start_keys(log_path, state_dir, last_seq, owner)
+            return "started"
+        if os.geteuid() == 0:
+            path = key_state_path(log_path)
+            for item in (path.parent, path):
+                os.chown(item, *owner)
+        return "ready"
+
+
+def _build_record(event: str, who: str, fields: dict, key: bytes, seq: int, prev: str, now: datetime | None,
+                  mac_key: bytes) -> dict:
     record: dict[str, Any] = {"seq": seq, "when": _iso(now or _utc_now()), "event": event,
                               "who": pseudonymise(who, key)}
     for name, value in fields.items():
@@ -190,6 +330,7 @@ def _build_record(event: str, who: str, fields: dict, key: bytes, seq: int, prev
     # Round-trip through JSON so that what is hashed is exactly what a reader will parse back.
     record = json.loads(json.dumps(record, ensure_ascii=False, default=str))
     record["hash"] = record_hash(record)
+    record["mac"] = record_mac(record, mac_key)
     return record
 
 
@@ -214,25 +355,34 @@ def record_event(log_path: str | os.PathLike, event: str, *, who: str | None,
     who
         The clear name of the person concerned (None: the current user); stored pseudonymised.
     state_dir
-        Where the pseudonym key lives (default: two levels above ``log_path``).
+        Where the pseudonym key and the audit root key live (default: two levels above ``log_path``).
     now
         The event's time (default: now, UTC).
     **fields
         The event's own fields, e.g. ``what``, ``access``, ``parameters``, ``group``, ``by``
         (``by`` is pseudonymised too). Values must be JSON-able; others are written as text.
+
+    Raises
+    ------
+    AuditError
+        When the log cannot be keyed: its key state is missing beside an existing root key
+        (a cut log?), or this account cannot make the first keys (server mode before
+        ``occidata up``).
     """
     _check_event(event, fields)
     log_path = Path(log_path)
-    key = load_or_create_key(_state_dir_of(log_path, state_dir))
+    state_dir = _state_dir_of(log_path, state_dir)
+    key = load_or_create_key(state_dir)
     who = who or current_user()
     with _locked_log(log_path) as fd:
-        seq, prev = _last_link(fd, log_path)
-        record = _build_record(event, who, fields, key, seq + 1, prev, now)
+        seq, prev, mac_key = _next_link(fd, log_path, state_dir)
+        record = _build_record(event, who, fields, key, seq, prev, now, mac_key)
         line = json.dumps(record, ensure_ascii=False) + "\n"
         if not _ends_with_newline(fd):
             line = "\n" + line  # never glue a record onto a torn line
         os.write(fd, line.encode("utf-8"))
         os.fsync(fd)
+        write_key_state(log_path, KeyState(seq + 1, next_key(mac_key)), _owner(fd))
     return record
 
 
@@ -264,32 +414,101 @@ def read_audit(log_path: str | os.PathLike) -> list[dict]:
     return records
 
 
-def verify_audit(log_path: str | os.PathLike) -> list[str]:
-    """Problems of the audit log's hash chain, each naming its line; empty when intact.
+@dataclass
+class AuditCheck:
+    """What :func:`check_audit` found: ``problems`` (each naming its line or file; empty when the
+    log is intact), ``notes`` (facts worth knowing that are not damage), the number of records,
+    and whether the log is keyed."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    records: int = 0
+    keyed: bool = False
+
+
+class _KeyWalk:
+    """The key of any seq from the root key, ratcheting forward from the nearest known one."""
+
+    STRIDE = 1024
+
+    def __init__(self, root: RootKey):
+        self.known = {1: first_key(root.key)}
+        self.seq, self.key = 1, self.known[1]
+
+    def at(self, seq: int) -> bytes:
+        if seq < self.seq:
+            self.seq = max(s for s in self.known if s <= seq)
+            self.key = self.known[self.seq]
+        while self.seq < seq:
+            self.key, self.seq = next_key(self.key), self.seq + 1
+            if self.seq % self.STRIDE == 0:
+                self.known[self.seq] = self.key
+        return self.key
+
+
+def verify_audit(log_path: str | os.PathLike, state_dir: str | os.PathLike | None = None) -> list[str]:
+    """Problems of the audit log, each naming its line or file; empty when intact.
+
+    See :func:`check_audit`, which also returns notes (a log not keyed yet, a key state one
+    record behind).
+    """
+    return check_audit(log_path, state_dir).problems
+
+
+def check_audit(log_path: str | os.PathLike, state_dir: str | os.PathLike | None = None) -> AuditCheck:
+    """Check the audit log's hash chain, its MACs and its key state; run by the verifier (root).
 
     Checks every line's hash against its content, its ``prev`` against the line before (or
     the start: ``"0" * 64``, or the anchor left by :func:`prune_audit`) and that ``seq``
     goes up by one. After a problem, checking goes on from the line as it stands, so one
-    edited line is reported once rather than for the rest of the log.
+    edited line is reported once rather than for the rest of the log. Then, with the root key
+    of ``state_dir`` (default: two levels above the log): every record from ``keyed_from`` on
+    must carry the MAC of its seq's key, and the writer's key state must hold the key of the
+    seq right after the log's last record (ahead: records cut off; behind: an older copy put
+    back; another key: replaced).
     """
     path = Path(log_path)
-    problems: list[str] = []
+    state_dir = _state_dir_of(path, state_dir)
+    check = AuditCheck()
+    problems = check.problems
     try:
         anchor = read_anchor(path)
     except AuditError as error:
         problems.append(str(error))
         anchor = None
-    if not path.exists():
-        if anchor:
-            problems.append(f"{path} is missing but an anchor says records up to seq {anchor['seq']} existed")
-        return problems
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+    if not path.exists() and anchor:
+        problems.append(f"{path} is missing but an anchor says records up to seq {anchor['seq']} existed")
+    try:
+        root = read_root_key(state_dir)
+    except AuditError as error:
+        problems.append(str(error))
+        root = None
+        root_unreadable = True
+    else:
+        root_unreadable = False
+    try:
+        state = read_key_state(path)
+    except AuditError as error:
+        problems.append(str(error))
+        state = None
+        state_unreadable = True
+    else:
+        state_unreadable = False
+    keys = _KeyWalk(root) if root else None
+    start_seq = anchor["seq"] if anchor else 0
+    # Keys are computed one hash at a time: a forged seq far ahead would make the walk endless.
+    limit = max(start_seq, root.keyed_from - 1 if root else 0) + len(lines) + MAX_KEY_WALK
+    reachable = min(limit, max(state.seq if state else 0, limit - MAX_KEY_WALK))
+
     seq_counts = Counter(r["seq"] for r in map(_parse_line, lines) if r is not None)
     prev_hash: str | None = anchor["hash"] if anchor else GENESIS
     prev_seq: int | None = anchor["seq"] if anchor else 0
     start = "the anchor" if anchor else "the start of the chain"
     last_prune: dict | None = None
     anchor_seen_in_log = False
+    last_seq: int | None = None
+    unkeyed = with_mac = 0
     for number, line in enumerate(lines, start=1):
         where = f"line {number - 1}" if number > 1 else start
         try:
@@ -302,9 +521,24 @@ def verify_audit(log_path: str | os.PathLike) -> list[str]:
             problems.append(f"line {number}: not an audit record (no seq or hash)")
             prev_hash = prev_seq = None
             continue
+        check.records += 1
         seq = record["seq"]
-        if record_hash(record) != record["hash"]:
+        last_seq = seq
+        with_mac += "mac" in record
+        hash_ok = record_hash(record) == record["hash"]
+        if not hash_ok:
             problems.append(f"line {number}: hash does not match its content (edited?)")
+        if root is not None and seq >= root.keyed_from:
+            if "mac" not in record:
+                problems.append(f"line {number}: seq {seq} carries no MAC, though records are keyed from "
+                                f"seq {root.keyed_from} on (rewritten?)")
+            elif seq > reachable or seq < 1:
+                problems.append(f"line {number}: seq {seq} lies beyond any seq the writer reached (forged?)")
+            elif hash_ok and record["mac"] != record_mac(record, keys.at(seq)):
+                problems.append(f"line {number}: MAC does not match (rewritten with a fresh hash, or forged "
+                                "without the key)")
+        elif root is not None:
+            unkeyed += 1
         if anchor and number == 1 and seq <= anchor["seq"]:
             # A pruning stopped between writing the anchor and replacing the log: the anchored
             # record must still be here, unchanged.
@@ -330,7 +564,44 @@ def verify_audit(log_path: str | os.PathLike) -> list[str]:
         elif (last_prune.get("through_seq"), last_prune.get("through_hash")) != (anchor["seq"], anchor["hash"]):
             problems.append(f"{anchor_path(path).name}: the anchor does not match the last prune event "
                             f"(seq {anchor['seq']} vs {last_prune.get('through_seq')})")
-    return problems
+
+    if root is None:
+        if root_unreadable:
+            return check
+        if with_mac or state is not None or state_unreadable:
+            problems.append(f"the root key {root_key_path(state_dir)} is missing, yet the log is keyed: its MACs "
+                            "cannot be checked (root key removed?)")
+        elif check.records:
+            check.notes.append(f"this log is not keyed (written before keyed records; no {root_key_path(state_dir)}): "
+                               "only its hash chain was checked, which the log's owner could rewrite. Keyed records "
+                               "start at the next write (server mode: at the next `occidata up`, as root)")
+        return check
+    check.keyed = True
+    if unkeyed:
+        check.notes.append(f"{unkeyed} record(s) before seq {root.keyed_from} were written before records were "
+                           "keyed: only their hash chain was checked")
+    end = max(last_seq if last_seq is not None else start_seq, root.keyed_from - 1)
+    state_path = key_state_path(path)
+    if state is None:
+        if not state_unreadable:
+            problems.append(f"the key state {state_path} is missing: the log may have been cut (its last "
+                            f"record is seq {end}) and the key state removed")
+    elif state.seq > limit:
+        problems.append(f"the key state {state_path} is at seq {state.seq}, far beyond the log's last record "
+                        f"(seq {end}): forged?")
+    elif state.key != keys.at(state.seq):
+        problems.append(f"the key state {state_path} does not hold the key of seq {state.seq}: replaced or forged")
+    elif state.seq > end + 1:
+        missing = f"seq {end + 1}" if state.seq == end + 2 else f"seq {end + 1} to {state.seq - 1}"
+        problems.append(f"the log ends at seq {end} but its key state is at seq {state.seq}: records {missing} "
+                        "are missing (log cut?)")
+    elif state.seq == end:
+        check.notes.append(f"the key state is one record behind the log (seq {state.seq}): a writer stopped between "
+                           "writing a record and replacing its key; the next record carries it forward")
+    elif state.seq < end:
+        problems.append(f"the key state {state_path} is at seq {state.seq}, behind the log's last record (seq {end}): "
+                        "an older copy put back?")
+    return check
 
 
 def _seq_hint(seq: int, prev_seq: int, seq_counts: Counter) -> str:
@@ -397,23 +668,25 @@ def prune_audit(log_path: str | os.PathLike, retention_days: int, now: datetime 
 
     Only the oldest run of records is removed (the chain must stay whole). Under the log's
     lock: the anchor (seq and hash of the last removed record) is written first, then the log
-    is replaced atomically by the kept records plus a ``prune`` event. A log that does not
-    verify is not pruned (that would remove the evidence): AuditError.
+    is replaced atomically by the kept records plus a keyed ``prune`` event (the new file keeps
+    the log's owner), then the key state moves on. A log that does not verify is not pruned
+    (that would remove the evidence): AuditError. Needs the root key, as verifying does.
 
     Returns ``{"removed": n, "kept": m, "cutoff": iso, "anchor": {...} or None}``.
     """
     if isinstance(retention_days, bool) or not isinstance(retention_days, int) or retention_days < 1:
         raise ValueError(f"retention_days must be a whole number of days >= 1, not {retention_days!r}")
     log_path = Path(log_path)
+    state_dir = _state_dir_of(log_path, state_dir)
     now = now or _utc_now()
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
     cutoff = now - timedelta(days=retention_days)
     result: dict[str, Any] = {"removed": 0, "kept": 0, "cutoff": _iso(cutoff), "anchor": None}
     if not log_path.exists():
         return result
-    key = load_or_create_key(_state_dir_of(log_path, state_dir))
-    with _locked_log(log_path):
-        problems = verify_audit(log_path)
+    key = load_or_create_key(state_dir)
+    with _locked_log(log_path) as fd:
+        problems = verify_audit(log_path, state_dir)
         if problems:
             raise AuditError("the audit log does not verify, so it is not pruned:\n  " + "\n  ".join(problems))
         records = read_audit(log_path)
@@ -431,13 +704,14 @@ def prune_audit(log_path: str | os.PathLike, retention_days: int, now: datetime 
         anchor = {"seq": last_removed["seq"], "hash": last_removed["hash"], "when": _iso(now),
                   "removed": old, "removed_total": old + (previous or {}).get("removed_total", 0),
                   "last_removed_when": last_removed["when"]}
-        tip = records[-1]
+        seq, prev, mac_key = _next_link(fd, log_path, state_dir)
         prune = _build_record(
             "prune", who or current_user(),
             {"removed": old, "retention_days": retention_days, "cutoff": _iso(cutoff),
              "through_seq": last_removed["seq"], "through_hash": last_removed["hash"]},
-            key, tip["seq"] + 1, tip["hash"], now)
+            key, seq, prev, now, mac_key)
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept + [prune])
+        owner = _owner(fd)
         write_atomic(anchor_path(log_path), json.dumps(anchor, indent=1) + "\n", mode=0o600)
 
         def write(tmp: str) -> None:
@@ -445,7 +719,10 @@ def prune_audit(log_path: str | os.PathLike, retention_days: int, now: datetime 
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
+            if os.geteuid() == 0:
+                os.chown(tmp, *owner)  # root prunes; the log stays its writer's
 
         replace_file(log_path, write, mode=0o600)
+        write_key_state(log_path, KeyState(seq + 1, next_key(mac_key)), owner)
     result.update(removed=old, anchor=anchor, prune=prune)
     return result

@@ -18,12 +18,15 @@ import hmac
 import os
 import secrets
 import stat
+import sys
 import tempfile
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..state import StatePaths
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PREFIX = "p-"
 DIGITS = 16
@@ -60,10 +63,20 @@ def pseudonymise(value: object, key: bytes) -> str:
     'p-6664a42048c6d6d7'
     """
     _check_key(key)
-    if value is None or (pd.api.types.is_scalar(value) and not isinstance(value, (str, bytes)) and pd.isna(value)):
+    if _is_missing(value):
         raise ValueError("a missing identifier has no pseudonym")
     data = value if isinstance(value, bytes) else str(value).encode("utf-8")
     return PREFIX + hmac.new(key, data, hashlib.sha256).hexdigest()[:DIGITS]
+
+
+def _is_missing(value: object) -> bool:
+    # pandas is looked at only when loaded: a missing value of its own cannot exist otherwise,
+    # and the audit log (which pseudonymises every record) stays free of it.
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    pd = sys.modules.get("pandas")
+    return (pd is not None and not isinstance(value, (str, bytes)) and bool(pd.api.types.is_scalar(value))
+            and bool(pd.isna(value)))
 
 
 def pseudonymise_column(frame: pd.DataFrame, column: str, key: bytes) -> pd.DataFrame:
@@ -134,8 +147,11 @@ def load_or_create_key(state_dir: str | os.PathLike) -> bytes:
     """
     path = key_path(state_dir)
     if not os.path.lexists(path):
-        _create_key(path)
-    return _read_key(path)
+        create_secret_file(path, secrets.token_bytes(KEY_BYTES))
+    key = read_secret_file(path, "pseudonymisation key", 4096)
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"pseudonymisation key {path} holds {len(key)} bytes, not {KEY_BYTES}")
+    return key
 
 
 def _check_key(key: bytes) -> None:
@@ -145,7 +161,14 @@ def _check_key(key: bytes) -> None:
         raise ValueError(f"a pseudonymisation key needs at least 16 bytes, not {len(key)}")
 
 
-def _create_key(path: Path) -> None:
+def create_secret_file(path: str | os.PathLike, data: bytes) -> bool:
+    """Write ``data`` to a new 0600 file at ``path`` unless one is there; True if this call made it.
+
+    The data goes to a temporary 0600 file in the same directory (made 0700 if missing), then is
+    linked to its name, which fails if another process created it first: concurrent first uses
+    agree on one content, and nobody ever reads half a secret.
+    """
+    path = Path(path)
     directory = path.parent
     if not directory.is_dir():
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -153,39 +176,53 @@ def _create_key(path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(KEY_BYTES))
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
         try:
             os.link(tmp, path)
         except FileExistsError:
-            pass  # another process created the key first: use theirs
+            return False  # another process created it first: use theirs
+        return True
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _read_key(path: Path) -> bytes:
+def read_secret_file(path: str | os.PathLike, what: str, max_bytes: int) -> bytes:
+    """The content of the secret file ``path``, refused unless it is a regular file closed to
+    its group and others (0600), read whole.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no such file.
+    PermissionError
+        When this account may not read it, or its group or others may.
+    ValueError
+        When it is a symbolic link, not a regular file, or longer than ``max_bytes``.
+    """
+    path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         if os.path.islink(path):
-            raise ValueError(f"pseudonymisation key {path} is a symbolic link; it must be a regular file") from None
+            raise ValueError(f"{what} {path} is a symbolic link; it must be a regular file") from None
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"pseudonymisation key {path} is not a regular file")
+            raise ValueError(f"{what} {path} is not a regular file")
         if info.st_mode & 0o077:
             raise PermissionError(
-                f"pseudonymisation key {path} is open to its group or others (mode "
+                f"{what} {path} is open to its group or others (mode "
                 f"{stat.S_IMODE(info.st_mode):04o}); refusing it: chmod 600 it if nobody else can have read it, "
                 "else replace it")
-        if info.st_size != KEY_BYTES:
-            raise ValueError(f"pseudonymisation key {path} holds {info.st_size} bytes, not {KEY_BYTES}")
-        key = os.read(fd, KEY_BYTES + 1)
+        if info.st_size > max_bytes:
+            raise ValueError(f"{what} {path} holds {info.st_size} bytes, more than {max_bytes}")
+        data = os.read(fd, max_bytes + 1)
     finally:
         os.close(fd)
-    if len(key) != KEY_BYTES:  # changed while being read
-        raise ValueError(f"pseudonymisation key {path} holds {len(key)} bytes, not {KEY_BYTES}")
-    return key
+    if len(data) > max_bytes:  # grew while being read
+        raise ValueError(f"{what} {path} holds more than {max_bytes} bytes")
+    return data

@@ -29,6 +29,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from .disclosure import K
+
 REASON_COLUMN = "suppressed"
 TOTAL_COLUMN = "total_over"
 _NONE, _PRIMARY, _SECONDARY = 0, 1, 2
@@ -37,7 +39,7 @@ _REASONS = np.array([None, "primary", "secondary"], dtype=object)
 _MAX_EXTENDED_CELLS = 50_000_000
 
 
-def suppress_small_cells(table: pd.DataFrame, count: str = "n", k: int = 11,
+def suppress_small_cells(table: pd.DataFrame, count: str = "n", k: int = K,
                          by: str | Iterable[str] | None = None, totals: bool = True) -> pd.DataFrame:
     """Hide the small counts of a table, and the counts that published totals would give away.
 
@@ -49,8 +51,8 @@ def suppress_small_cells(table: pd.DataFrame, count: str = "n", k: int = 11,
     count : str
         The column of counts: non-negative integers, no missing value.
     k : int
-        The smallest count that may be published (11 for hospital data): counts from 1 to
-        ``k - 1`` are suppressed, zeros are published.
+        The smallest count that may be published (default ``occidata.privacy.disclosure.K``,
+        11): counts from 1 to ``k - 1`` are suppressed, zeros are published.
     by : str or list of str, optional
         The dimension columns. By default every column but ``count``. Other columns are
         left out of the result: they may be derived from the count (a rate, a share).
@@ -106,7 +108,7 @@ def suppress_small_cells(table: pd.DataFrame, count: str = "n", k: int = 11,
 
 
 def margins(table: pd.DataFrame, count: str = "n", dims: str | Iterable[str] | None = None,
-            k: int = 11) -> pd.DataFrame:
+            k: int = K) -> pd.DataFrame:
     """The totals that may be published beside ``suppress_small_cells(table, count, k, by=dims)``.
 
     Every sum over a non-empty subset of the dimensions is returned (for a 2-D table: the
@@ -124,7 +126,7 @@ def margins(table: pd.DataFrame, count: str = "n", dims: str | Iterable[str] | N
     dims : str or list of str, optional
         The dimension columns; by default every column but ``count``.
     k : int
-        The smallest count that may be published.
+        The smallest count that may be published (default ``occidata.privacy.disclosure.K``).
 
     Returns
     -------

@@ -22,6 +22,9 @@ HTML_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
 RECORD_FILE = "run.json"
 PARTIAL_SUFFIX = ".partial"
+# Archived files are their service account's alone (the folders are 0700 too): a researcher's
+# kernel must not read a partner report from disk.
+FILE_MODE = 0o600
 
 
 @dataclass

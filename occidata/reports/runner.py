@@ -28,6 +28,7 @@ from pathlib import Path
 
 from occidata.atomic import write_atomic
 from occidata.reports.archive import (
+    FILE_MODE,
     HTML_FILE,
     NOTEBOOK_FILE,
     PARTIAL_SUFFIX,
@@ -131,7 +132,11 @@ def _execute(notebook: Path, output: Path, parameters: dict, kernel: str, timeou
 def render_html(executed: Path, target: Path, language: str = "fr") -> None:
     """The executed notebook as HTML without code cells or prompts, written atomically.
 
-    The template loads nothing from outside the host (see nbconvert/offline/index.html.j2).
+    The template loads nothing from outside the host and adds no script of its own (see
+    nbconvert/offline/index.html.j2): the page needs none, and is served under a policy that runs
+    none (:func:`occidata.hub.csp.archive_policy`), so a ``<script>`` an output carries stays inert.
+    nbconvert's ``sanitize_html`` is not used: its allow-list drops the SVG, table headers and
+    captions and ``style`` attributes that the dashboards' snapshots are drawn with.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -140,7 +145,7 @@ def render_html(executed: Path, target: Path, language: str = "fr") -> None:
                             extra_template_basedirs=[str(OFFLINE_TEMPLATES)], template_name="offline",
                             language_code=language)
     body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
-    write_atomic(target, body)
+    write_atomic(target, body, mode=FILE_MODE)
 
 
 def _datasets(summary: Path) -> list:
@@ -162,7 +167,8 @@ def _finish(partial: Path, record: RunRecord, final: Path) -> None:
                 record.status, record.error = "failed", _error(exc)
     record.datasets = _datasets(partial / SUMMARY_FILE)
     record.folder = str(final)
-    write_atomic(partial / RECORD_FILE, json.dumps(record.to_dict(), indent=1, ensure_ascii=False, default=str) + "\n")
+    write_atomic(partial / RECORD_FILE, json.dumps(record.to_dict(), indent=1, ensure_ascii=False, default=str) + "\n",
+                 mode=FILE_MODE)
     os.rename(partial, final)
 
 

@@ -343,7 +343,7 @@ class Scheduler:
 
     def _save(self) -> None:
         with self._lock:
-            write_atomic(self.state_path, json.dumps(self.state, indent=1, sort_keys=True) + "\n")
+            write_atomic(self.state_path, json.dumps(self.state, indent=1, sort_keys=True) + "\n", mode=0o600)
 
     def _entry(self, name: str) -> dict:
         return self.state["schedules"].setdefault(name, {"last_fire": None, "fires": {}})
@@ -466,6 +466,7 @@ class Scheduler:
                 error, permanent = f"{type(exc).__name__}: {exc}", True
             except Exception as exc:  # noqa: BLE001 - a report's failure must not stop the scheduler
                 error = f"{type(exc).__name__}: {exc}"
+            self._record(record, schedule)
             if error is None:
                 self._set_fire(schedule.name, fire_key, status="ok", folder=str(getattr(record, "folder", "")))
                 log.info("report %s: fire %s ok (attempt %d, run %s)", schedule.name, fire_key, attempt, run_id)
@@ -481,6 +482,18 @@ class Scheduler:
                       "fire_time": fire_key, "attempts": attempt, "run_id": schedule.run_id(fire, attempt),
                       "parameters": parameters, "folder": folder, "error": _short(error)})
         return self.state["schedules"][schedule.name]["fires"][fire_key]
+
+    def _record(self, record, schedule: Schedule) -> None:
+        """Note the run in the archive's ledger: only runs noted there may reach a public page."""
+        from occidata.reports.archive import RunRecord
+        from occidata.reports.ledger import record_run
+
+        if isinstance(record, RunRecord) and record.folder:
+            try:
+                record_run(self.archive_dir, record, trigger="schedule",
+                           notebook=schedule.notebook_path(self.notebooks_root))
+            except OSError as exc:
+                log.error("report %s: run %s not noted in the ledger: %s", schedule.name, record.run_id, exc)
 
     def _notify(self, event: dict) -> None:
         event = {"time": _iso(self.clock()), **event}

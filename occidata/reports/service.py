@@ -7,8 +7,9 @@ listens on the port of ``$JUPYTERHUB_SERVICE_URL`` under ``$JUPYTERHUB_SERVICE_P
   recent failures — logged-in hub users only (hub OAuth);
 - ``<prefix>runs/<name>/<run-id>/report.html|notebook.ipynb``: a run's files (logged in);
 - ``<prefix>public/`` and ``<prefix>public/<name>/``: the latest successful HTML of each
-  report whose run read only ``public`` datasets — anyone, no login. A report that read
-  partner data (or whose datasets are unknown) answers 404.
+  report that a steward approved, run by the schedule (never an ad hoc run), noted in the
+  archive's ledger and that read only ``public`` datasets — anyone, no login (see
+  :func:`latest_public`). Anything else answers 404.
 
 The scheduler ticks on the IOLoop every ``reports.check_every`` seconds; each report runs in
 a fresh child process (papermill, the kernel and the environment it sets stay out of the
@@ -31,8 +32,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado import ioloop, web
 
 from occidata.config import load_config
+from occidata.hub import csp
 from occidata.hub.service_app import hub_service_app
+from occidata.levels import required_level
+from occidata.approvals import is_approved
 from occidata.reports.archive import list_runs, read_run
+from occidata.reports.ledger import ledger_entry
 from occidata.reports.schedule import Scheduler, archive_path, scheduler_from_config
 
 log = logging.getLogger("occidata.reports.service")
@@ -40,8 +45,8 @@ log = logging.getLogger("occidata.reports.service")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 RUN_FILES = {"report.html": "text/html; charset=utf-8", "notebook.ipynb": "application/x-ipynb+json"}
-# Run HTML is shown in an opaque origin: its scripts cannot reach the hub's cookies or API.
-SANDBOX = "sandbox allow-scripts allow-popups"
+# Our pages run no script; a run's HTML (a notebook's output) runs none either (see make_app).
+PAGE_POLICY = csp.page_policy()
 STATUS_FR = {"ok": "réussi", "failed": "échec", "running": "en cours", "interrupted": "interrompu"}
 
 
@@ -66,7 +71,8 @@ def levels_needed(record) -> set[str]:
         access = dataset.get("access") if isinstance(dataset, dict) else None
         if access == "public":
             continue
-        needed.add("partner" if access == "partner" else f"restricted:{dataset.get('name')}")
+        # Anything not plainly partner (restricted, or unknown) needs the dataset's restricted level.
+        needed.add(required_level(str(dataset.get("name")), "partner" if access == "partner" else "restricted"))
     return needed
 
 
@@ -76,11 +82,21 @@ def may_see(user, record) -> bool:
     return levels_needed(record) <= groups
 
 
-def latest_public(archive_dir: Path, name: str):
-    """The newest successful run of ``name`` if it read public data only, else None."""
+def latest_public(archive_dir: Path, name: str, state_dir: str | Path):
+    """The newest successful run of ``name`` if anonymous visitors may see it, else None.
+
+    It must have been started by the schedule (ad hoc runs stay private), be noted in the
+    archive's ledger with its HTML unchanged, come from a notebook a steward approved as it was
+    when it ran (:mod:`occidata.approvals`), and have read public data only.
+    """
     for record in list_runs(archive_dir, name):
-        if record.status == "ok":
-            return record if is_public(record) else None
+        if record.status != "ok":
+            continue
+        entry = ledger_entry(archive_dir, record)
+        if entry is None or entry.get("trigger") != "schedule":
+            continue  # an ad hoc run, or a folder the platform did not make
+        approved = is_approved(state_dir, digest=entry.get("notebook_sha256") or "")
+        return record if approved and is_public(record) else None
     return None
 
 
@@ -106,6 +122,10 @@ def _error_text(error) -> str:
 class Base(web.RequestHandler):
     def initialize(self, app_state: dict):
         self.app_state = app_state
+
+    def set_default_headers(self):
+        self.set_header(csp.HEADER, PAGE_POLICY)
+        self.set_header("X-Content-Type-Options", "nosniff")
 
     @property
     def prefix(self) -> str:
@@ -140,9 +160,8 @@ class IndexHandler(_hub_authenticated(), Base):
         public = set()
         for record in runs:
             reports.setdefault(record.name, []).append(record)
-        for name, records in reports.items():
-            latest_ok = next((r for r in records if r.status == "ok"), None)
-            if latest_ok is not None and is_public(latest_ok):
+        for name in reports:
+            if latest_public(archive, name, state["state_dir"]) is not None:
                 public.add(name)
         rows = []
         for name, records in sorted(reports.items()):
@@ -179,7 +198,7 @@ class RunFileHandler(_hub_authenticated(), Base):
         if filename.endswith(".ipynb"):
             self.set_header("Content-Disposition", f'attachment; filename="{name}-{run_id}.ipynb"')
         else:
-            self.set_header("Content-Security-Policy", SANDBOX)
+            self.set_header(csp.HEADER, self.app_state["run_html_csp"])
         self.finish(path.read_bytes())
 
 
@@ -187,7 +206,7 @@ class PublicListHandler(Base):
     def get(self):
         archive = self.app_state["archive_dir"]
         names = sorted({r.name for r in list_runs(archive)})
-        runs = [r for r in (latest_public(archive, n) for n in names) if r is not None]
+        runs = [r for r in (latest_public(archive, n, self.app_state["state_dir"]) for n in names) if r is not None]
         self.render_page("public.html", title="Rapports publics", runs=runs)
 
 
@@ -195,12 +214,12 @@ class PublicReportHandler(Base):
     def get(self, name: str):
         if not SAFE_NAME.match(name):
             raise web.HTTPError(404)
-        record = latest_public(self.app_state["archive_dir"], name)
+        record = latest_public(self.app_state["archive_dir"], name, self.app_state["state_dir"])
         path = record and run_file(self.app_state["archive_dir"], name, record.run_id, "report.html")
         if not path:
             raise web.HTTPError(404)
         self.set_header("Content-Type", RUN_FILES["report.html"])
-        self.set_header("Content-Security-Policy", SANDBOX)
+        self.set_header(csp.HEADER, self.app_state["run_html_csp"])
         self.set_header("Cache-Control", "public, max-age=300")
         self.finish(path.read_bytes())
 
@@ -211,8 +230,11 @@ def make_app(cfg: dict, prefix: str = "/services/reports/", scheduler: Scheduler
     state = {
         "prefix": prefix,
         "archive_dir": archive_path(cfg),
+        "state_dir": cfg["state_dir"],
         "scheduler": scheduler,
         "lab_name": cfg["lab_name"],
+        # A run's HTML is a notebook's output: sandboxed, no script; maps may show the tile server's images.
+        "run_html_csp": csp.archive_policy(cfg.get("dashboards", {}).get("tiles_url")),
         "jinja": Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"])),
     }
     routes = [
@@ -244,10 +266,12 @@ def isolated_runner(concurrency: int):
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     cfg = load_config()
+    os.umask(0o077)  # the archive it writes is its own: closed to every other account
     from jupyterhub.services.auth import HubOAuth
 
-    HubOAuth.instance().api_token  # read now: the reports' kernels must not inherit it
-    os.environ.pop("JUPYTERHUB_API_TOKEN", None)
+    # The service's token may only call the data service (its role): report kernels inherit it
+    # to read partner data there, audited as the reports service.
+    HubOAuth.instance().api_token
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/reports/")
     run, pool = isolated_runner(cfg["reports"]["concurrency"])

@@ -18,6 +18,7 @@ import numpy as np
 
 from occidata import catalog
 from occidata.atomic import write_atomic
+from occidata.reports.archive import FILE_MODE
 from occidata.catalog import datasets_read
 
 SUMMARY_ENV = "OCCIDATA_REPORT_SUMMARY"
@@ -75,5 +76,5 @@ def record_summary(results: dict, path: str | os.PathLike | None = None) -> Path
         "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    write_atomic(target, json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n", mode=FILE_MODE)
     return target

@@ -1,0 +1,63 @@
+"""Access levels: what they are, which hub group stands for each, and who may grant them.
+
+This is where a level is *decided*; :mod:`occidata.catalog.service` (the data service) is where
+it is *enforced*. Every other module (the hub's groups and roles, the catalogue, the spawner,
+the reports and the publication gate) asks this module instead of spelling group names itself.
+
+- Every catalogue entry carries ``access: public | partner | restricted`` (:data:`LEVELS`).
+- ``public`` needs nothing; ``partner`` is the hub group ``partner``; a restricted entry is
+  the hub group ``restricted:<dataset>``, one group per dataset (:func:`required_level`).
+- A right is a hub group membership *and* a grant recorded by the data service in its own
+  grants file (:mod:`occidata.catalog.grants`): a membership added through any other door (the
+  hub's REST API, its admin page) grants nothing, and a removal from the group by any door
+  ends the right at once.
+- Rights are granted by data stewards only, through the data service, with a token that carries
+  :data:`GRANT_SCOPE` (a steward's own login or API token, never a lab server's token); nobody
+  grants a right to themselves, and a ``restricted:*`` level needs two different stewards
+  (:func:`needs_second_steward`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+LEVELS = ("public", "partner", "restricted")
+PARTNER = "partner"
+RESTRICTED_PREFIX = "restricted:"
+# The hub scope (JupyterHub custom scope) a token needs to grant or revoke through the data
+# service: the steward role has it; lab servers' tokens (Spawner.server_token_scopes) do not.
+GRANT_SCOPE = "custom:occidata-grant"
+
+
+def required_level(name: str, access: str) -> str:
+    """The level entry ``name`` with catalogue access ``access`` needs: ``public``, ``partner``
+    or ``restricted:<name>`` (which is also the hub group that grants it)."""
+    if access not in LEVELS:
+        raise ValueError(f"{name}: unknown access {access!r}; levels: {', '.join(LEVELS)}")
+    return f"{RESTRICTED_PREFIX}{name}" if access == "restricted" else access
+
+
+def is_level_group(group: str) -> bool:
+    """Whether hub group ``group`` stands for a data level (``partner``, ``restricted:<d>``)."""
+    return group == PARTNER or (group.startswith(RESTRICTED_PREFIX) and len(group) > len(RESTRICTED_PREFIX))
+
+
+def levels_from_groups(groups: Iterable[str]) -> list[str]:
+    """The level groups among hub group names, sorted (other groups grant no level)."""
+    return sorted(group for group in set(groups) if is_level_group(group))
+
+
+def level_groups(entries: Mapping[str, Mapping] | None = None) -> list[str]:
+    """Every hub group that grants a level: ``partner``, then ``restricted:<d>`` for each restricted
+    entry of ``entries`` (name -> metadata with ``access``; default: the dataset modules)."""
+    if entries is None:
+        from .datasets import get_dataset, names
+
+        entries = {name: get_dataset(name).METADATA for name in names()}
+    return [PARTNER] + sorted(required_level(name, meta["access"]) for name, meta in entries.items()
+                              if meta["access"] == "restricted")
+
+
+def needs_second_steward(level: str) -> bool:
+    """Restricted levels (personal data) are granted by two different stewards, partner by one."""
+    return level.startswith(RESTRICTED_PREFIX)
