@@ -68,7 +68,8 @@ class RunningHub:
 
 # Run by root, hubs run labs as system accounts: this session's have their own prefix and are
 # removed at the end (see lab_accounts_removed), so the machine's /etc/passwd is left as it was.
-LAB_PREFIX = f"t{secrets.token_hex(2)}-"
+LAB_PREFIX = f"t{secrets.token_hex(2)}"
+_hubs_started = [0]  # each hub its own prefix: an account another platform made is refused
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -88,7 +89,8 @@ def start_hub(tmp: Path, **settings) -> tuple[LocalHub, str]:
     """A hub for tests; the public dashboards are off unless ``DASHBOARDS__ENABLED="true"``
     (their preheated kernels and first snapshots would load every other test)."""
     token = write_service_snippet(tmp / "config.d")
-    settings = {"DASHBOARDS__ENABLED": "false", "SERVER__USER_PREFIX": LAB_PREFIX, **settings}
+    _hubs_started[0] += 1
+    settings = {"DASHBOARDS__ENABLED": "false", "SERVER__USER_PREFIX": f"{LAB_PREFIX}{_hubs_started[0]}-", **settings}
     if os.geteuid() == 0:
         os.chmod(tmp, 0o755)  # the labs' accounts walk to their homes under <tmp>/state
     local = LocalHub(tmp / "state", settings={"HUB__CONFIG_D": str(tmp / "config.d"), **settings})
@@ -257,6 +259,7 @@ def open_visit(browser, width: int = 1280) -> tuple[object, Visit]:
             route.abort()
 
     context.route("**/*", loopback_only)
-    page.on("console", lambda message: visit.console_errors.append(message.text) if message.type == "error" else None)
+    page.on("console", lambda message: visit.console_errors.append(
+        f"{message.text} ({message.location.get('url', '')})") if message.type == "error" else None)
     page.on("pageerror", lambda error: visit.console_errors.append(str(error)))
     return context, visit

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LAB_PREFIX, RunningHub, start_hub
+from conftest import RunningHub, start_hub
 from occidata.hub.isolation import secure_data_dir
 
 OCCIDATA = str(Path(sys.executable).parent / "occidata")
@@ -92,7 +92,7 @@ def test_a_researchers_kernel_reaches_nothing_of_roots(demo_hub):
     assert found["foreign_tokens"] == []
     import pwd
 
-    assert pwd.getpwuid(found["uid"]).pw_name == f"{LAB_PREFIX}curieuse"
+    assert pwd.getpwuid(found["uid"]).pw_name == demo_hub.local.cfg["server"]["user_prefix"] + "curieuse"
 
 
 def test_demo_builds_write_no_restricted_dataset(tmp_path):

@@ -134,6 +134,21 @@ def test_markdown_and_raw_cells_with_a_number_or_an_image_are_refused():
     assert judge_notebook(nb)[0].text.startswith("cell 2: Markdown text holding a number")
 
 
+def test_html_in_markdown_is_refused():
+    """A browser runs a script or an event handler written in a Markdown cell: not checkable."""
+    for source in ("<script>document.title='x'</script>", "<details open ontoggle=alert(1)>Voir</details>",
+                   "Texte <b>gras</b>"):
+        [finding] = judge_notebook(notebook(("md", source)))
+        assert finding.kind == "markdown cell" and "HTML in Markdown" in finding.text
+
+
+def test_markup_hidden_in_a_style_element_is_refused():
+    """Inside <svg>, a browser parses <style>'s content as markup: an <img onerror> there runs."""
+    page = "<svg><style><img src=x onerror=\"document.title='x'\"></style></svg>"
+    bundle = publish.publishable(page, check=False)._repr_mimebundle_()
+    assert any("markup inside <style>" in problem for problem in sanctioned_problems(bundle))
+
+
 def test_blank_streams_and_empty_outputs_show_nothing_and_pass():
     nb = notebook([nbformat.v4.new_output("stream", name="stdout", text="\n"), shown({})])
     assert judge_notebook(nb) == []

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import LAB_PREFIX, REPO_ROOT, RunningHub, start_hub
+from conftest import REPO_ROOT, RunningHub, start_hub
 from occidata.cli import secure_data
 from occidata.datasets.build import build_all
 from occidata.hub.client import HubSession
@@ -78,7 +78,7 @@ def test_signup_waits_for_approval_then_user_runs_code(hub):
         backend, home, uid = out.split()
         assert backend == "cpu"
         if os.geteuid() == 0:  # demo mode started by root: the lab runs as an account of its own, never root
-            assert home.endswith(f"/homes/{LAB_PREFIX}chercheuse") and int(uid) != 0
+            assert home.endswith(f"/homes/{hub.local.cfg['server']['user_prefix']}chercheuse") and int(uid) != 0
         else:
             assert home.endswith("/homes/chercheuse")
         # The researcher's two lines: the lab server knows where the platform's data are.

@@ -130,7 +130,8 @@ def test_missing_proxy_command_says_make_up(configure, tmp_path):
 # --- spawner ------------------------------------------------------------------------------
 
 
-def test_demo_mode_uses_the_local_process_spawner(configure, state_dir):
+def test_demo_mode_uses_the_local_process_spawner(configure, state_dir, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # a researcher's own demo, not root
     c, _ = configure()
     assert c.JupyterHub.spawner_class == "jupyterhub.spawner.SimpleLocalProcessSpawner"
     assert c.SimpleLocalProcessSpawner.home_dir_template == str(state_dir / "homes" / "{username}")
@@ -138,9 +139,15 @@ def test_demo_mode_uses_the_local_process_spawner(configure, state_dir):
     assert Path(c.Spawner.cmd[0]).name == "jupyterhub-singleuser"
 
 
-def test_allow_root_only_when_running_as_root(configure):
-    c, _ = configure()
-    assert ("--allow-root" in c.Spawner.args) == (os.geteuid() == 0)
+def test_demo_mode_started_by_root_never_runs_a_lab_as_root(configure, state_dir, monkeypatch):
+    """Root's demo runs each lab as a system account of its own, home under <state>/homes."""
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    c, _ = configure(OCCIDATA_SERVER__USER_PREFIX="lab-")
+    assert c.JupyterHub.spawner_class == "occidata.hub.system_users.SystemUserSpawner"
+    assert c.SystemUserSpawner.user_prefix == "lab-"
+    assert c.SystemUserSpawner.home_root == str(state_dir / "homes")
+    assert "--allow-root" not in c.Spawner.args
+    assert callable(c.Authenticator.post_auth_hook)
 
 
 def test_spawner_limits_and_timeouts(configure):
@@ -220,7 +227,7 @@ def test_culler_disabled_means_no_service_and_no_role(configure):
     assert c.JupyterHub.load_roles == []
 
 
-def test_reports_service_has_no_api_scope_and_users_may_open_it(configure):
+def test_reports_service_may_only_call_the_data_service_and_users_may_open_it(configure):
     c, _ = configure(OCCIDATA_REPORTS__PORT="18123", OCCIDATA_REPORTS__CONCURRENCY="3")
     service = next(s for s in c.JupyterHub.services if s["name"] == "reports")
     assert service["url"] == "http://127.0.0.1:18123"
@@ -228,7 +235,9 @@ def test_reports_service_has_no_api_scope_and_users_may_open_it(configure):
     assert service["environment"]["OCCIDATA_REPORTS__CONCURRENCY"] == "3"
     assert service["environment"]["OCCIDATA_REPORTS__SMTP__HOST"] == "null"
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert roles["reports"]["scopes"] == []
+    # Its report kernels read partner data through the data service, as a lab does; nothing more.
+    assert roles["reports"]["scopes"] == ["access:services!service=data"]
+    assert service["environment"]["OCCIDATA_DATA_SERVICE_URL"].endswith("/services/data/")
     assert roles["user"]["scopes"] == ["self", "access:services!service=reports", "access:services!service=data"]
 
 
@@ -241,10 +250,12 @@ def test_server_mode_runs_services_as_their_accounts_with_a_readable_python(conf
     dashboards = services["dashboards"]
     assert dashboards["user"] == "occidata-public"
     assert dashboards["environment"]["OCCIDATA_REPORTS__ARCHIVE_DIR"].startswith(cfg["state_dir"] + "/public/")
-    assert "user" not in services["reports"] and "user" not in services["idle-culler"]
+    assert services["reports"]["user"] == "occidata-reports"  # owns the report archive, nothing else
+    assert services["reports"]["command"][0] == "/opt/readable/bin/python"
+    assert "user" not in services["idle-culler"]
     assert c.Spawner.cmd == ["/opt/readable/bin/python", "-m", "jupyterhub.singleuser"]
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert roles["steward"]["users"] == ["gestionnaire"]
+    assert roles["steward"]["users"] == ["gestionnaire", "admin"]  # the first admin is a steward too
     assert not any(scope.startswith(("admin", "groups")) for scope in roles["steward"]["scopes"]), \
         "stewards change groups only through the data service, which audits"
 

@@ -220,6 +220,9 @@ def capped_voila_handler():
                 PageHandler.initialize(self, state)
                 return write_snapshot(self, slug, busy=True)
             state["inflight"] += 1
+            # Sets the _xsrf cookie, which Voilà's page sends back when it closes to shut its
+            # kernel down (without it that request is refused and the kernel waits for the cull).
+            self.xsrf_token
             try:
                 await super().get(path)
             finally:

@@ -332,6 +332,8 @@ class _PageText(HTMLParser):
         if self._style:
             if re.search(r"(?i)(\bcontent\s*:|url\s*\(\s*['\"]?\s*data:)", data):
                 self.pictures.append("CSS content")
+            if "<" in data:  # inside <svg>, a browser parses it as markup (an <img onerror=…>, say)
+                self.pictures.append("markup inside <style>")
             return
         if not self._cells:
             self.text[-1] += data
@@ -583,6 +585,8 @@ def _markdown_problem(cell: dict) -> str | None:
     source = _source(cell)
     if cell.get("attachments") or re.search(r"!\[|<\s*(img|svg|picture|iframe|object|embed)\b", source, re.I):
         return "an image in Markdown is not a checked table"
+    if re.search(r"<\s*[a-zA-Z!/?]", source):
+        return "HTML in Markdown (a tag, a script, an event handler) is not a checked table; write plain Markdown"
     if DIGIT.search(source):
         return ("Markdown text holding a number is not a checked table (a count could hide there); put numbers "
                 "in a table shown through occidata.privacy.show_counts or publishable")

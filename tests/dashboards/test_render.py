@@ -160,7 +160,7 @@ def test_page_french_and_english():
 # --------------------------------------------------------------------------- geo
 
 
-def test_department_shapes_from_the_boundaries_file(tiny_env, tmp_path):
+def test_department_shapes_from_the_boundaries_file(tiny_env, tmp_path, monkeypatch):
     from occidata.config import load_config
     from occidata.dashboards import geo
 
@@ -171,7 +171,8 @@ def test_department_shapes_from_the_boundaries_file(tiny_env, tmp_path):
         assert all(s["name"] and all(len(r) >= 4 for r in s["rings"]) for s in shapes)
     cfg = load_config()
     cfg["sources"]["boundaries"] = str(tmp_path / "missing.geojson")
-    cfg["state_dir"] = str(tmp_path / "other-state")  # no cached boundaries there
+    cfg["state_dir"] = str(tmp_path / "other-state")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # this account's cache: none there
     cfg["data_dir"] = str(tmp_path / "data")
     fallback = geo.department_shapes(cfg)
     assert len(fallback) == 1 and fallback[0]["name"] == "Occitanie"

@@ -8,11 +8,14 @@ import pytest
 
 from occidata.config import load_config
 from occidata.dashboards import snapshots
-from occidata.reports.archive import RunRecord
+from occidata.approvals import approve
+from occidata.reports.archive import RunRecord, read_run
+from occidata.reports.ledger import record_run
 from occidata.reports.schedule import ScheduleError
 
 
-def archive_run(root, slug, run_id, *, started, status="ok", html=True, **parameters):
+def archive_run(root, slug, run_id, *, started, status="ok", html=True, recorded=True, **parameters):
+    """A run in the archive; ``recorded``: noted in the ledger, as the service's own runs are."""
     folder = root / slug / run_id
     folder.mkdir(parents=True)
     record = RunRecord(name=slug, run_id=run_id, notebook=f"{slug}.ipynb", parameters=parameters,
@@ -22,7 +25,30 @@ def archive_run(root, slug, run_id, *, started, status="ok", html=True, **parame
     (folder / "notebook.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     if html:
         (folder / "report.html").write_text(f'<!DOCTYPE html><html lang="fr"><body class="x"><p>{run_id}</p></body></html>')
+    if recorded:
+        notebook = root / f"{slug}.ipynb"
+        if not notebook.exists():
+            notebook.write_text(json.dumps({"cells": [], "metadata": {"slug": slug}}))
+        record_run(root, read_run(folder), trigger="snapshot", notebook=notebook)
     return folder
+
+
+def test_only_runs_the_platform_recorded_from_an_approved_notebook_are_served(tmp_path):
+    """A folder that looks like a snapshot, one whose HTML changed after its run, or one from a
+    notebook no steward approved is never served: the good one before it is."""
+    archive, state = tmp_path / "archive", tmp_path / "state"
+    archive_run(archive, "chaleur", "r1", started="2026-11-22T08:00:00+00:00", lang="fr", snapshot=True)
+    archive_run(archive, "chaleur", "r2", started="2026-11-22T09:00:00+00:00", lang="fr", snapshot=True,
+                recorded=False)  # planted: no line in the ledger
+    edited = archive_run(archive, "chaleur", "r3", started="2026-11-22T10:00:00+00:00", lang="fr", snapshot=True)
+    (edited / "report.html").write_text("<script>document.title='pwned'</script>")
+    assert snapshots.latest_snapshot(archive, "chaleur").run_id == "r1"
+    assert snapshots.latest_snapshot(archive, "chaleur", state_dir=state) is None  # nobody approved it
+    approve(state, archive / "chaleur.ipynb", name="chaleur", kind="dashboard", by="intendante")
+    assert snapshots.latest_snapshot(archive, "chaleur", state_dir=state).run_id == "r1"
+    (archive / "chaleur.ipynb").write_text("{}")  # the notebook changed since: its runs keep their approval
+    assert snapshots.latest_snapshot(archive, "chaleur", state_dir=state).run_id == "r1"
+    assert snapshots.approved_dashboards(archive, state) == []  # but the new notebook is not served
 
 
 def test_latest_snapshot_is_the_newest_good_one_in_the_language_asked(tmp_path):
