@@ -43,9 +43,56 @@ def read_pid(path: Path) -> int | None:
     return pid
 
 
+def orphaned_services(state_dir: str | os.PathLike) -> list[int]:
+    """Processes of the platform's services (data, reports, dashboards, culler) started for
+    ``state_dir`` by a hub that is gone: a killed hub leaves them running, each with its token,
+    still serving on its loopback port. Found by their environment (readable: root, or the same
+    account)."""
+    markers = {f"OCCIDATA_STATE_DIR={path}".encode() for path in (os.path.abspath(state_dir), Path(state_dir).resolve())}
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if markers & set(environ) and any(item.startswith(b"JUPYTERHUB_SERVICE_NAME=") for item in environ):
+            found.append(int(proc.name))
+    return found
+
+
+def stop_orphaned_services(state_dir: str | os.PathLike, timeout: float = 10) -> list[int]:
+    """End the services a dead hub left (their process groups: pool workers and kernels too)."""
+    pids = orphaned_services(state_dir)
+    groups = set()
+    for pid in pids:
+        try:
+            groups.add(os.getpgid(pid))
+        except ProcessLookupError:
+            continue
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for group in groups:
+            try:
+                os.killpg(group, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and orphaned_services(state_dir):
+            time.sleep(0.2)
+        if not orphaned_services(state_dir):
+            break
+    return pids
+
+
 def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: Path | None = None) -> subprocess.Popen:
-    """Launch ``jupyterhub -f config_file`` in its own session, logging to the state directory."""
+    """Launch ``jupyterhub -f config_file`` in its own session, logging to the state directory.
+
+    Services that a previous hub of this state directory left running (it was killed) are
+    stopped first: never two copies of a service, never an old one serving with its old token.
+    """
     state = StatePaths(Path(cfg["state_dir"])).prepare()
+    stop_orphaned_services(state.root)
     if cfg["mode"] == "server":
         from .hub.isolation import prepare_server
 

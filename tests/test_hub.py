@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +206,60 @@ def test_bad_site_config_stops_the_hub_with_a_clear_error(tmp_path, content, exp
     assert expected in result.stderr
     assert str(site) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def service_processes(state_dir, workers: bool = False) -> dict[str, list[int]]:
+    """Processes of this platform's services, by service name: the services themselves, or with
+    ``workers`` their children too (the reports' pool workers)."""
+    from occidata.platform import orphaned_services
+
+    found: dict[str, list[int]] = {}
+    pids = set(orphaned_services(state_dir))
+    for pid in pids:
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent in pids and not workers:
+            continue
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        name = next(e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"JUPYTERHUB_SERVICE_NAME="))
+        found.setdefault(name, []).append(pid)
+    return found
+
+
+def test_a_hub_killed_then_restarted_leaves_one_copy_of_each_service(tmp_path):
+    """kill -9 of the hub orphans its services (each with its token, still serving on its port);
+    the next start stops them before starting its own."""
+    import signal
+
+    local, _token = start_hub(tmp_path)
+    state = local.state_dir
+    try:
+        deadline = time.monotonic() + 60
+        while {"data", "reports"} - set(service_processes(state)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        before = service_processes(state)
+        assert {"data", "reports", "idle-culler"} <= set(before)
+        os.kill(local.process.pid, signal.SIGKILL)
+        local.process.wait()
+        assert set(service_processes(state)) == set(before), "the services outlive a killed hub"
+        local.start()
+        deadline = time.monotonic() + 60
+        while {"data", "reports"} - set(service_processes(state)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        after = service_processes(state)
+        old = {pid for pids in service_processes(state, workers=True).values() for pid in pids} & \
+            {pid for pids in before.values() for pid in pids}
+        assert not old, "an old service still runs"
+        assert {name: len(pids) for name, pids in after.items() if name in before} == \
+            {name: 1 for name in before}
+    finally:
+        local.stop()
+    deadline = time.monotonic() + 30
+    while service_processes(state) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert service_processes(state, workers=True) == {}

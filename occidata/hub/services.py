@@ -253,5 +253,9 @@ def update_services(c, cfg: dict) -> None:
     if len(user_scopes) > 1:
         roles.append({"name": "user", "description": "Standard user privileges and the platform's pages",
                       "scopes": user_scopes})
+    for service in services:
+        # Marks the process as this platform's: a restarted hub stops what a killed one left
+        # (occidata.platform.stop_orphaned_services).
+        service.setdefault("environment", {}).setdefault("OCCIDATA_STATE_DIR", cfg["state_dir"])
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
