@@ -300,3 +300,24 @@ def test_each_public_dashboard_snapshot_declares_its_tables_and_passes_the_gate(
     shown = html_tables("".join(outputs[0]["data"]["text/html"]))  # nbformat keeps text as lines
     assert len(declared) == len(shown) >= 3
     assert [t["columns"] for t in declared] == [t["columns"] for t in shown]
+
+
+def test_run_as_root_the_gate_uses_a_throwaway_account_else_its_verdict_is_advisory(env, capsys, monkeypatch):
+    """Not root (a researcher's own demo), the gate cannot keep the notebook from what its caller
+    may read or write: it says its verdict is advisory, and so does the audit record."""
+    import os
+    import pwd
+
+    clean = write_notebook(env / "sans-sortie.ipynb", "x = 1 + 1")
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "geteuid", lambda: 1000)
+        assert cli.main(["publish", str(clean), "--approved-by", "claire"]) == 0
+    out = capsys.readouterr().out
+    assert "as you (advisory)" in out and "avis consultatif" in out
+    [record] = [r for r in read_audit(env / "state" / "logs" / "audit.jsonl") if r["event"] == "publication"]
+    assert record["advisory"] is True
+    if os.geteuid() == 0:  # as root: a throwaway account, gone afterwards
+        before = {a.pw_name for a in pwd.getpwall()}
+        result = gate.check_publication(clean)
+        assert result.ok and not result.advisory
+        assert {a.pw_name for a in pwd.getpwall()} == before

@@ -29,6 +29,11 @@ def test_summary_is_plain_json_with_the_datasets_read(tiny_data_dir, tmp_path, m
     assert read and read[0]["size"] == "tiny" and read[0]["checksums"]
     assert all(len(sha) == 64 for sha in read[0]["checksums"].values())
     assert not list((tmp_path / "run").glob("*.tmp*"))  # atomic: nothing half-written left
+    # Curated notebooks end with this call: what it shows names no folder of the platform.
+    from IPython.lib.pretty import pretty
+
+    assert pretty(written) == "Résumé enregistré (summary.json)"
+    assert written.stat().st_mode & 0o077 == 0  # the archive's files are its account's alone
 
 
 def test_summary_refuses_what_is_not_a_dict(tmp_path):

@@ -49,7 +49,8 @@ REPORT_NOTEBOOK = {
         {"cell_type": "code", "execution_count": None, "id": "r", "metadata": {}, "outputs": [],
          "source": "from occidata import catalog\nfrom occidata.reports.summary import record_summary\n"
                    "rows = len(catalog.load('air_quality_hourly', year=year))\n"
-                   "record_summary({'rows': rows})\nprint('Relevé public :', rows, 'mesures')"},
+                   "print('Relevé public :', rows, 'mesures')\n"
+                   "record_summary({'rows': rows})  # last, as curated notebooks end: shows no folder"},
     ],
     "metadata": {"kernelspec": {"name": "occidata-cpu", "display_name": "Occidata (CPU)", "language": "python"}},
     "nbformat": 4, "nbformat_minor": 5,

@@ -48,6 +48,15 @@ def summary_path(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get(SUMMARY_ENV) or "summary.json")
 
 
+class WrittenSummary(type(Path())):
+    """The path of a written summary.json, shown in a notebook as a short note: curated notebooks
+    end with ``record_summary(...)``, and its output must not print the platform's folders on a
+    report's page."""
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(f"Résumé enregistré ({self.name})")
+
+
 def record_summary(results: dict, path: str | os.PathLike | None = None) -> Path:
     """Write ``results`` (plus the datasets this process read, and those it was refused) as
     summary.json, atomically: ``datasets`` and ``denied`` (name, access, reason) are what the
@@ -77,4 +86,4 @@ def record_summary(results: dict, path: str | os.PathLike | None = None) -> Path
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n", mode=FILE_MODE)
-    return target
+    return WrittenSummary(target)
