@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -83,6 +84,64 @@ def lab_accounts_removed():
         for entry in pwd.getpwall():
             if entry.pw_name.startswith(LAB_PREFIX):
                 remove_system_user(entry.pw_name)
+
+
+def require_root(what: str = "server-mode tests") -> None:
+    """Skip a module that needs root (real system accounts), except in CI, where it must run."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            raise RuntimeError(f"{what} need root: CI runs them as root")
+        pytest.skip(f"{what} need root (they create system users); CI runs them as root", allow_module_level=True)
+
+
+@dataclass
+class ServerHub:
+    """A server-mode hub of a test module: the hub, its folder and its accounts' names."""
+    hub: "RunningHub"
+    base: Path
+    names: dict
+
+    @property
+    def cfg(self) -> dict:
+        return self.hub.local.cfg
+
+
+@contextmanager
+def server_mode_hub(tiny_data_dir: Path, label: str, **settings):
+    """A server-mode hub on a copy of the tiny data, in a folder every account can walk (pytest's
+    are root's), with accounts of a random prefix: lab prefix, service, public, reports and
+    gate accounts. Everything is removed at the end, so /etc/passwd is left as it was."""
+    import pwd
+    import shutil
+    import tempfile
+
+    from occidata.hub.system_users import remove_system_user
+
+    base = Path(tempfile.mkdtemp(prefix=f"occidata-{label}-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    tag = label[0] + secrets.token_hex(2)
+    names = {"prefix": f"o{tag}-", "service": f"o{tag}d", "public": f"o{tag}p", "reports": f"o{tag}r",
+             "gate": f"o{tag}g-"}
+    shutil.copytree(tiny_data_dir, base / "data")
+    local = None
+    try:
+        local, token = start_hub(base, **{
+            "MODE": "server", "DATA_DIR": str(base / "data"), "SERVER__USER_PREFIX": names["prefix"],
+            "SERVER__HOME_DIR": str(base / "home"), "SERVER__SERVICE_USER": names["service"],
+            "SERVER__PUBLIC_USER": names["public"], "SERVER__REPORTS_USER": names["reports"],
+            "SERVER__GATE_PREFIX": names["gate"], "CULLER__ENABLED": "false", "REPORTS__ENABLED": "false",
+            **settings})
+        yield ServerHub(RunningHub(local, token), base, names)
+    finally:
+        if local is not None:
+            local.stop()
+        for account in pwd.getpwall():
+            if account.pw_name.startswith((names["prefix"], names["gate"])):
+                remove_system_user(account.pw_name)
+        for key in ("service", "public", "reports"):
+            remove_system_user(names[key])
+        if not os.environ.get("KEEP_SERVER_TEST_DIR"):
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def start_hub(tmp: Path, **settings) -> tuple[LocalHub, str]:

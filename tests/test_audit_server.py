@@ -10,27 +10,19 @@ from __future__ import annotations
 
 import os
 import pwd
-import secrets
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import RunningHub, start_hub
+from conftest import RunningHub, require_root, server_mode_hub
 from occidata.hub.isolation import server_python, server_python_environment
-from occidata.hub.system_users import remove_system_user
 from occidata.privacy.audit import read_audit, verify_audit
 from occidata.privacy.audit_keys import key_state_path, root_key_path
 
-if os.geteuid() != 0:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("server-mode tests need root: CI runs them as root")
-    pytest.skip("server-mode tests need root (they create system users); CI runs them as root",
-                allow_module_level=True)
+require_root()
 
 pytestmark = [pytest.mark.hub]
 
@@ -97,30 +89,8 @@ class AuditServer:
 
 @pytest.fixture(scope="module")
 def server(tiny_data_dir):
-    base = Path(tempfile.mkdtemp(prefix="occidata-audit-server-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    tag = secrets.token_hex(2)
-    prefix, service_user = f"oa{tag}-", f"oad{tag}"
-    public_user, reports_user = f"oap{tag}", f"oar{tag}"
-    shutil.copytree(tiny_data_dir, base / "data")
-    local = None
-    try:
-        local, token = start_hub(
-            base, MODE="server", DATA_DIR=str(base / "data"), SERVER__USER_PREFIX=prefix,
-            SERVER__HOME_DIR=str(base / "home"), SERVER__SERVICE_USER=service_user,
-            SERVER__PUBLIC_USER=public_user, SERVER__REPORTS_USER=reports_user,
-            CULLER__ENABLED="false", REPORTS__ENABLED="false",
-        )
-        yield AuditServer(RunningHub(local, token), service_user)
-    finally:
-        if local is not None:
-            local.stop()
-        for account in pwd.getpwall():
-            if account.pw_name.startswith(prefix):
-                remove_system_user(account.pw_name)
-        for account in (service_user, public_user, reports_user):
-            remove_system_user(account)
-        shutil.rmtree(base, ignore_errors=True)
+    with server_mode_hub(tiny_data_dir, "audit") as made:
+        yield AuditServer(made.hub, made.names["service"])
 
 
 @pytest.fixture

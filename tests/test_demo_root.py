@@ -17,15 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunningHub, start_hub
+from conftest import RunningHub, require_root, start_hub
 from occidata.hub.isolation import secure_data_dir
 
 OCCIDATA = str(Path(sys.executable).parent / "occidata")
 
-if os.geteuid() != 0:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("demo-as-root tests need root: CI runs them as root")
-    pytest.skip("demo mode as root needs root; CI runs these tests as root", allow_module_level=True)
+require_root("demo-as-root tests")
 
 PROBE = r'''
 import glob, json, os

@@ -9,20 +9,14 @@ API grants nothing. Stewards here: the configured admin and ``data_service.stewa
 from __future__ import annotations
 
 import os
-import pwd
-import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import RunningHub, start_hub
-from occidata.config import DEFAULTS
-from occidata.hub.system_users import remove_system_user
+from conftest import RunningHub, require_root, server_mode_hub
 from occidata.levels import GRANT_SCOPE
 from occidata.privacy.audit import read_audit, verify_audit
 from occidata.privacy.pseudonyms import load_or_create_key, pseudonymise
@@ -31,11 +25,7 @@ PASSWORD = "garrigue-causse-2026"
 RESEARCHER, STEWARD, SECOND = "chercheuse", "intendante", "gardien"
 RESTRICTED = "restricted:health_admissions"
 
-if os.geteuid() != 0:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("server-mode tests need root: CI runs them as root")
-    pytest.skip("server-mode tests need root (they create system users); CI runs them as root",
-                allow_module_level=True)
+require_root()
 
 pytestmark = [pytest.mark.hub]
 
@@ -78,28 +68,10 @@ class Trust:
         return [r for r in read_audit(self.audit_log) if r["event"] == event and r["who"] == self.pseudonym(who)]
 
 
-def _service_accounts(tag: str) -> dict[str, str]:
-    """A throwaway name for every service account of the server section (``*_user`` keys)."""
-    return {key: f"or{key[0]}{tag}" for key in DEFAULTS["server"] if key.endswith("_user")}
-
-
 @pytest.fixture(scope="module")
 def trust(tiny_data_dir):
-    # pytest's tmp dirs are private to root: system users need a path they can walk.
-    base = Path(tempfile.mkdtemp(prefix="occidata-rights-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    tag = secrets.token_hex(2)
-    prefix, accounts = f"or{tag}-", _service_accounts(tag)
-    shutil.copytree(tiny_data_dir, base / "data")
-    local = None
-    try:
-        local, token = start_hub(
-            base, MODE="server", DATA_DIR=str(base / "data"), SERVER__USER_PREFIX=prefix,
-            SERVER__HOME_DIR=str(base / "home"), CULLER__ENABLED="false", REPORTS__ENABLED="false",
-            DATA_SERVICE__STEWARDS=f'["{STEWARD}", "{SECOND}"]',
-            **{f"SERVER__{key.upper()}": name for key, name in accounts.items()},
-        )
-        trust = Trust(RunningHub(local, token), base)
+    with server_mode_hub(tiny_data_dir, "rights", DATA_SERVICE__STEWARDS=f'["{STEWARD}", "{SECOND}"]') as made:
+        trust = Trust(made.hub, made.base)
         admin = trust.hub.session()
         assert admin.login(trust.hub.admin_name, trust.hub.admin_password)
         for name in (RESEARCHER, STEWARD, SECOND):
@@ -113,15 +85,6 @@ def trust(tiny_data_dir):
             # Through the logged-in session, with no scopes: what the hub's /hub/token page sends.
             person.request_token(note="rights test")
         yield trust
-    finally:
-        if local is not None:
-            local.stop()
-        for account in pwd.getpwall():
-            if account.pw_name.startswith(prefix):
-                remove_system_user(account.pw_name)
-        for name in accounts.values():
-            remove_system_user(name)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

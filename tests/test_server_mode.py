@@ -9,19 +9,16 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import secrets
 import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, RunningHub, start_hub
+from conftest import REPO_ROOT, RunningHub, require_root, server_mode_hub
 from occidata.hub.isolation import server_python, server_python_environment
-from occidata.hub.system_users import remove_system_user
 from occidata.privacy.audit import read_audit, verify_audit
 from occidata.privacy.pseudonyms import load_or_create_key, pseudonymise
 
@@ -29,11 +26,7 @@ PASSWORD = "garrigue-causse-2026"
 RESEARCHER = "chercheur"
 STEWARD_NOTE = "steward token"
 
-if os.geteuid() != 0:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("server-mode tests need root: CI runs them as root")
-    pytest.skip("server-mode tests need root (they create system users); CI runs them as root",
-                allow_module_level=True)
+require_root()
 
 pytestmark = [pytest.mark.hub]
 
@@ -62,31 +55,9 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tiny_data_dir):
-    # pytest's tmp dirs are private to root: system users need a path they can walk.
-    base = Path(tempfile.mkdtemp(prefix="occidata-server-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    tag = secrets.token_hex(2)
-    prefix, service_user, public_user, reports_user = f"ot{tag}-", f"otd{tag}", f"otp{tag}", f"otr{tag}"
-    shutil.copytree(tiny_data_dir, base / "data")
-    local = None
-    try:
-        local, token = start_hub(
-            base, MODE="server", DATA_DIR=str(base / "data"), SERVER__USER_PREFIX=prefix,
-            SERVER__HOME_DIR=str(base / "home"), SERVER__SERVICE_USER=service_user, SERVER__PUBLIC_USER=public_user,
-            SERVER__REPORTS_USER=reports_user, SERVER__GATE_PREFIX=f"otg{tag}-",
-            CULLER__ENABLED="false", REPORTS__ENABLED="false",
-        )
-        yield Server(RunningHub(local, token), base, prefix, service_user, public_user)
-    finally:
-        if local is not None:
-            local.stop()
-        for account in pwd.getpwall():
-            if account.pw_name.startswith(prefix):
-                remove_system_user(account.pw_name)
-        remove_system_user(service_user)
-        remove_system_user(public_user)
-        remove_system_user(reports_user)
-        if not os.environ.get("KEEP_SERVER_TEST_DIR"): shutil.rmtree(base, ignore_errors=True)
+    with server_mode_hub(tiny_data_dir, "server") as made:
+        names = made.names
+        yield Server(made.hub, made.base, names["prefix"], names["service"], names["public"])
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import secrets
 import shutil
 import stat
 import subprocess
@@ -23,10 +22,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import RunningHub, open_visit, start_hub, wait_for_dashboards
+from conftest import open_visit, require_root, server_mode_hub, wait_for_dashboards
 from occidata.approvals import approve
 from occidata.dashboards import DASHBOARDS
-from occidata.hub.system_users import remove_system_user
 
 OCCIDATA = str(Path(sys.executable).parent / "occidata")
 PASSWORD = "garrigue-causse-2026"
@@ -34,11 +32,7 @@ PREFIX = "services/dashboards/"
 REPORT = "releve-public"
 PARTNER_REPORT = "releve-partenaire"
 
-if os.geteuid() != 0:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError("server-mode tests need root: CI runs them as root")
-    pytest.skip("server-mode tests need root (they create system users); CI runs them as root",
-                allow_module_level=True)
+require_root()
 
 pytestmark = [pytest.mark.hub]
 
@@ -58,50 +52,33 @@ REPORT_NOTEBOOK = {
 
 
 class Server:
-    def __init__(self, hub: RunningHub, base: Path, names: dict):
-        self.hub, self.base, self.names = hub, base, names
-        self.cfg = hub.local.cfg
+    def __init__(self, made):
+        self.hub, self.base, self.names = made.hub, made.base, made.names
+        self.cfg = made.cfg
         self.state = Path(self.cfg["state_dir"])
 
 
 @pytest.fixture(scope="module")
-def server(tiny_data_dir):
-    base = Path(tempfile.mkdtemp(prefix="occidata-public-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    tag = secrets.token_hex(2)
-    names = {"prefix": f"op{tag}-", "service": f"opd{tag}", "public": f"opp{tag}", "reports": f"opr{tag}",
-             "gate": f"opg{tag}-"}
-    shutil.copytree(tiny_data_dir, base / "data")
-    notebook = base / f"{REPORT}.ipynb"
+def server(tiny_data_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("schedules")
+    os.chmod(folder, 0o755)  # the reports' account reads the notebooks there
+    notebook = folder / f"{REPORT}.ipynb"
     notebook.write_text(json.dumps(REPORT_NOTEBOOK))
-    os.chmod(notebook, 0o644)
-    schedules = base / "schedules.yaml"
-    partner = base / f"{PARTNER_REPORT}.ipynb"
+    partner = folder / f"{PARTNER_REPORT}.ipynb"
     partner.write_text(json.dumps(REPORT_NOTEBOOK).replace("air_quality_hourly", "building_meters")
                        .replace("Relevé public", "Relevé partenaire"))
-    os.chmod(partner, 0o644)
+    for path in (notebook, partner):
+        os.chmod(path, 0o644)
+    schedules = folder / "schedules.yaml"
     schedules.write_text("schedules:\n" + "".join(
         f"  - name: {name}\n    notebook: {path}\n    cron: '* * * * *'\n    retries: 0\n"
         for name, path in ((REPORT, notebook), (PARTNER_REPORT, partner))))
-    local = None
-    try:
-        local, token = start_hub(
-            base, MODE="server", DATA_DIR=str(base / "data"), SERVER__USER_PREFIX=names["prefix"],
-            SERVER__HOME_DIR=str(base / "home"), SERVER__SERVICE_USER=names["service"],
-            SERVER__PUBLIC_USER=names["public"], SERVER__REPORTS_USER=names["reports"],
-            SERVER__GATE_PREFIX=names["gate"], CULLER__ENABLED="false", DASHBOARDS__ENABLED="true",
-            DASHBOARDS__POOL_SIZE="1", REPORTS__ENABLED="true", REPORTS__SCHEDULES_FILE=str(schedules),
-            REPORTS__CHECK_EVERY="5")
-        yield Server(RunningHub(local, token), base, names)
-    finally:
-        if local is not None:
-            local.stop()
-        for account in pwd.getpwall():
-            if account.pw_name.startswith((names["prefix"], names["gate"])):
-                remove_system_user(account.pw_name)
-        for key in ("service", "public", "reports"):
-            remove_system_user(names[key])
-        shutil.rmtree(base, ignore_errors=True)
+    with server_mode_hub(tiny_data_dir, "public", DASHBOARDS__ENABLED="true", DASHBOARDS__POOL_SIZE="1",
+                         REPORTS__ENABLED="true", REPORTS__SCHEDULES_FILE=str(schedules),
+                         REPORTS__CHECK_EVERY="5") as made:
+        server = Server(made)
+        server.report_notebook = notebook
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +180,7 @@ def test_a_scheduled_report_is_closed_on_disk_and_public_only_once_approved(serv
     # Not approved: not public, though it read public data only and the schedule ran it.
     public_url = server.hub.url + f"services/reports/public/{REPORT}/"
     assert requests.get(public_url, timeout=30).status_code == 404
-    approve(server.state, server.base / f"{REPORT}.ipynb", name=REPORT, kind="report", by="intendante")
+    approve(server.state, server.report_notebook, name=REPORT, kind="report", by="intendante")
     page = requests.get(public_url, timeout=30)
     assert page.status_code == 200 and "Relevé public" in page.text
     assert str(server.state) not in page.text  # no internal path on a public page
