@@ -144,6 +144,23 @@ def server_mode_hub(tiny_data_dir: Path, label: str, **settings):
             shutil.rmtree(base, ignore_errors=True)
 
 
+def service_owners(service_url: str) -> set[str]:
+    """The accounts of the processes the hub started for the service at ``service_url`` (found by
+    the URL the hub gave it, so only this hub's)."""
+    import pwd
+
+    owners = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            uid = proc.stat().st_uid
+        except (OSError, ValueError):
+            continue
+        if f"JUPYTERHUB_SERVICE_URL={service_url}".encode() in (e.rstrip(b"/") for e in environ):
+            owners.add(pwd.getpwuid(uid).pw_name)
+    return owners
+
+
 def start_hub(tmp: Path, **settings) -> tuple[LocalHub, str]:
     """A hub for tests; the public dashboards are off unless ``DASHBOARDS__ENABLED="true"``
     (their preheated kernels and first snapshots would load every other test)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, RunningHub, require_root, server_mode_hub
+from conftest import REPO_ROOT, RunningHub, require_root, server_mode_hub, service_owners
 from occidata.hub.isolation import server_python, server_python_environment
 from occidata.privacy.audit import read_audit, verify_audit
 from occidata.privacy.pseudonyms import load_or_create_key, pseudonymise
@@ -216,17 +216,7 @@ def test_services_run_as_their_accounts(server):
     assert "data" in services
     # The data service's process (the one of this hub: found by the URL the hub gave it) belongs
     # to the service account, not root.
-    url = services["data"]["url"].rstrip("/")
-    owners = set()
-    for proc in Path("/proc").iterdir():
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-            uid = proc.stat().st_uid
-        except (OSError, ValueError):
-            continue
-        if f"JUPYTERHUB_SERVICE_URL={url}".encode() in (e.rstrip(b"/") for e in environ):
-            owners.add(pwd.getpwuid(uid).pw_name)
-    assert owners == {server.service_user}
+    assert service_owners(services["data"]["url"].rstrip("/")) == {server.service_user}
 
 
 def test_audit_verify_finds_an_edited_line(server, tmp_path):

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import open_visit, require_root, server_mode_hub, wait_for_dashboards
+from conftest import open_visit, require_root, server_mode_hub, service_owners, wait_for_dashboards
 from occidata.approvals import approve
 from occidata.dashboards import DASHBOARDS
 
@@ -103,20 +103,6 @@ def researcher_kernel(server):
         person.stop_server()
 
 
-def owners_of(service_url: str) -> set[str]:
-    """The accounts of the processes the hub started for the service at ``service_url``."""
-    owners = set()
-    for proc in Path("/proc").iterdir():
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-            uid = proc.stat().st_uid
-        except (OSError, ValueError):
-            continue
-        if f"JUPYTERHUB_SERVICE_URL={service_url}".encode() in (e.rstrip(b"/") for e in environ):
-            owners.add(pwd.getpwuid(uid).pw_name)
-    return owners
-
-
 def wait_for_report(server, name: str = REPORT, timeout: float = 180) -> Path:
     """The first run of an every-minute schedule, once archived."""
     archive = server.state / "reports" / name
@@ -131,8 +117,8 @@ def wait_for_report(server, name: str = REPORT, timeout: float = 180) -> Path:
 
 def test_services_run_as_their_own_accounts(server, dashboards_ready):
     services = {s["name"]: s for s in server.hub.service().api("GET", "services").json().values()}
-    assert owners_of(services["dashboards"]["url"].rstrip("/")) == {server.names["public"]}
-    assert owners_of(services["reports"]["url"].rstrip("/")) == {server.names["reports"]}
+    assert service_owners(services["dashboards"]["url"].rstrip("/")) == {server.names["public"]}
+    assert service_owners(services["reports"]["url"].rstrip("/")) == {server.names["reports"]}
     # Archives: each its account's alone, files 0600 (the services run with umask 077).
     snapshots = server.state / "public" / "snapshots"
     public = pwd.getpwnam(server.names["public"])
