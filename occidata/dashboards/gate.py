@@ -53,6 +53,7 @@ from typing import Any
 
 from ..atomic import write_atomic
 from ..config import load_config
+from ..levels import LEVELS
 from ..privacy.disclosure import GATE_TAG, K, count_columns_of, judge_notebook, original_cells
 from ..state import StatePaths
 from . import APPS_DIR
@@ -175,7 +176,7 @@ def read_reasons(reads: list[dict], denied: list[dict], cells: dict[int, int] | 
             if key in said:
                 continue
             said.add(key)
-            level = access if access in ("partner", "restricted") else "non-public"
+            level = access if access in LEVELS and access != "public" else "non-public"
             text = f"reads {level} data: {item.get('name')}" + (f" (cell {cell})" if cell else "")
             if kind == "denied":
                 text += " — refused with public access" + (f": {item['reason']}" if item.get("reason") else "")
