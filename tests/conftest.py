@@ -161,12 +161,26 @@ def service_owners(service_url: str) -> set[str]:
     return owners
 
 
+def owned_like(path: Path, model: Path) -> None:
+    """Give ``path`` (a file or a tree) the owner of ``model``: what a test writes as root into a service's
+    archive, as that service's account would have written it."""
+    info = os.stat(model)
+    os.chown(path, info.st_uid, info.st_gid)
+    for root, _dirs, files in os.walk(path):
+        os.chown(root, info.st_uid, info.st_gid)
+        for name in files:
+            os.chown(os.path.join(root, name), info.st_uid, info.st_gid)
+
+
 def start_hub(tmp: Path, **settings) -> tuple[LocalHub, str]:
     """A hub for tests; the public dashboards are off unless ``DASHBOARDS__ENABLED="true"``
     (their preheated kernels and first snapshots would load every other test)."""
     token = write_service_snippet(tmp / "config.d")
     _hubs_started[0] += 1
-    settings = {"DASHBOARDS__ENABLED": "false", "SERVER__USER_PREFIX": f"{LAB_PREFIX}{_hubs_started[0]}-", **settings}
+    tag = f"{LAB_PREFIX}{_hubs_started[0]}"
+    settings = {"DASHBOARDS__ENABLED": "false", "SERVER__USER_PREFIX": f"{tag}-", "SERVER__SERVICE_USER": f"{tag}d",
+                "SERVER__PUBLIC_USER": f"{tag}p", "SERVER__REPORTS_USER": f"{tag}r", "SERVER__GATE_PREFIX": f"{tag}g-",
+                **settings}
     if os.geteuid() == 0:
         os.chmod(tmp, 0o755)  # the labs' accounts walk to their homes under <tmp>/state
     local = LocalHub(tmp / "state", settings={"HUB__CONFIG_D": str(tmp / "config.d"), **settings})

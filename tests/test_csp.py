@@ -18,7 +18,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from conftest import RunningHub, open_visit, start_hub, wait_for_dashboards
+from conftest import RunningHub, open_visit, owned_like, start_hub, wait_for_dashboards
 from occidata.hub import csp
 
 PLANTED = "piege"
@@ -124,6 +124,8 @@ def planted_report(planted_hub, tiny_data_dir, tmp_path_factory):
             os.environ["OCCIDATA_DATA_DIR"] = saved
     assert record.status == "ok", record.error
     assert [d["access"] for d in record.datasets] == ["public"]
+    archive = archive_path(planted_hub.local.cfg)
+    owned_like(archive / record.name, archive)  # as the reports service's account writes its archive
     return f"services/reports/runs/{record.name}/{record.run_id}/report.html"
 
 

@@ -1,4 +1,5 @@
-"""Demo mode started by root (`sudo make up` on a fresh machine): no lab ever runs as root.
+"""Demo mode started by root (`sudo make up` on a fresh machine): no lab, and no kernel of the
+dashboards or the reports, ever runs as root.
 
 A researcher's own kernel, the door a hostile researcher has, tries to read what is root's:
 the hub's cookie secret and proxy token, its database and log, the audit log, partner data
@@ -57,7 +58,7 @@ def demo_hub(tmp_path_factory, tiny_data_dir):
     data = base / "data"
     shutil.copytree(tiny_data_dir, data)
     secure_data_dir(data, "root")
-    local, token = start_hub(base, DATA_DIR=str(data))
+    local, token = start_hub(base, DATA_DIR=str(data), DASHBOARDS__ENABLED="true", DASHBOARDS__POOL_SIZE="0")
     try:
         yield RunningHub(local, token)
     finally:
@@ -106,3 +107,19 @@ def test_demo_builds_write_no_restricted_dataset(tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert asked.returncode == 2 and "never written in demo mode" in asked.stderr
     assert not (data / "health_admissions").exists()
+
+
+def test_dashboards_and_reports_run_as_their_own_accounts_not_root(demo_hub):
+    """The report scheduler and the public dashboards, with their kernels, run as unprivileged
+    accounts that own their archives; the data service stays root's, as owner of the data."""
+    from conftest import service_owners
+
+    services = {s["name"]: s for s in demo_hub.service().api("GET", "services").json().values()}
+    server = demo_hub.local.cfg["server"]
+    reports_user = server["reports_user"]
+    assert service_owners(services["reports"]["url"].rstrip("/")) == {reports_user}
+    assert service_owners(services["dashboards"]["url"].rstrip("/")) == {server["public_user"]}
+    archive = Path(demo_hub.local.cfg["state_dir"]) / "reports"
+    import pwd
+
+    assert pwd.getpwuid(archive.stat().st_uid).pw_name == reports_user and archive.stat().st_mode & 0o077 == 0

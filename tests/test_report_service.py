@@ -9,9 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import owned_like
 from occidata.approvals import approve
 from occidata.reports.archive import read_run
-from occidata.reports.ledger import record_run
+from occidata.reports.ledger import ledger_path, record_run
 from occidata.reports.service import is_public, latest_public, levels_needed, may_see, run_file
 
 PUBLIC = [{"name": "air_quality_hourly", "access": "public", "version": "1"}]
@@ -30,6 +31,7 @@ def seed_run(archive: Path, name: str, run_id: str, *, status="ok", datasets=PUB
     (folder / "run.json").write_text(json.dumps(record))
     (folder / "report.html").write_text(f"<html><body>{html}</body></html>")
     (folder / "notebook.ipynb").write_text("{}")
+    owned_like(archive / name, archive)  # as the reports service's account writes its archive
     return folder
 
 
@@ -43,6 +45,7 @@ def scheduled_run(archive: Path, state_dir: Path, name: str, run_id: str, *, app
     if approved:
         approve(state_dir, notebook, name=name, kind="report", by="steward")
     record_run(archive, read_run(folder), trigger="schedule", notebook=notebook)
+    owned_like(ledger_path(archive), archive)
     return folder
 
 

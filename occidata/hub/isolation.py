@@ -150,7 +150,6 @@ def prepare_server(cfg: dict, repo_root: Path) -> None:
     server = cfg["server"]
     check_readable(repo_root)
     service = ensure_service_account(server["service_user"])
-    public = ensure_service_account(server["public_user"])
     state = StatePaths(Path(cfg["state_dir"])).prepare()
     os.chmod(state.root, 0o755)
     Path(server["home_dir"]).mkdir(parents=True, exist_ok=True)
@@ -187,26 +186,37 @@ def prepare_server(cfg: dict, repo_root: Path) -> None:
     grants.parent.mkdir(exist_ok=True)
     _set_tree(grants.parent, service.pw_uid, service.pw_gid, 0o700, 0o600)
 
-    # Every service account gets a private home (Jupyter's runtime files, Numba's cache): the
-    # hub sets HOME from the account's entry when it starts a service as that account.
+    prepare_public_side(cfg, state, [service])
+
+
+def prepare_public_side(cfg: dict, state: StatePaths, others: list = ()) -> None:
+    """The accounts of the public side and what they own (server mode, and demo mode as root):
+
+    - every service account (``server.public_user``, ``server.reports_user`` and ``others``) gets
+      a private home under ``<state>/accounts/`` (Jupyter's runtime files, Numba's cache): the hub
+      sets HOME from the account's entry when it starts a service as that account;
+    - archives belong to the account that serves them, closed to every other (0700/0600), and
+      what an older release left world-readable is closed too; the dashboards' scheduler state
+      (``<state>/dashboards``) is the public account's;
+    - the publication gate's runs are root's; each run's folder belongs to its throwaway account.
+    """
+    server = cfg["server"]
+    public = ensure_service_account(server["public_user"])
     reports = ensure_service_account(server["reports_user"])
     homes = accounts_dir(cfg)
     homes.mkdir(parents=True, exist_ok=True)
     _own(homes, 0, 0, 0o755)
-    for account in (service, public, reports):
+    for account in (*others, public, reports):
         give_home(account, homes / account.pw_name)
-
-    # Archives belong to the account that serves them, closed to every other (0700/0600);
-    # what an older release left world-readable is closed too.
     public_root = public_dir(cfg)
-    public_root.mkdir(parents=True, exist_ok=True)
-    _own(public_root, public.pw_uid, public.pw_gid, 0o700)
-    (public_root / "snapshots").mkdir(exist_ok=True)
+    (public_root / "snapshots").mkdir(parents=True, exist_ok=True)
     _set_tree(public_root, public.pw_uid, public.pw_gid, 0o700, 0o600)
+    scheduler = state.root / "dashboards"
+    scheduler.mkdir(exist_ok=True)
+    _set_tree(scheduler, public.pw_uid, public.pw_gid, 0o700, 0o600)
     archive = reports_archive(cfg)
     archive.mkdir(parents=True, exist_ok=True)
     _set_tree(archive, reports.pw_uid, reports.pw_gid, 0o700, 0o600)
-    # The publication gate's runs: root's; each run's folder belongs to its throwaway account.
     gate = state.root / "gate"
     (gate / "runs").mkdir(parents=True, exist_ok=True)
     _own(gate, 0, 0, 0o711)
@@ -215,15 +225,18 @@ def prepare_server(cfg: dict, repo_root: Path) -> None:
 
 def prepare_demo_as_root(cfg: dict) -> None:
     """Demo mode started by root: labs run as unprivileged accounts (see
-    :mod:`occidata.hub.lab_accounts`), so what is root's must be closed to them: the logs (hub
-    log, audit log), pid files and secrets stay root's alone; non-public data files too; the
-    state directory itself and the homes' folder are open for them to walk."""
+    :mod:`occidata.hub.lab_accounts`), and so do the dashboards and the report scheduler with
+    their kernels (:func:`prepare_public_side`), so what is root's must be closed to them: the
+    logs (hub log, audit log), pid files and secrets stay root's alone; non-public data files
+    too (the data service, root's in demo mode, serves them); the state directory itself and the
+    homes' folder are open for them to walk."""
     state = StatePaths(Path(cfg["state_dir"])).prepare()
     os.chmod(state.root, 0o755)
     for private in (state.logs, state.run, state.secrets):
         _own(private, 0, 0, 0o700)
     _own(state.homes, 0, 0, 0o755)
     secure_data_dir(cfg["data_dir"], "root")
+    prepare_public_side(cfg, state)
     blocked = unreadable_by_others(state.homes)
     if blocked is not None:
         raise ConfigError(f"demo mode as root: the labs' homes under {state.homes} cannot be reached by their "

@@ -4,7 +4,9 @@
 - server mode: system account ``<server.user_prefix><name>``, home under ``server.home_dir``;
 - demo mode started by root: the same kind of account, home under ``<state>/homes``: a lab
   never runs as root, so it cannot read the hub's secrets, its database, the audit log,
-  non-public data files or the services' tokens (all root's);
+  non-public data files or the services' tokens (all root's); the same rule runs the public
+  dashboards and the report scheduler as their own accounts, as in server mode
+  (:mod:`occidata.hub.services`);
 - demo mode started by another user: that user, as The Littlest JupyterHub's "single user"
   setups do; researchers then share everything that account can read.
 """
@@ -34,6 +36,7 @@ def sharing_note(cfg: dict) -> str:
     if labs_as_system_users(cfg):
         return (f"each researcher's lab runs as an unprivileged account {cfg['server']['user_prefix']}<name> "
                 "(made at first login), which cannot read the hub's secrets, its database, the audit log or "
-                "non-public data files; researchers share the public data and the tmp folder")
+                "non-public data files; researchers share the public data and the tmp folder; the dashboards "
+                f"and the reports run as {cfg['server']['public_user']} and {cfg['server']['reports_user']}")
     return ("every lab runs as this system user: researchers share everything it can read (their homes, "
             "the hub's state); run as root, or in server mode, to keep them apart")

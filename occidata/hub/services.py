@@ -7,6 +7,7 @@ import socket
 import sys
 
 from ..levels import GRANT_SCOPE, level_groups
+from .lab_accounts import labs_as_system_users
 
 
 def culler_service(culler: dict) -> tuple[dict, dict]:
@@ -93,7 +94,7 @@ def reports_service(cfg: dict) -> tuple[dict, dict]:
     service, role = _platform_service("reports", "occidata.reports.service", reports["port"], environment,
                                       description="Scheduled reports: reads non-public data through the data service",
                                       scopes=scopes, python=service_python(cfg))
-    if cfg["mode"] == "server":
+    if labs_as_system_users(cfg):
         # The scheduler, its report kernels and the archive they write belong to an account of
         # their own: a researcher's kernel cannot read a partner report from disk.
         from .isolation import server_python_environment
@@ -122,7 +123,7 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
     service, role = _platform_service("dashboards", "occidata.dashboards.service", dashboards["port"], environment,
                                       description="Public dashboards: no hub API access needed", scopes=[],
                                       python=service_python(cfg), oauth=False)
-    if cfg["mode"] == "server":
+    if labs_as_system_users(cfg):
         # Visitors' kernels run as an account that cannot read partner or restricted files,
         # with its own home and its own snapshot archive.
         from .isolation import public_dir, server_python_environment
@@ -180,7 +181,7 @@ def data_service(cfg: dict) -> tuple[dict, dict]:
 
 def service_python(cfg: dict) -> str:
     """The Python of services that run as another account: one that account can read."""
-    if cfg["mode"] == "server":
+    if labs_as_system_users(cfg):
         from .isolation import server_python
 
         return server_python(cfg)
