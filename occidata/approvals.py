@@ -35,16 +35,26 @@ def notebook_digest(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+_READ: dict[str, tuple[tuple, dict]] = {}
+
+
 def read_approvals(state_dir: str | os.PathLike) -> dict[str, dict]:
-    """Approved notebooks by SHA-256 (empty when nothing was ever approved)."""
+    """Approved notebooks by SHA-256 (empty when nothing was ever approved). Parsed again only
+    when the file changed: the public pages ask on every visit."""
+    path = approvals_path(state_dir)
     try:
-        data = json.loads(approvals_path(state_dir).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
+        info = os.stat(path)
+        seen = (info.st_ino, info.st_mtime_ns, info.st_size)
+        cached = _READ.get(str(path))
+        if cached and cached[0] == seen:
+            return dict(cached[1])
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}  # unreadable or damaged: nothing is approved (fail closed)
+        return {}  # missing, unreadable or damaged: nothing is approved (fail closed)
     notebooks = data.get("notebooks") if isinstance(data, dict) else None
-    return notebooks if isinstance(notebooks, dict) else {}
+    notebooks = notebooks if isinstance(notebooks, dict) else {}
+    _READ[str(path)] = (seen, notebooks)
+    return dict(notebooks)
 
 
 def is_approved(state_dir: str | os.PathLike, notebook: str | os.PathLike | None = None, *,

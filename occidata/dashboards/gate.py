@@ -337,7 +337,7 @@ def _copy_out(folder: Path, target: Path) -> Path:
 
 def _execute_isolated(copy: Path, parameters: dict, cfg: dict, timeout: float | None):
     """Run the gate's copy in a throwaway account and folder; the RunRecord of root's copy of it."""
-    from ..hub.accounts import run_as, throwaway_account
+    from ..hub.accounts import kill_account_processes, run_as, throwaway_account
     from ..hub.isolation import server_python
     from ..reports.archive import list_runs
 
@@ -369,8 +369,6 @@ def _execute_isolated(copy: Path, parameters: dict, cfg: dict, timeout: float | 
                 raise GateError(lines[-1] if lines else "the gate's run failed")
             if done.returncode != 0:
                 raise RuntimeError(f"the gate's run failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
-            from ..hub.accounts import kill_account_processes
-
             kill_account_processes(account.pw_uid)  # nothing may change the run while it is copied
             runs = list_runs(work / "runs", copy.stem)
             if not runs:

@@ -26,11 +26,22 @@ def ledger_path(archive_dir: str | os.PathLike) -> Path:
     return Path(archive_dir) / LEDGER_FILE
 
 
+_DIGESTS: dict[str, tuple[tuple, str]] = {}
+
+
 def _digest(path: Path) -> str | None:
+    """SHA-256 of the file, hashed again only when it changed (snapshot pages ask on every visit)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        info = os.stat(path)
+        seen = (info.st_ino, info.st_mtime_ns, info.st_size)
+        cached = _DIGESTS.get(str(path))
+        if cached and cached[0] == seen:
+            return cached[1]
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
         return None
+    _DIGESTS[str(path)] = (seen, digest)
+    return digest
 
 
 def record_run(archive_dir: str | os.PathLike, record, *, trigger: str, notebook: str | os.PathLike) -> dict:
