@@ -1,4 +1,5 @@
-"""Every French template compiles against the JupyterHub templates it extends."""
+"""Every French template compiles against the JupyterHub templates it extends; page.html, the
+frame of every hub page, is written whole (JupyterHub's holds inline scripts outside any block)."""
 
 from __future__ import annotations
 
@@ -25,5 +26,14 @@ def test_template_compiles_and_extends_a_hub_template(environment, name):
     template = environment.get_template(name)
     assert template is not None
     source = (OURS / name).read_text(encoding="utf-8")
-    assert "{% extends" in source
+    assert ("{% extends" in source) != (name == "page.html")
+
+
+def test_the_frame_keeps_every_block_jupyterhub_pages_fill(environment):
+    """JupyterHub's own pages (404, oauth, accept-share, logout) fill these blocks of the frame."""
+    ours = environment.get_template("page.html")
+    theirs = environment.get_template("templates/page.html")
+    # "service": an item of JupyterHub's services menu, which our navigation replaces by its own links.
+    assert set(theirs.blocks) - {"script", "service"} <= set(ours.blocks)
+    assert "script" not in ours.blocks  # JupyterHub's pages put their inline scripts there: never rendered
 

@@ -14,7 +14,7 @@ from .auth import update_auth
 from .network import update_network, update_state
 from .services import update_services
 from .spawner import update_spawner
-from .templates import update_templates
+from .pages import update_pages
 
 
 def apply(c, cfg: dict, root: str | Path) -> None:
@@ -26,4 +26,4 @@ def apply(c, cfg: dict, root: str | Path) -> None:
     update_spawner(c, cfg, root)
     update_access(c)
     update_services(c, cfg)
-    update_templates(c, cfg, root)
+    update_pages(c, cfg, root)

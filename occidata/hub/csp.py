@@ -5,8 +5,9 @@ their pages could act with the hub cookie of whoever opened it (an admin: mint t
 rights). So no policy here allows inline script (``'unsafe-inline'``), ``eval`` or scripts from the
 whole origin (which holds every lab's ``/user/<name>/files/``):
 
-- :func:`page_policy`: pages we write. No script at all, unless ``scripts_from`` names the one
-  path of ours that serves the page's script files (Voilà's ``<prefix>voila/``).
+- :func:`page_policy`: pages we write. No script at all, unless ``scripts_from`` names the
+  paths of ours that serve the page's script files (Voilà's ``<prefix>voila/``, the hub's static
+  folders for the hub's own pages: see :mod:`occidata.hub.pages`).
 - :func:`archive_policy`: HTML archived from notebook runs (report.html, dashboard snapshots).
   They need no script: none runs (``script-src 'none'``), and the page is sandboxed besides (an
   opaque origin, no script, no form), so that a planted ``<script>`` or ``onerror=`` does nothing.
@@ -49,11 +50,13 @@ def _join(directives: dict[str, str]) -> str:
     return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
 
 
-def page_policy(scripts_from: str | None = None, tiles_url: str | None = None) -> str:
-    """The policy of a page we write: scripts only from ``scripts_from`` (a CSP source naming
-    a path of ours, see :func:`path_source`), none when it is None; images from this host,
+def page_policy(scripts_from: str | None = None, tiles_url: str | None = None, *,
+                framed_by: str = "'self'") -> str:
+    """The policy of a page we write: scripts only from ``scripts_from`` (CSP sources naming
+    paths of ours, see :func:`path_source`), none when it is None; images from this host,
     ``data:`` and the tile server; style inline or from this host; connections to this host only
-    (Voilà's kernel websocket: ``'self'`` matches ``ws:``/``wss:`` of the same host)."""
+    (Voilà's kernel websocket: ``'self'`` matches ``ws:``/``wss:`` of the same host). Only
+    ``framed_by`` may show the page in a frame."""
     return _join({
         "default-src": "'self'",
         "script-src": scripts_from or "'none'",
@@ -64,7 +67,7 @@ def page_policy(scripts_from: str | None = None, tiles_url: str | None = None) -
         "object-src": "'none'",
         "base-uri": "'none'",
         "form-action": "'self'",
-        "frame-ancestors": "'self'",
+        "frame-ancestors": framed_by,
     })
 
 
@@ -147,18 +150,24 @@ class _Fallback(web.OutputTransform):
         return status_code, headers, chunk
 
 
-def protect(app: web.Application, fallback: str | Callable[[httputil.HTTPServerRequest], str]) -> web.Application:
-    """Make every response of ``app`` carry a policy that runs no inline script: the handler's own
-    when it is one, else ``fallback`` (a policy, or a function of the request that returns one).
+def transform(fallback: str | Callable[[httputil.HTTPServerRequest], str]) -> Callable:
+    """A tornado output transform (for ``Application(transforms=...)`` or ``add_transform``) that
+    makes every response carry a policy that runs no inline script: the handler's own when it is
+    one, else ``fallback`` (a policy, or a function of the request that returns one).
 
     Raises ValueError when ``fallback`` itself would allow inline script.
     """
     choose = fallback if callable(fallback) else (lambda _request: fallback)
     if not callable(fallback) and allows_untrusted_script(fallback):
-        raise ValueError(f"csp.protect: the fallback policy {fallback!r} allows inline or foreign script")
-    app.add_transform(lambda request: _Fallback(request, choose))
+        raise ValueError(f"csp: the fallback policy {fallback!r} allows inline or foreign script")
+    return lambda request: _Fallback(request, choose)
+
+
+def protect(app: web.Application, fallback: str | Callable[[httputil.HTTPServerRequest], str]) -> web.Application:
+    """Put :func:`transform` ``(fallback)`` on every response of ``app``."""
+    app.add_transform(transform(fallback))
     return app
 
 
 __all__ = ["HEADER", "allows_untrusted_script", "api_policy", "archive_policy", "directives", "page_policy",
-           "path_source", "protect"]
+           "path_source", "protect", "transform"]
