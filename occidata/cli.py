@@ -19,6 +19,17 @@ from .privacy.disclosure import K
 from .state import StatePaths
 
 
+def stop_command() -> str:
+    """The command that stops this platform: ``make down``, or ``occidata down`` with the
+    ``OCCIDATA_*`` settings this one was started with (another state directory, other ports)."""
+    import shlex
+
+    settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("OCCIDATA_"))
+    if not settings:
+        return "make down"
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in settings) + " occidata down"
+
+
 def cmd_up(args) -> int:
     cfg = load_config()
     config_file = Path(args.config_file).resolve()
@@ -35,9 +46,13 @@ def cmd_up(args) -> int:
         return 0
     print(f"Starting JupyterHub ({cfg['mode']} mode, state in {state.root}) ", end="", flush=True)
     process = start_hub(cfg, config_file)
-    seconds = wait_until_ready(url, process, state.hub_log, progress=lambda: print(".", end="", flush=True))
+    try:
+        seconds = wait_until_ready(url, process, state.hub_log, progress=lambda: print(".", end="", flush=True))
+    except PlatformError:
+        stop_hub(cfg)  # nothing of a failed start stays behind (its proxy, its services)
+        raise
     print(f" ready in {seconds:.1f} s")
-    print(f"\n  Occitanie Data Lab: {url}\n  Logs: {state.hub_log}\n  Stop: make down\n")
+    print(f"\n  Occitanie Data Lab: {url}\n  Logs: {state.hub_log}\n  Stop: {stop_command()}\n")
     if cfg["dashboards"]["enabled"]:
         print(f"  Public dashboards (no account): {url}services/dashboards/ (first snapshots render in the background)")
     if cfg["mode"] == "demo":

@@ -57,8 +57,10 @@ DEFAULTS: dict[str, Any] = {
     "hub": {
         "ip": "127.0.0.1",
         "port": 8000,
-        "hub_port": 8081,
-        "proxy_api_port": 8001,
+        # Internal loopback ports; null: free ports chosen at first start and kept in
+        # <state_dir>/run/ports.json, so that two platforms on one machine never collide.
+        "hub_port": None,
+        "proxy_api_port": None,
         "base_url": "/",
         "proxy_command": None,  # resolved to the repository's node_modules, then PATH
         "config_d": None,  # resolved to jupyterhub_config.d beside jupyterhub_config.py
@@ -184,8 +186,8 @@ SCHEMA: dict[str, Any] = _section(
             {
                 "ip": {"type": "string"},
                 "port": _port,
-                "hub_port": _port,
-                "proxy_api_port": _port,
+                "hub_port": {"anyOf": [_port, {"type": "null"}]},
+                "proxy_api_port": {"anyOf": [_port, {"type": "null"}]},
                 "base_url": {"type": "string", "pattern": "^/"},
                 "proxy_command": _str_or_null,
                 "config_d": _str_or_null,

@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from .config import load_config
+from .processes import platform_processes, resident_memory, stop_processes
 from .state import StatePaths
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,48 +44,6 @@ def read_pid(path: Path) -> int | None:
     return pid
 
 
-def orphaned_services(state_dir: str | os.PathLike) -> list[int]:
-    """Processes of the platform's services (data, reports, dashboards, culler) started for
-    ``state_dir`` by a hub that is gone: a killed hub leaves them running, each with its token,
-    still serving on its loopback port. Found by their environment (readable: root, or the same
-    account)."""
-    markers = {f"OCCIDATA_STATE_DIR={path}".encode() for path in (os.path.abspath(state_dir), Path(state_dir).resolve())}
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if markers & set(environ) and any(item.startswith(b"JUPYTERHUB_SERVICE_NAME=") for item in environ):
-            found.append(int(proc.name))
-    return found
-
-
-def stop_orphaned_services(state_dir: str | os.PathLike, timeout: float = 10) -> list[int]:
-    """End the services a dead hub left (their process groups: pool workers and kernels too)."""
-    pids = orphaned_services(state_dir)
-    groups = set()
-    for pid in pids:
-        try:
-            groups.add(os.getpgid(pid))
-        except ProcessLookupError:
-            continue
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for group in groups:
-            try:
-                os.killpg(group, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and orphaned_services(state_dir):
-            time.sleep(0.2)
-        if not orphaned_services(state_dir):
-            break
-    return pids
-
-
 def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: Path | None = None) -> subprocess.Popen:
     """Launch ``jupyterhub -f config_file`` in its own session, logging to the state directory.
 
@@ -92,7 +51,9 @@ def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: P
     stopped first: never two copies of a service, never an old one serving with its old token.
     """
     state = StatePaths(Path(cfg["state_dir"])).prepare()
-    stop_orphaned_services(state.root)
+    # Researchers' servers are left alone: the new hub finds them running and keeps them.
+    stop_processes(state.root, services_only=True)
+    check_ports_free(cfg)
     if cfg["mode"] == "server":
         from .hub.isolation import prepare_server
 
@@ -118,6 +79,34 @@ def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: P
         )
     finally:
         log.close()
+
+
+def _in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports_free(cfg: dict) -> None:
+    """Refuse to start on a port another program holds (a second platform, most often), naming
+    the port and the setting that moves it; the proxy a crashed hub of this state directory left
+    keeps its ports (the new hub takes it over)."""
+    from .hub.network import internal_ports
+
+    state = StatePaths(Path(cfg["state_dir"]))
+    ports = internal_ports(cfg)
+    wanted = [("hub.hub_port", ports["hub_port"], "127.0.0.1")]
+    if not read_pid(state.proxy_pid):
+        wanted += [("hub.port", cfg["hub"]["port"], cfg["hub"]["ip"] or "0.0.0.0"),
+                   ("hub.proxy_api_port", ports["proxy_api_port"], "127.0.0.1")]
+    for key, port, host in wanted:
+        if _in_use(host, port):
+            variable = "OCCIDATA_" + key.upper().replace(".", "__")
+            raise PlatformError(f"port {port} ({key}) is already in use on {host}, by another program or "
+                                f"another platform: choose another one ({variable}=...), or stop the other one")
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 90, progress=None) -> float:
@@ -168,7 +157,9 @@ def stop_pid(pid: int, timeout: float = 120) -> None:
 
 
 def stop_hub(cfg: dict) -> bool:
-    """Stop the hub (and the proxy it started) of this state directory; False if none ran."""
+    """Stop the hub and the proxy of this state directory, then every process the platform
+    started that is still there (what a crashed hub left: services, their workers and kernels,
+    researchers' servers); False if nothing ran."""
     state = StatePaths(Path(cfg["state_dir"]))
     stopped = False
     for pid_file in (state.hub_pid, state.proxy_pid):
@@ -177,7 +168,16 @@ def stop_hub(cfg: dict) -> bool:
             stop_pid(pid)
             stopped = True
         pid_file.unlink(missing_ok=True)
-    return stopped
+    return bool(stop_processes(state.root)) or stopped
+
+
+def platform_footprint(cfg: dict) -> tuple[int, int]:
+    """How many processes the platform of ``cfg`` runs (hub, proxy and everything they started),
+    and their resident memory in bytes."""
+    state = StatePaths(Path(cfg["state_dir"]))
+    pids = [pid for pid in (read_pid(state.hub_pid), read_pid(state.proxy_pid)) if pid]
+    pids += platform_processes(state.root)
+    return len(pids), resident_memory(pids)
 
 
 def free_port() -> int:
@@ -243,6 +243,7 @@ class LocalHub:
         proxy = read_pid(self.state.proxy_pid)
         if proxy:
             stop_pid(proxy)
+        stop_processes(self.state_dir)  # what the hub did not stop (kernels of a killed service...)
 
     def __enter__(self) -> "LocalHub":
         return self.start()

@@ -66,6 +66,10 @@ class StatePaths:
         return self.run / "jupyterhub.pid"
 
     @property
+    def ports(self) -> Path:
+        return self.run / "ports.json"
+
+    @property
     def proxy_pid(self) -> Path:
         return self.run / "jupyterhub-proxy.pid"
 

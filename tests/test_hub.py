@@ -211,10 +211,10 @@ def test_bad_site_config_stops_the_hub_with_a_clear_error(tmp_path, content, exp
 def service_processes(state_dir, workers: bool = False) -> dict[str, list[int]]:
     """Processes of this platform's services, by service name: the services themselves, or with
     ``workers`` their children too (the reports' pool workers)."""
-    from occidata.platform import orphaned_services
+    from occidata.processes import platform_processes
 
     found: dict[str, list[int]] = {}
-    pids = set(orphaned_services(state_dir))
+    pids = set(platform_processes(state_dir, services_only=True))
     for pid in pids:
         try:
             parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -263,3 +263,48 @@ def test_a_hub_killed_then_restarted_leaves_one_copy_of_each_service(tmp_path):
     while service_processes(state) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert service_processes(state, workers=True) == {}
+
+
+def test_occidata_down_after_a_crash_leaves_nothing_behind(tmp_path, tiny_data_dir):
+    """kill -9 of the hub, `occidata up` again: one copy of each service; kill -9 again, then
+    `occidata down`: not one process of the platform is left (services, their workers and kernels,
+    the researcher's server, the proxy). Before, the services and the server stayed behind."""
+    import signal
+
+    from occidata.platform import platform_footprint
+    from occidata.processes import platform_processes
+
+    local, _token = start_hub(tmp_path, DATA_DIR=str(tiny_data_dir), DASHBOARDS__ENABLED="true",
+                              DASHBOARDS__POOL_SIZE="1")
+    hub = RunningHub(local, _token)
+    state = local.state_dir
+    try:
+        admin = hub.service()
+        admin.username = hub.admin_name
+        admin.start_server()
+        deadline = time.monotonic() + 90
+        while {"data", "reports", "dashboards"} - set(service_processes(state)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        os.kill(local.process.pid, signal.SIGKILL)
+        local.process.wait()
+        crashed = platform_footprint(local.cfg)
+        local.start()  # `occidata up` after the crash
+        deadline = time.monotonic() + 90
+        while {"data", "reports", "dashboards"} - set(service_processes(state)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        restarted = platform_footprint(local.cfg)
+        copies = {name: len(pids) for name, pids in service_processes(state).items()}
+        assert copies == {name: 1 for name in copies} and {"data", "reports", "dashboards"} <= set(copies), copies
+        os.kill(local.process.pid, signal.SIGKILL)  # a second crash, and this time `occidata down` at once
+        local.process.wait()
+        down = subprocess.run([sys.executable, "-m", "occidata.cli", "down"], env=local.env, capture_output=True,
+                              text=True, timeout=300)
+        assert down.returncode == 0, down.stderr
+        assert "Stopped" in down.stdout
+        left = platform_processes(state)
+        assert left == [], f"left after occidata down: {[Path(f'/proc/{p}/cmdline').read_bytes()[:80] for p in left]}"
+        assert platform_footprint(local.cfg) == (0, 0)
+        print(f"\ncrash cycle: after the crash {crashed[0]} processes, {crashed[1] / 2**20:.0f} MiB; "
+              f"restarted {restarted[0]} processes, {restarted[1] / 2**20:.0f} MiB; after down 0")
+    finally:
+        local.stop()

@@ -71,11 +71,19 @@ def test_ports_come_from_the_configuration(configure):
     assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:9001"
 
 
-def test_default_ports(configure):
+def test_default_ports_are_free_ones_kept_per_state_directory(configure, tmp_path):
+    """Two platforms on one machine never share the internal ports (before: 8081 and 8001 for
+    all, so a second one reached the first one's proxy); one platform keeps its own across
+    restarts (servers that outlive a crashed hub still call it there)."""
     c, _ = configure()
+    again, _ = configure()
+    other, _ = configure(OCCIDATA_STATE_DIR=str(tmp_path / "other-state"))
     assert c.JupyterHub.port == 8000
-    assert c.JupyterHub.hub_port == 8081
-    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8001"
+    assert (again.JupyterHub.hub_port, again.ConfigurableHTTPProxy.api_url) == (
+        c.JupyterHub.hub_port, c.ConfigurableHTTPProxy.api_url)
+    assert other.JupyterHub.hub_port != c.JupyterHub.hub_port
+    assert other.ConfigurableHTTPProxy.api_url != c.ConfigurableHTTPProxy.api_url
+    assert c.JupyterHub.hub_port not in (8000, 8081)
 
 
 def test_database_and_secrets_live_in_the_state_dir(configure, state_dir):

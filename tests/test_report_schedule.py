@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from occidata.reports.schedule import REPO_ROOT, Schedule, ScheduleError, Scheduler, parse_schedules, read_schedules
+from occidata.reports.schedule import REPO_ROOT, Schedule, ScheduleError, Scheduler, SchedulerBusy, parse_schedules, read_schedules
 
 PARIS = dt.timezone(dt.timedelta(hours=2))  # summer time, for readable instants
 
@@ -188,9 +188,33 @@ def test_run_claimed_then_interrupted_is_not_run_again(tmp_path):
     fire = json.loads(restarted.state_path.read_text())["schedules"]["air"]["fires"]["2026-06-10T06:00:00+02:00"]
     assert fire["status"] == "interrupted"
     assert [e["event"] for e in events] == ["report_interrupted"]
-    # A third start does not notify again.
+    # A second scheduler is refused while one runs; a third start does not notify again.
+    with pytest.raises(SchedulerBusy, match=r"another report scheduler \(pid \d+\)"):
+        make(tmp_path, [daily()], run, notify=events.append)
+    restarted.shutdown()
     make(tmp_path, [daily()], run, notify=events.append).shutdown()
     assert len(events) == 1
+
+
+def test_a_run_its_worker_finished_while_the_scheduler_was_down_is_recorded_once(tmp_path):
+    """The worker archived the run, then the scheduler died before noting it: the next start
+    records the run's own status, not also "interrupted"."""
+    from occidata.reports.archive import RECORD_FILE, RunRecord
+
+    crashed = make(tmp_path, [daily()], FakeRun())
+    crashed.tick(at(10, 5))
+    fire = "2026-06-10T06:00:00+02:00"
+    crashed._set_fire("air", fire, status="running", attempts=1, run_id="20260610T040000Z-a1")
+    crashed.shutdown()
+    folder = tmp_path / "archive" / "air" / "20260610T040000Z-a1"
+    folder.mkdir(parents=True)
+    (folder / RECORD_FILE).write_text(json.dumps(RunRecord("air", "20260610T040000Z-a1", "air.ipynb").to_dict()))
+
+    events = []
+    restarted = make(tmp_path, [daily()], FakeRun(), notify=events.append)
+    entry = json.loads(restarted.state_path.read_text())["schedules"]["air"]["fires"][fire]
+    assert entry["status"] == "ok" and entry["folder"] == str(folder)
+    assert events == []  # not notified as interrupted
     restarted.shutdown()
 
 

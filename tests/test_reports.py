@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,16 @@ def test_cli_strings_are_coerced_to_the_declared_types():
     assert check_parameters(QUICK, {"department": "none"}) == {"department": None}
     assert check_parameters(QUICK, {"hour": 23, "scale": 3, "details": False}) == {"hour": 23, "scale": 3.0, "details": False}
     assert check_parameters(QUICK, {}) == {}
+
+
+def test_a_pollutant_parameter_takes_the_common_spellings():
+    # Choices that are all pollutants: "pm10" is PM10, as everywhere on the platform (occidata.pollutants).
+    assert check_parameters(QUICK, {"pollutant": "pm10"}) == {"pollutant": "PM10"}
+    assert check_parameters(QUICK, {"pollutant": " no2 "}) == {"pollutant": "NO2"}
+    daily = REPO_ROOT / "notebooks" / "air_quality" / "daily_report.ipynb"
+    assert check_parameters(daily, {"pollutant": "o3"}) == {"pollutant": "O3"}
+    with pytest.raises(ParameterError, match=r"parameter 'pollutant': 'SO2' is not one of NO2, PM10, O3"):
+        check_parameters(QUICK, {"pollutant": "so2"})
 
 
 @pytest.mark.parametrize("given, message", [
@@ -313,9 +325,11 @@ def test_the_scheduler_runs_a_real_report_in_a_child_process_once(report_env, tm
         assert scheduler.tick(monday) == []  # first sight: starts from now, runs nothing old
         scheduler.tick(monday + dt.timedelta(days=1))  # 06:00 Paris on the 8th has passed
         scheduler.wait(timeout=240)
+        scheduler.shutdown()  # a restart: the first one stops, then the next one starts
         again = Scheduler(schedules, tmp_path / "state", run, archive_dir=archive, concurrency=1,
                           notebooks_root=REPO_ROOT, clock=lambda: monday)  # a restart
         assert again.tick(monday + dt.timedelta(days=1)) == []  # never duplicated
+        again.shutdown()
     finally:
         pool.shutdown()
     runs = list_runs(archive)
@@ -323,3 +337,80 @@ def test_the_scheduler_runs_a_real_report_in_a_child_process_once(report_env, tm
     assert runs[0].status == "ok", runs[0].error
     assert runs[0].parameters["hour"] == 3 and runs[0].parameters["date"] == "2026-06-07"
     assert leftovers(archive) == []
+
+
+SLOW_SCHEDULER = """
+import datetime as dt, sys, time
+from pathlib import Path
+from occidata.reports.schedule import Scheduler, parse_schedules
+from occidata.reports.service import isolated_runner
+
+notebook, state, archive = sys.argv[1:4]
+schedules = parse_schedules([{"name": "lent", "notebook": notebook, "cron": "0 6 * * *", "retries": 0}], "test")
+monday = dt.datetime(2026, 6, 8, 3, 0, tzinfo=dt.timezone.utc)
+run, pool = isolated_runner(1)
+scheduler = Scheduler(schedules, state, run, archive_dir=archive, concurrency=1, clock=lambda: monday)
+scheduler.tick(monday)
+scheduler.tick(monday + dt.timedelta(days=1))
+print("fired", flush=True)
+time.sleep(600)
+"""
+
+
+def slow_notebook(path: Path, seconds: int) -> Path:
+    """A report that takes ``seconds`` to run, then archives a summary."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "occidata-cpu", "display_name": "Occidata (CPU)", "language": "python"}}
+    parameters = nbformat.v4.new_code_cell(f"seconds = {seconds}  # how long the report takes; range: 0..600")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, nbformat.v4.new_code_cell(
+        "import time\nfrom occidata.reports.summary import record_summary\n"
+        "time.sleep(seconds)\nrecord_summary({'secondes': seconds})")]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.notebook
+def test_a_scheduler_killed_mid_report_leaves_one_consistent_record(report_env, tmp_path):
+    """kill -9 of the scheduler's process mid-run: its worker and the worker's kernel die with
+    it (before, the orphaned worker finished and archived the run as successful while the next
+    scheduler recorded it as interrupted); the next scheduler records the run interrupted, once."""
+    import datetime as dt
+    import signal
+
+    from occidata.processes import platform_processes
+    from occidata.reports.schedule import Scheduler, parse_schedules
+
+    notebook = slow_notebook(tmp_path / "lent.ipynb", seconds=20)
+    state, archive = tmp_path / "state", report_env
+    # Marked as the hub marks what it starts (occidata.processes), so that it can be counted.
+    env = {**os.environ, "OCCIDATA_STATE_DIR": str(state), "JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api"}
+    scheduler = subprocess.Popen([sys.executable, "-c", SLOW_SCHEDULER, str(notebook), str(state), str(archive)],
+                                 env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert scheduler.stdout.readline().strip() == "fired"
+        deadline = time.monotonic() + 60  # the worker and its kernel start
+        while len(platform_processes(state)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(platform_processes(state)) >= 3, "scheduler, worker and kernel should be running"
+        time.sleep(2)
+        scheduler.send_signal(signal.SIGKILL)
+        scheduler.wait()
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+    deadline = time.monotonic() + 15
+    while platform_processes(state) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert platform_processes(state) == [], "the worker or its kernel outlived the scheduler"
+
+    schedules = parse_schedules([{"name": "lent", "notebook": str(notebook), "cron": "0 6 * * *"}], "test")
+    monday = dt.datetime(2026, 6, 9, 3, 0, tzinfo=dt.timezone.utc)
+    restarted = Scheduler(schedules, state, lambda *a, **k: None, archive_dir=archive, clock=lambda: monday)
+    restarted.shutdown()
+    fires = json.loads(restarted.state_path.read_text())["schedules"]["lent"]["fires"]
+    assert [fire["status"] for fire in fires.values()] == ["interrupted"]
+    time.sleep(25)  # past the time the run would have taken: nothing finishes it behind our back
+    assert list_runs(archive) == []

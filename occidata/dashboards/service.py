@@ -34,6 +34,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado import ioloop, web
 
 from ..config import load_config
+from ..processes import hold_service_lock
 from ..hub import csp
 from ..reports.schedule import Scheduler, archive_path
 from . import APPS_DIR, BY_SLUG, Dashboard
@@ -353,6 +354,7 @@ def start_snapshots(cfg: dict) -> Scheduler:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     cfg = load_config()
+    lock = hold_service_lock(cfg["state_dir"], "dashboards")  # noqa: F841 - held for the life of the service
     os.umask(0o077)  # the archive it writes is its own: closed to every other account
     kernel_environment(cfg)
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10102"))

@@ -7,6 +7,7 @@ import socket
 import sys
 
 from ..levels import GRANT_SCOPE, level_groups
+from ..processes import prepare_service_lock
 from .lab_accounts import labs_as_system_users
 
 
@@ -255,8 +256,10 @@ def update_services(c, cfg: dict) -> None:
         roles.append({"name": "user", "description": "Standard user privileges and the platform's pages",
                       "scopes": user_scopes})
     for service in services:
-        # Marks the process as this platform's: a restarted hub stops what a killed one left
-        # (occidata.platform.stop_orphaned_services).
+        # Marks the process as this platform's: a restarted hub stops what a killed one left,
+        # `occidata down` what is left after a crash (occidata.processes).
         service.setdefault("environment", {}).setdefault("OCCIDATA_STATE_DIR", cfg["state_dir"])
+        if "command" in service:
+            prepare_service_lock(cfg["state_dir"], service["name"], service.get("user"))
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles

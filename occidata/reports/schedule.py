@@ -24,13 +24,21 @@ again; one found ``running`` at start was cut short and is marked ``interrupted`
 notified), not re-run. A schedule seen for the first time starts from now (no back-fill).
 Fire times missed while the scheduler was down are caught up according to ``catch_up``:
 ``latest`` (default: only the most recent one, once), ``all``, or ``none``.
+
+One scheduler at a time per state directory: it holds ``<state_dir>/reports/scheduler.lock``
+(an exclusive ``flock``) from its start to its shutdown, and a second one is refused
+(:class:`SchedulerBusy`), so that two never fire the same runs nor rewrite each other's state.
+A run found ``running`` at start whose archive folder is complete (its worker finished while the
+scheduler was down) is recorded once with the run's own status, never also as interrupted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
+import os
 import re
 import smtplib
 import string
@@ -57,6 +65,10 @@ PLACEHOLDERS = ("today", "yesterday", "year", "last_year")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 KEYS = {"name", "notebook", "cron", "timezone", "parameters", "season", "kernel", "timeout", "retries"}
 KEPT_FIRES = 20  # fire times remembered per schedule in scheduler.json
+
+
+class SchedulerBusy(RuntimeError):
+    """Another scheduler runs for this state directory; the message names its process."""
 
 
 class ScheduleError(ValueError):
@@ -324,10 +336,29 @@ class Scheduler:
         self.clock = clock
         self.sleep = sleep
         self._lock = threading.RLock()
+        self._owner = self._hold_owner_lock()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="report")
         self.futures: list[Future] = []
         self.state = self._read_state()
         self._recover()
+
+    def _hold_owner_lock(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "scheduler.lock"
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held until shutdown
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise SchedulerBusy(f"another report scheduler (pid {holder}) runs for {self.folder}: "
+                                "stop it first (occidata down)") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        return handle
 
     # state ------------------------------------------------------------------------------------
 
@@ -356,15 +387,40 @@ class Scheduler:
                 del fires[old]
             self._save()
 
+    def _finished_run(self, run_id: str | None):
+        """The archived record of ``run_id`` if its worker finished it (a complete run folder)."""
+        from occidata.reports.archive import RECORD_FILE, read_run
+
+        if not run_id:
+            return None
+        for record_file in self.archive_dir.glob(f"*/{run_id}/{RECORD_FILE}"):
+            try:
+                return read_run(record_file.parent)
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+        return None
+
     def _recover(self) -> None:
-        """Fire times left ``running`` by a scheduler that stopped: mark them interrupted, once."""
-        interrupted = []
+        """Fire times left ``running`` by a scheduler that stopped: recorded once with their run's
+        status where the run finished, else marked interrupted (a failure), once."""
+        from occidata.reports.ledger import ledger_entry
+
+        interrupted, changed = [], False
         for name, entry in self.state["schedules"].items():
             for fire, info in entry.get("fires", {}).items():
-                if info.get("status") == "running":
-                    info.update(status="interrupted", updated=_iso(self.clock()))
-                    interrupted.append((name, fire, info))
-        if interrupted:
+                if info.get("status") != "running":
+                    continue
+                changed = True
+                finished = self._finished_run(info.get("run_id"))
+                if finished is not None:
+                    info.update(status="ok" if finished.ok else "failed", folder=str(finished.folder),
+                                updated=_iso(self.clock()))
+                    if name in self.schedules and ledger_entry(self.archive_dir, finished) is None:
+                        self._record(finished, self.schedules[name])
+                    continue
+                info.update(status="interrupted", updated=_iso(self.clock()))
+                interrupted.append((name, fire, info))
+        if changed:
             self._save()
         for name, fire, info in interrupted:
             self._notify({"event": "report_interrupted", "schedule": name, "fire_time": fire,
@@ -528,7 +584,11 @@ class Scheduler:
             future.result(timeout=timeout)
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop the pool (waiting for its runs, or cancelling those not started) and let another
+        scheduler start."""
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        if not self._owner.closed:
+            self._owner.close()
 
 
 def _short(error: Any, limit: int = 2000) -> str:

@@ -32,6 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tornado import ioloop, web
 
 from occidata.config import load_config
+from occidata.processes import die_with_parent, hold_service_lock
 from occidata.hub import csp
 from occidata.hub.service_app import hub_service_app
 from occidata.levels import required_level
@@ -252,8 +253,12 @@ class _NotFound(Base):
 
 
 def isolated_runner(concurrency: int):
-    """A run_report that runs each report in a fresh child process (spawned, one task each)."""
-    pool = ProcessPoolExecutor(max_workers=concurrency, mp_context=get_context("spawn"), max_tasks_per_child=1)
+    """A run_report that runs each report in a fresh child process (spawned, one task each),
+    which dies with the service: a run is never finished by a worker whose service is gone."""
+    # PR_SET_PDEATHSIG follows the thread that started the worker: the scheduler's pool threads and
+    # the executor's manager thread, which live as long as the service.
+    pool = ProcessPoolExecutor(max_workers=concurrency, mp_context=get_context("spawn"), max_tasks_per_child=1,
+                               initializer=die_with_parent)
 
     def run(notebook, parameters, **options):
         from occidata.reports.runner import run_report
@@ -266,6 +271,7 @@ def isolated_runner(concurrency: int):
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     cfg = load_config()
+    lock = hold_service_lock(cfg["state_dir"], "reports")  # noqa: F841 - held for the life of the service
     os.umask(0o077)  # the archive it writes is its own: closed to every other account
     from jupyterhub.services.auth import HubOAuth
 
