@@ -83,6 +83,8 @@ def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: P
 
 def _in_use(host: str, port: int) -> bool:
     with socket.socket() as sock:
+        # As the hub and the proxy listen: connections of a previous run left in TIME_WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,6 +13,7 @@ from tornado import web
 from traitlets.config import Config
 
 import occidata.hub
+from occidata.hub.client import HubSession
 from occidata.config import ConfigError, load_config
 from occidata.hub.profiles import (
     Profile,
@@ -117,7 +119,7 @@ def test_resolve_profile_refuses_gpu_on_a_cpu_only_hub():
         resolve_profile([CPU], {"profile": "gpu"})
     message = str(info.value)
     assert "'gpu'" in message
-    assert "offered: cpu" in message
+    assert "proposés : cpu" in message
 
 
 # --- the server environment ---------------------------------------------------------------
@@ -223,7 +225,7 @@ def kernel_flags(args: list[str]) -> list[str]:
 
 def test_gpu_hub_offers_a_form_and_applies_the_gpu_profile(tmp_path):
     c = configured(tmp_path, "true")
-    assert 'value="gpu"' in c.Spawner.options_form
+    assert 'value="gpu"' in c.Spawner.options_form(SimpleNamespace(user_options={}))
     assert c.Spawner.options_from_form == "simple"
     hook = c.Spawner.apply_user_options
     assert callable(hook)
@@ -250,7 +252,11 @@ def test_gpu_hub_defaults_to_gpu_and_can_run_cpu(tmp_path):
 
 def test_cpu_hub_has_no_form_and_refuses_gpu_with_400(tmp_path):
     c = configured(tmp_path, "false")
-    assert c.Spawner.options_form == ""
+    assert c.Spawner.options_form(SimpleNamespace(user_options={})) == ""
+    assert c.Spawner.options_form(SimpleNamespace(user_options={"profile": "cpu"})) == ""
+    # The last server's profile is gone: the form shows, with the one left and why.
+    form = c.Spawner.options_form(SimpleNamespace(user_options={"profile": "gpu"}))
+    assert 'id="profile-gone"' in form and "« gpu »" in form and 'value="cpu"' in form
     hook = c.Spawner.apply_user_options
 
     spawner = fake_spawner()
@@ -286,3 +292,43 @@ def test_hook_on_a_real_spawner_across_restarts(tmp_path):
     asyncio.run(spawner._run_apply_user_options({"profile": "gpu"}))
     assert kernel_flags(spawner.get_args()) == [f"{KERNEL_FLAG}occidata-gpu"]
     assert spawner.environment["CUDA_VISIBLE_DEVICES"] == "0"
+
+
+@pytest.mark.hub
+def test_a_researcher_whose_profile_is_gone_chooses_again_instead_of_being_locked_out(tmp_path):
+    """Their last server ran on the GPU; the GPU is gone. Before, every start answered an English
+    400 page whose link led back to it, and with one profile left there was no form at all."""
+    from conftest import RunningHub, start_hub
+
+    from occidata.platform import LocalHub
+
+    local, token = start_hub(tmp_path, GPU__ENABLED="true", GPU__DEVICES="0")
+    hub = RunningHub(local, token)
+    try:
+        admin = hub.service()
+        admin.username = hub.admin_name
+        admin.start_server({"profile": "gpu"})
+        admin.stop_server()
+    finally:
+        local.stop()
+    # The same hub, its database and its researcher, on a machine without its GPU.
+    again = LocalHub(local.state_dir, settings={**local.settings, "GPU__ENABLED": "false"})
+    again.start()
+    try:
+        researcher = HubSession(again.url)
+        assert researcher.login(hub.admin_name, hub.admin_password)
+        page = researcher.http.get(again.url + "hub/spawn", timeout=60)
+        assert page.status_code == 200, page.text[:300]
+        assert 'id="profile-gone"' in page.text and "n'est plus proposé" in page.text
+        xsrf = researcher.http.cookies.get("_xsrf", "")
+        started = researcher.http.post(again.url + "hub/spawn", data={"profile": "cpu", "_xsrf": xsrf}, timeout=120)
+        assert started.status_code == 200, started.text[:300]
+        server = HubSession(again.url)
+        server.token, server.username = token, hub.admin_name
+        deadline = time.monotonic() + 120
+        while not server.api("GET", f"users/{hub.admin_name}").json()["servers"].get("", {}).get("ready"):
+            assert time.monotonic() < deadline, "the server did not start on the profile left"
+            time.sleep(0.5)
+        server.stop_server()
+    finally:
+        again.stop()

@@ -107,12 +107,25 @@ def default_profile(profiles: list[Profile]) -> Profile:
     return (marked or gpu or profiles)[0]
 
 
-def render_options_form(profiles: list[Profile]) -> str:
-    """The spawn page's radio buttons; empty (no form) when there is nothing to choose."""
-    if len(profiles) < 2:
+def unavailable_profile(profiles: list[Profile], user_options: dict | None) -> str | None:
+    """The slug ``user_options`` name when this hub no longer offers it (a GPU gone, a profile
+    renamed), else None."""
+    slug = (user_options or {}).get("profile")
+    return slug if slug and slug not in {p.slug for p in profiles} else None
+
+
+def render_options_form(profiles: list[Profile], gone: str | None = None) -> str:
+    """The spawn page's radio buttons; empty (no form) when there is nothing to choose, unless
+    the profile of the last start (``gone``) is no longer offered: then the form says so and
+    offers what is left, even a single profile (the remembered choice would be refused at
+    every start, with no way to choose another)."""
+    if len(profiles) < 2 and not gone:
         return ""
     chosen = default_profile(profiles)
     rows = []
+    if gone:
+        rows.append(f'<p class="alert alert-warning" id="profile-gone">L\'environnement de votre dernier serveur, '
+                    f'« {html.escape(gone)} », n\'est plus proposé sur ce hub : choisissez-en un autre.</p>')
     for p in profiles:
         checked = " checked" if p is chosen else ""
         rows.append(
@@ -135,7 +148,8 @@ def resolve_profile(profiles: list[Profile], user_options: dict | None) -> Profi
         if p.slug == slug:
             return p
     offered = ", ".join(p.slug for p in profiles)
-    raise ValueError(f"profile '{slug}' is not offered on this hub (offered: {offered})")
+    raise ValueError(f"l'environnement '{slug}' n'est pas proposé sur ce hub (proposés : {offered}) ; "
+                     "choisissez-en un sur la page de démarrage")
 
 
 def profile_environment(profile: Profile, gpu_devices: str) -> dict:

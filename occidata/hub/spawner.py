@@ -16,6 +16,7 @@ from .profiles import (
     profile_environment,
     read_profiles,
     render_options_form,
+    unavailable_profile,
     resolve_profile,
 )
 
@@ -72,7 +73,12 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
         read_profiles(profiles_path(cfg, root)), gpu_available(cfg["gpu"]["enabled"])
     )
     devices = cfg["gpu"]["devices"]
-    c.Spawner.options_form = render_options_form(profiles)
+    def options_form(spawner_instance) -> str:
+        # The choice of the last start is remembered (user_options); when its profile is gone,
+        # the form shows, so the researcher can choose again instead of meeting a refusal.
+        return render_options_form(profiles, unavailable_profile(profiles, spawner_instance.user_options))
+
+    c.Spawner.options_form = options_form
     c.Spawner.options_from_form = "simple"
     profile_keys = {key for p in profiles for key in p.env}
 
