@@ -117,6 +117,15 @@ def test_reports_pages_with_a_real_hub(hub):
     scheduled_run(archive, state, "leaks_and_waste", "20260610T040000.000Z-test", datasets=PARTNER,
                   html="<p>Fuites</p>")
     seed_run(archive, "planted", "20260610T040000.000Z-test", html="<p>Planté</p>")  # not made by the platform
+    # A partner report failing every morning: before, nobody outside "partner" saw it fail, and
+    # every logged-in user read the scheduler's alerts, error text (which may quote data) included.
+    scheduled_run(archive, state, "fuites_quotidiennes", "20260611T040000.000Z-test", status="failed",
+                  datasets=PARTNER)
+    with open(state / "reports" / "notifications.jsonl", "a", encoding="utf-8") as alerts:
+        alerts.write(json.dumps({"time": "2026-06-11T04:00:09+00:00", "event": "report_failed",
+                                 "schedule": "fuites-quotidiennes", "run_id": "20260611T040000.000Z-test",
+                                 "error": "ValueError: compteur 4242 hors plage"}) + "\n")
+    owned_like(state / "reports" / "notifications.jsonl", archive)
 
     anonymous = hub.session()
     page_url = anonymous.url("services/reports/")
@@ -158,6 +167,12 @@ def test_reports_pages_with_a_real_hub(hub):
     assert admin.http.get(run_html, timeout=30).text.count("Indice ATMO du jour") == 1
     # Partner data reach only members of the hub group "partner", on the page and as files.
     assert "leaks_and_waste" not in page.text
+    # The admin sees that the partner report failed, and the alert, without its files nor its error.
+    failed_row = page.text.split('data-run="20260611T040000.000Z-test"')
+    assert "fuites_quotidiennes" in page.text and "Détail et fichiers réservés aux membres de : partner" in page.text
+    assert "runs/fuites_quotidiennes/" not in page.text and "4242" not in page.text
+    assert "fuites-quotidiennes (report_failed)" in page.text
+    assert len(failed_row) >= 2
     partner_html = admin.url("services/reports/runs/leaks_and_waste/20260610T040000.000Z-test/report.html")
     assert admin.http.get(partner_html, timeout=30).status_code == 404
     service = hub.service()
@@ -165,7 +180,9 @@ def test_reports_pages_with_a_real_hub(hub):
     assert service.api("POST", "groups/partner/users", json={"users": [hub.admin_name]}).status_code == 200
     member = hub.session()  # a new login: the service sees the groups of the new token
     assert member.login(hub.admin_name, hub.admin_password)
-    assert "leaks_and_waste" in member.http.get(page_url, timeout=30).text
+    member_page = member.http.get(page_url, timeout=30).text
+    assert "leaks_and_waste" in member_page
+    assert "4242" in member_page and "runs/fuites_quotidiennes/" in member_page
     assert "Fuites" in member.http.get(partner_html, timeout=30).text
     service.api("DELETE", "groups/partner/users", json={"users": [hub.admin_name]})
     traversal = admin.http.get(admin.url("services/reports/runs/daily_report/..%2F..%2F/run.json"), timeout=30)

@@ -77,10 +77,30 @@ def levels_needed(record) -> set[str]:
     return needed
 
 
+def _groups(user) -> set[str]:
+    return set((user or {}).get("groups") or []) if isinstance(user, dict) else set()
+
+
 def may_see(user, record) -> bool:
     """Whether the hub user (the OAuth user model, with its groups) may see this run."""
-    groups = set((user or {}).get("groups") or []) if isinstance(user, dict) else set()
-    return levels_needed(record) <= groups
+    return levels_needed(record) <= _groups(user)
+
+
+def sees_failure_of(user, record) -> bool:
+    """Whether the user sees that this run failed, without its files or error: the hub's admins
+    see every failure, or a failing report nobody is a member for would go unnoticed."""
+    return record.status != "ok" and isinstance(user, dict) and bool(user.get("admin"))
+
+
+def visible_notifications(user, notifications: list[dict], access_levels: list[str]) -> list[dict]:
+    """The scheduler's alerts this user sees: with their error text for members of every level
+    scheduled reports may read (an error may quote those data), without it for admins, else none."""
+    if set(access_levels) <= _groups(user):
+        return notifications
+    if isinstance(user, dict) and user.get("admin"):
+        return [{key: value for key, value in n.items() if key in ("time", "schedule", "event", "run_id")}
+                for n in notifications]
+    return []
 
 
 def latest_public(archive_dir: Path, name: str, state_dir: str | Path):
@@ -156,11 +176,13 @@ class IndexHandler(_hub_authenticated(), Base):
         archive = state["archive_dir"]
         scheduler: Scheduler | None = state.get("scheduler")
         # Partner and restricted reports only reach the members of the hub groups that grant them.
-        runs = [r for r in list_runs(archive) if may_see(self.current_user, r)]
+        user_model = self.current_user
+        runs = [(r, may_see(user_model, r)) for r in list_runs(archive)]
+        runs = [(r, seen) for r, seen in runs if seen or sees_failure_of(user_model, r)]
         reports: dict[str, list] = {}
         public = set()
-        for record in runs:
-            reports.setdefault(record.name, []).append(record)
+        for record, seen in runs:
+            reports.setdefault(record.name, []).append((record, seen))
         for name in reports:
             if latest_public(archive, name, state["state_dir"]) is not None:
                 public.add(name)
@@ -169,10 +191,11 @@ class IndexHandler(_hub_authenticated(), Base):
             rows.append((name, [dict(
                 name=r.name, run_id=r.run_id, started=r.started, status=r.status, duration_s=r.duration_s,
                 parameters_text=json.dumps(r.parameters, ensure_ascii=False, default=str),
-                error=_error_text(r.error) if r.status != "ok" else "",
-                has_html=run_file(archive, r.name, r.run_id, "report.html") is not None,
-                has_notebook=run_file(archive, r.name, r.run_id, "notebook.ipynb") is not None,
-            ) for r in records[:50]]))
+                error=_error_text(r.error) if r.status != "ok" and seen else "",
+                reserved="" if seen else ", ".join(sorted(levels_needed(r))),
+                has_html=seen and run_file(archive, r.name, r.run_id, "report.html") is not None,
+                has_notebook=seen and run_file(archive, r.name, r.run_id, "notebook.ipynb") is not None,
+            ) for r, seen in records[:50]]))
         schedules, notifications = [], []
         if scheduler is not None:
             now = dt.datetime.now(dt.timezone.utc)
@@ -183,7 +206,7 @@ class IndexHandler(_hub_authenticated(), Base):
                 schedules.append(dict(name=s.name, notebook=s.notebook, cron=s.cron, timezone=s.timezone,
                                       season=s.season, next=nxt.strftime("%d/%m/%Y %H:%M") if nxt else "",
                                       status=last, status_fr=STATUS_FR.get(last, last or "—")))
-            notifications = scheduler.notifications(10)
+            notifications = visible_notifications(user_model, scheduler.notifications(10), state["access_levels"])
         user = self.current_user.get("name", "") if isinstance(self.current_user, dict) else ""
         self.render_page("index.html", title="Rapports", user=user, reports=rows, public=public,
                          schedules=schedules, notifications=notifications)
@@ -232,6 +255,7 @@ def make_app(cfg: dict, prefix: str = "/services/reports/", scheduler: Scheduler
         "prefix": prefix,
         "archive_dir": archive_path(cfg),
         "state_dir": cfg["state_dir"],
+        "access_levels": list(cfg["reports"]["access_levels"]),
         "scheduler": scheduler,
         "lab_name": cfg["lab_name"],
         # A run's HTML is a notebook's output: sandboxed, no script; maps may show the tile server's images.
