@@ -159,3 +159,28 @@ def test_the_hub_pages_work_in_chromium_and_a_planted_script_never_runs(planted_
             server.stop_server()
         except Exception:  # noqa: BLE001 - stopped by the test already
             pass
+
+
+@pytest.mark.hub
+def test_a_program_calling_an_api_the_proxy_cannot_reach_gets_json(planted_hub):
+    """While a service restarts, the proxy answers with the hub's error page; a program that
+    called an API got that HTML page and choked on it. Through the real proxy, to a route whose
+    service is down: JSON for an API path, the French HTML page for a page."""
+    from occidata.platform import free_port
+
+    hub = planted_hub
+    proxy_api = f"http://127.0.0.1:{hub.local.settings['HUB__PROXY_API_PORT']}/api/routes/services/absent"
+    proxy_token = hub.local.state.proxy_token.read_text().strip()
+    auth = {"Authorization": f"token {proxy_token}"}
+    added = requests.post(proxy_api, json={"target": f"http://127.0.0.1:{free_port()}"}, headers=auth, timeout=30)
+    assert added.status_code == 201, added.text
+    try:
+        api = requests.get(hub.url + "services/absent/api/tables/x", timeout=60)
+        assert api.status_code == 503
+        assert api.headers["Content-Type"].startswith("application/json")
+        assert api.json()["status"] == 503 and "réessayez" in api.json()["error"]
+        page = requests.get(hub.url + "services/absent/", timeout=60)
+        assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
+        assert '<html lang="fr">' in page.text and "Erreur 503" in page.text
+    finally:
+        requests.delete(proxy_api, headers=auth, timeout=30)

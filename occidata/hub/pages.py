@@ -11,7 +11,10 @@ cookie of whoever reads it, an admin included.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from tornado import httputil, web
 
@@ -36,6 +39,39 @@ def hub_policy(request: httputil.HTTPServerRequest, prefix: str) -> str:
     return csp.page_policy(scripts_from=scripts, framed_by="'none'")
 
 
+# A request the proxy could not pass on was for an API (hub, data service, a lab's server).
+_API_PATH = re.compile(r"/api(/|$)")
+
+
+class _ProxyErrorAsJson(web.OutputTransform):
+    """The proxy asks the hub for the page of an error it met (``<prefix>error/<code>?url=...``),
+    a service restarting for instance, and passes on its body and Content-Type: a program that
+    called an API gets JSON, naming the status and what to do, instead of the hub's HTML page."""
+
+    def __init__(self, request: httputil.HTTPServerRequest, prefix: str):
+        super().__init__(request)
+        code = request.path.rsplit("/", 1)[-1]
+        target = (parse_qs(urlparse(request.uri).query).get("url") or [""])[0]
+        self.as_json = (request.path.startswith(prefix + "error/") and code.isdigit()
+                        and bool(_API_PATH.search(urlparse(target).path)))
+        self.code, self.target = (int(code) if code.isdigit() else 0), target
+
+    def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        if not self.as_json:
+            return status_code, headers, chunk
+        reason = httputil.responses.get(self.code, "Error")
+        body = json.dumps({"error": f"{reason} : {self.target} ne répond pas pour l'instant (un service qui "
+                                    "redémarre ?) ; réessayez dans quelques secondes", "status": self.code},
+                          ensure_ascii=False).encode()
+        headers["Content-Type"] = "application/json; charset=UTF-8"
+        if "Content-Length" in headers:
+            headers["Content-Length"] = str(len(body))
+        return status_code, headers, body
+
+    def transform_chunk(self, chunk, finishing):
+        return b"" if self.as_json else chunk
+
+
 def _version(path: Path) -> str:
     """A short digest of ``path``: browsers fetch the script again when it changes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
@@ -56,4 +92,7 @@ def update_pages(c, cfg: dict, root: Path) -> None:
     # file of ours (extra_handlers is deprecated for *endpoints*, which belong in services).
     c.JupyterHub.extra_handlers = [(rf"/{STATIC_FOLDER}(.*)", web.StaticFileHandler, {"path": str(static)})]
     # tornado's Application(transforms=...): JupyterHub passes its tornado_settings through.
-    c.JupyterHub.tornado_settings = {"transforms": [csp.transform(lambda request: hub_policy(request, prefix))]}
+    c.JupyterHub.tornado_settings = {"transforms": [
+        csp.transform(lambda request: hub_policy(request, prefix)),
+        lambda request: _ProxyErrorAsJson(request, prefix),
+    ]}
