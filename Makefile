@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: up down test bench bench-compute data install install-test proxy chromium
+.PHONY: up down test bench bench-compute data install install-test proxy chromium gpu-wheels gpu-check gpu-check-dry
 
 up: install proxy
 	$(BIN)/occidata up
@@ -32,6 +32,22 @@ bench: install-test proxy
 # Only the analyses: Numba / CuPy against plain NumPy and xarray, demo and full size.
 bench-compute: install-test
 	$(BIN)/python bench/compute.py
+
+# The GPU path in one command (bench/gpu_check.py): `make gpu-wheels` where there is a network
+# fills wheelhouse/ with what the GPU image lacks; `make gpu-check` on the GPU machine (no network,
+# wheelhouse/ brought along) installs it offline, runs the GPU tests, CuPy against Numba at full
+# size and the memory bandwidth, and prints a Markdown report. Without a GPU it says so, exit 2;
+# `make gpu-check-dry` runs the same pipeline on Numba only.
+GPU_PYTHON ?= python3
+GPU_PY_VERSION ?= 3.12
+gpu-wheels: | $(VENV)/bin/python
+	$(BIN)/python bench/gpu_wheels.py --dest wheelhouse --python-version $(GPU_PY_VERSION) $(GPU_WHEELS_ARGS)
+
+gpu-check:
+	$(GPU_PYTHON) bench/gpu_check.py --wheels wheelhouse $(GPU_CHECK_ARGS)
+
+gpu-check-dry: install-test
+	$(BIN)/python bench/gpu_check.py --dry-run $(GPU_CHECK_ARGS)
 
 # Rebuild the demo datasets (SIZE=tiny|demo|full).
 SIZE ?= demo
