@@ -7,7 +7,9 @@ year at demo size, five years (1 826 days) at full size, converted once to float
 - ``heatwave_alerts``: ``numpy_best`` is a cumulative sum along time for the 3-day means and
   a vectorised run count (an alert day whose day before is not one starts an episode);
   ``xarray`` is ``Dataset.rolling(time=3).mean()``, the comparison and the same run count with
-  ``shift``. Both produce the same outputs as ours (alert, IBMn, IBMx, alert days, episodes).
+  ``shift``. Both produce the same outputs as ours (alert, IBMn, IBMx, alert days, episodes)
+  except that they compare the means unrounded: ours rounds them to the data's 0.1 first
+  (``occidata.compute.resolution``), which the baselines skip, so they do slightly less work.
 - ``hwmid``: the reference period is the five-year full grid (2019-2023; the real index uses 30
   reference years, which makes the threshold step longer); the study period is the demo year at
   demo size and the same five years at full size.

@@ -337,3 +337,23 @@ def test_two_dimensions_leave_no_hidden_count_computable_from_several_totals():
         high = scipy_optimize.linprog(-objective, A_eq=equations, b_eq=right, bounds=(0, None))
         assert low.status == 0 and high.status in (0, 3)
         assert high.status == 3 or -high.fun - low.fun > 0.5, f"cell {table.iloc[hidden[position]].tolist()} is pinned"
+
+
+def test_the_readme_s_spellings_work_in_a_fresh_interpreter():
+    # The README's `occidata.privacy.suppress_small_cells(...)` and the `from` import, before anything
+    # else has loaded occidata.privacy.suppression; tab completion lists the name too.
+    import subprocess
+    import sys
+
+    code = (
+        "import occidata.privacy\n"
+        "assert 'suppress_small_cells' in dir(occidata.privacy)\n"
+        "from occidata.privacy import suppress_small_cells\n"
+        "assert occidata.privacy.suppress_small_cells is suppress_small_cells\n"
+        "import pandas as pd\n"
+        "out = occidata.privacy.suppress_small_cells(pd.DataFrame({'age': ['a', 'b'], 'n': [3, 40]}), totals=False)\n"
+        "print(out['suppressed'].tolist())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['primary', None]"

@@ -1,14 +1,17 @@
 """occidata.compute: the analyses behind the notebooks, reports and dashboards.
 
 Each analysis is one function taking ``backend="auto" | "numpy" | "numba" | "cupy"``:
-"auto" is CuPy when a GPU is really usable (see :func:`gpu_usable`), else Numba on the CPU.
+"auto" is CuPy when a GPU is really usable (see :func:`gpu_usable`) and the kernel is not
+the CPU one (``OCCIDATA_BACKEND=cpu``, :mod:`occidata.backend`), else Numba on the CPU.
 The NumPy implementation is the reference; Numba and CuPy agree with it within
 :data:`TOLERANCE`. Inputs may be NumPy or CuPy arrays and results come back in the same
 type. The ``*_xr`` wrappers take xarray objects, dask-backed or not, and stay lazy
 (``xr.apply_ufunc(dask="parallelized")``) so a notebook can run a whole grid chunk by chunk.
 
 Bad input (mismatched shapes, empty or all-NaN data, negative concentrations, an unknown
-pollutant or water type) raises ValueError naming the argument. Rule sets (index bands,
+pollutant or water type) raises ValueError naming the argument. Limits and band edges are
+compared with statistics rounded to the data's resolution (:mod:`occidata.compute.resolution`),
+so every backend gives the same counts and classes. Rule sets (index bands,
 EU limit values, bathing-water limits, heatwave thresholds) are data under
 ``occidata/compute/data/``, each with its legal source.
 
@@ -62,6 +65,7 @@ from occidata.compute.heat import (
     heatwave_thresholds,
 )
 from occidata.compute.hwmid import HWMId, calendar_day, hwmid, hwmid_xr
+from occidata.compute.resolution import to_resolution
 from occidata.compute.interpolation import idw, idw_xr
 from occidata.compute.kriging import (
     KrigingResult,
@@ -79,7 +83,7 @@ from occidata.compute.rolling import (
 from occidata.compute.traffic import TrafficAnomalies, traffic_anomalies, traffic_anomalies_xr
 
 __all__ = [
-    "TOLERANCE", "GPUUnavailableError", "gpu_usable", "resolve_backend",
+    "TOLERANCE", "GPUUnavailableError", "gpu_usable", "resolve_backend", "to_resolution",
     "IndexResult", "atmo_index", "atmo_index_daily", "atmo_index_xr", "eaqi", "eaqi_xr", "label",
     "Exceedance", "Limit", "daily_max", "daily_max_xr", "daily_mean", "daily_mean_xr",
     "exceedances", "limit_values", "mda8", "mda8_xr",

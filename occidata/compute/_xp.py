@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from occidata.backend import backend_choice
+
 BACKENDS = ("auto", "numpy", "numba", "cupy")
 
 #: Relative tolerance of each backend against the NumPy reference (float64).
@@ -82,11 +84,20 @@ def array_module(*arrays: Any):
 
 
 def resolve_backend(backend: str, *arrays: Any) -> str:
-    """The concrete backend for ``backend`` ("auto" -> cupy when a GPU is usable, else numba)."""
+    """The concrete backend for ``backend``.
+
+    "auto" is cupy for CuPy input (the data is on the GPU already); else numba when the kernel
+    says ``OCCIDATA_BACKEND=cpu`` (:mod:`occidata.backend`), even where CuPy works; else cupy
+    when a GPU is usable, numba otherwise. A backend named explicitly is taken as it is.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} is not one of {', '.join(map(repr, BACKENDS))}")
     if backend == "auto":
-        return "cupy" if any(is_cupy_array(a) for a in arrays) or gpu_usable() else "numba"
+        if any(is_cupy_array(a) for a in arrays):
+            return "cupy"
+        if backend_choice() == "cpu":
+            return "numba"
+        return "cupy" if gpu_usable() else "numba"
     if backend == "cupy":
         require_cupy()
     return backend

@@ -25,6 +25,13 @@ import yaml
 from occidata.compute._parallel import serial_if_small
 from occidata.compute._xp import array_module, require_cupy, run_backend, to_host
 from occidata.compute.checks import as_float_array, check_non_negative, check_same_shape
+from occidata.pollutants import find_pollutant, pollutant_name
+from occidata.compute.resolution import (
+    DEFAULT_DECIMALS,
+    resolution_scale,
+    to_resolution_array,
+    to_resolution_scalar,
+)
 
 __all__ = [
     "IndexResult",
@@ -98,33 +105,35 @@ def _limits_array(scheme: dict, pollutants: tuple[str, ...]) -> np.ndarray:
 # --------------------------------------------------------------------------- band kernel
 # values: a tuple of P flat float64 arrays of one length N; limits: (P, K) ascending.
 # Band of a value = 1 + number of limits strictly below it (limits inclusive); NaN -> 0.
+# The value is first rounded to the data's resolution (occidata.compute.resolution; scale =
+# 10**decimals), on every backend, so that a mean of exactly 50.0 is never 50.00000000000001.
 
 
-def _bands_xp(xp, values, limits):
+def _bands_xp(xp, values, limits, scale):
     limits = xp.asarray(limits)
     n = values[0].shape[0]
     sub = xp.empty((len(values), n), dtype=xp.int8)
     for p, v in enumerate(values):
-        band = xp.searchsorted(limits[p], v, side="left") + 1
+        band = xp.searchsorted(limits[p], to_resolution_array(xp, v, scale), side="left") + 1
         sub[p] = xp.where(xp.isnan(v), 0, band)
     overall = sub.max(axis=0)
     worst = xp.where(overall == 0, -1, sub.argmax(axis=0)).astype(xp.int8)
     return sub, overall, worst
 
 
-def _bands_numpy(*values, limits):
-    return _bands_xp(np, values, limits)
+def _bands_numpy(*values, limits, scale):
+    return _bands_xp(np, values, limits, scale)
 
 
-def _bands_cupy(*values, limits):
-    return _bands_xp(require_cupy(), values, limits)
+def _bands_cupy(*values, limits, scale):
+    return _bands_xp(require_cupy(), values, limits, scale)
 
 
 _BLOCK = 4096  # points per task: the block's values stay in cache across pollutants
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _bands_block(values, limits, sub, overall, worst, start, stop):
+def _bands_block(values, limits, scale, sub, overall, worst, start, stop):
     """Bands of points start..stop; branch-free in the inner loop so that it vectorises."""
     for i in range(start, stop):
         overall[i] = 0
@@ -134,7 +143,7 @@ def _bands_block(values, limits, sub, overall, worst, start, stop):
         row = sub[p]
         lim = limits[p]
         for i in range(start, stop):
-            x = v[i]
+            x = to_resolution_scalar(v[i], scale)
             b = 1
             for k in range(lim.shape[0]):  # limits ascending: counting those below is the band - 1
                 b += x > lim[k]
@@ -147,28 +156,29 @@ def _bands_block(values, limits, sub, overall, worst, start, stop):
 
 
 @numba.njit(parallel=True, cache=True)
-def _bands_parallel(values, limits, sub, overall, worst):
+def _bands_parallel(values, limits, scale, sub, overall, worst):
     n = sub.shape[1]
     for j in numba.prange((n + _BLOCK - 1) // _BLOCK):
-        _bands_block(values, limits, sub, overall, worst, j * _BLOCK, min(n, (j + 1) * _BLOCK))
+        _bands_block(values, limits, scale, sub, overall, worst, j * _BLOCK, min(n, (j + 1) * _BLOCK))
 
 
 
-def _bands_numba(*values, limits):
+def _bands_numba(*values, limits, scale):
     n = values[0].shape[0]
     sub = np.empty((len(values), n), dtype=np.int8)
     overall = np.empty(n, dtype=np.int8)
     worst = np.empty(n, dtype=np.int8)
     with serial_if_small(n * len(values)):
         _bands_parallel(tuple(np.ascontiguousarray(v) for v in values), np.ascontiguousarray(limits),
-                        sub, overall, worst)
+                        scale, sub, overall, worst)
     return sub, overall, worst
 
 
 _BANDS = {"numpy": _bands_numpy, "numba": _bands_numba, "cupy": _bands_cupy}
 
 
-def bands(values: Any, limits: Any, backend: str = "auto") -> tuple[Any, Any, Any]:
+def bands(values: Any, limits: Any, backend: str = "auto", *,
+          decimals: int = DEFAULT_DECIMALS) -> tuple[Any, Any, Any]:
     """Classify values into bands by inclusive upper limits; the worst band over rows.
 
     The kernel behind :func:`eaqi` and :func:`atmo_index_daily`, for any
@@ -182,11 +192,15 @@ def bands(values: Any, limits: Any, backend: str = "auto") -> tuple[Any, Any, An
         Ascending upper limits of bands 1..K of each row; a value above the
         last is band K + 1.
     backend : {"auto", "numpy", "numba", "cupy"}
+    decimals : int, default 1
+        Decimals of the data: each value is rounded to this resolution, half
+        away from zero, before it is classified
+        (:mod:`occidata.compute.resolution`).
 
     Returns
     -------
     sub : int8 array, shape (P, ...)
-        Band of each value, ``1 + (number of limits < value)``; 0 for NaN.
+        Band of each value, ``1 + (number of limits < rounded value)``; 0 for NaN.
     overall : int8 array, shape (...)
         Largest band over the rows (0 where every row is NaN).
     worst : int8 array, shape (...)
@@ -201,13 +215,29 @@ def bands(values: Any, limits: Any, backend: str = "auto") -> tuple[Any, Any, An
                          f"got {lim.shape}")
     if np.any(np.diff(lim, axis=1) < 0):
         raise ValueError("limits: each row must be ascending")
+    scale = resolution_scale(decimals)
     rest = x.shape[1:]
     flat = tuple(x[p].reshape(-1) for p in range(x.shape[0]))
-    sub, overall, worst = run_backend(_BANDS, backend, flat, limits=lim)
+    sub, overall, worst = run_backend(_BANDS, backend, flat, limits=lim, scale=scale)
     return sub.reshape((x.shape[0],) + rest), overall.reshape(rest), worst.reshape(rest)
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def _named_pollutants(argument: str, data: Any, strict: bool) -> dict[str, Any]:
+    """``{canonical name: key}`` of the keys (a Dataset's variables) that name a pollutant, in any
+    spelling :func:`occidata.pollutants.pollutant_name` accepts; other keys are an error when
+    ``strict``, else left out. A pollutant given twice (``"pm25"`` and ``"PM2.5"``) is an error."""
+    found: dict[str, Any] = {}
+    for key in getattr(data, "data_vars", data):
+        name = pollutant_name(key, POLLUTANTS, argument) if strict else find_pollutant(key)
+        if name is None:
+            continue
+        if name in found:
+            raise ValueError(f"{argument} : {name} est donné deux fois ({found[name]!r} et {key!r})")
+        found[name] = key
+    return found
 
 
 def _check_mapping(argument: str, data: Any, *, per_day: int | None = None,
@@ -216,14 +246,12 @@ def _check_mapping(argument: str, data: Any, *, per_day: int | None = None,
     if not isinstance(data, Mapping) or not data:
         raise ValueError(f"{argument}: expected a non-empty mapping pollutant -> array "
                          f"(pollutants {', '.join(POLLUTANTS)})")
-    unknown = [name for name in data if name not in POLLUTANTS]
-    if unknown:
-        raise ValueError(f"{argument}: unknown pollutant {unknown[0]!r}; known: {', '.join(POLLUTANTS)}")
-    names = tuple(p for p in POLLUTANTS if p in data)
-    arrays = [as_float_array(f"{argument}[{p!r}]", data[p]) for p in names]
-    check_same_shape(**{f"{argument}[{p!r}]": a for p, a in zip(names, arrays)})
+    given = _named_pollutants(argument, data, strict=True)  # canonical name -> the caller's key
+    names = tuple(p for p in POLLUTANTS if p in given)
+    arrays = [as_float_array(f"{argument}[{given[p]!r}]", data[given[p]]) for p in names]
+    check_same_shape(**{f"{argument}[{given[p]!r}]": a for p, a in zip(names, arrays)})
     for p, a in zip(names, arrays):
-        check_non_negative(f"{argument}[{p!r}]", a)
+        check_non_negative(f"{argument}[{given[p]!r}]", a)
     if per_day is not None:
         shape = arrays[0].shape
         if len(shape) == 0 or shape[-1] % per_day:
@@ -234,11 +262,13 @@ def _check_mapping(argument: str, data: Any, *, per_day: int | None = None,
     return names, arrays
 
 
-def _classify(scheme_name: str, names: tuple[str, ...], arrays: list, backend: str) -> IndexResult:
+def _classify(scheme_name: str, names: tuple[str, ...], arrays: list, backend: str,
+              decimals: int) -> IndexResult:
     scheme = index_scheme(scheme_name)
     shape = arrays[0].shape
     flat = tuple(a.reshape(-1) for a in arrays)
-    sub, overall, worst = run_backend(_BANDS, backend, flat, limits=_limits_array(scheme, names))
+    sub, overall, worst = run_backend(_BANDS, backend, flat, limits=_limits_array(scheme, names),
+                                      scale=resolution_scale(decimals))
     return IndexResult(
         index=overall.reshape(shape),
         worst=worst.reshape(shape),
@@ -250,7 +280,8 @@ def _classify(scheme_name: str, names: tuple[str, ...], arrays: list, backend: s
 # --------------------------------------------------------------------------- EAQI
 
 
-def eaqi(concentrations: Mapping[str, Any], backend: str = "auto") -> IndexResult:
+def eaqi(concentrations: Mapping[str, Any], backend: str = "auto", *,
+         decimals: int = DEFAULT_DECIMALS) -> IndexResult:
     """European Air Quality Index (EEA, bands revised in 2025) at every point.
 
     Parameters
@@ -258,8 +289,13 @@ def eaqi(concentrations: Mapping[str, Any], backend: str = "auto") -> IndexResul
     concentrations : mapping pollutant -> array_like
         Concentrations in µg/m³, arrays of one shape (any shape: stations x
         hours, a grid, ...). Pollutants among "PM2.5", "PM10", "NO2", "O3",
-        "SO2"; any subset. NaN = missing value.
+        "SO2", also as commonly written ("pm25", "pm2_5", "no2"...); any
+        subset. NaN = missing value.
     backend : {"auto", "numpy", "numba", "cupy"}
+    decimals : int, default 1
+        Decimals of the data: each concentration is rounded to this
+        resolution, half away from zero, before it is compared with the band
+        limits (:mod:`occidata.compute.resolution`).
 
     Returns
     -------
@@ -285,26 +321,29 @@ def eaqi(concentrations: Mapping[str, Any], backend: str = "auto") -> IndexResul
     point; where all are NaN the index is 0, "no data". The function
     classifies the concentrations it is given: average them as the EEA does
     (hourly values for NO2, O3, SO2; the EEA's averaging for PM) beforehand.
-    Limits are read from ``data/eaqi_2025.yaml``.
+    Limits are read from ``data/eaqi_2025.yaml``. A value is compared once
+    rounded to ``decimals``: 10.04 is 10.0 (band 1 for NO2), 10.05 is 10.1.
 
     Examples
     --------
-    >>> r = eaqi({"NO2": [10.0, 10.01], "O3": [60.0, float("nan")]}, backend="numpy")
+    >>> r = eaqi({"NO2": [10.0, 10.1], "O3": [60.0, float("nan")]}, backend="numpy")
     >>> r.index.tolist(), [r.pollutants[i] for i in r.worst]
     ([1, 2], ['NO2', 'NO2'])
     """
-    return _eaqi(concentrations, backend)
+    return _eaqi(concentrations, backend, decimals=decimals)
 
 
-def _eaqi(concentrations, backend, all_nan_ok=False):
+def _eaqi(concentrations, backend, all_nan_ok=False, decimals=DEFAULT_DECIMALS):
+    resolution_scale(decimals)  # a bad `decimals` is named before the data are checked
     names, arrays = _check_mapping("concentrations", concentrations, all_nan_ok=all_nan_ok)
-    return _classify("eaqi", names, arrays, backend)
+    return _classify("eaqi", names, arrays, backend, decimals)
 
 
 # --------------------------------------------------------------------------- ATMO
 
 
-def atmo_index_daily(daily: Mapping[str, Any], backend: str = "auto") -> IndexResult:
+def atmo_index_daily(daily: Mapping[str, Any], backend: str = "auto", *,
+                     decimals: int = DEFAULT_DECIMALS) -> IndexResult:
     """French ATMO index (2021) from daily aggregates already computed.
 
     Parameters
@@ -314,6 +353,10 @@ def atmo_index_daily(daily: Mapping[str, Any], backend: str = "auto") -> IndexRe
         hourly values (NO2, O3, SO2), in µg/m³; arrays of one shape. Any
         subset of the five pollutants; NaN = missing.
     backend : {"auto", "numpy", "numba", "cupy"}
+    decimals : int, default 1
+        Decimals of the data (ATMO publishes one): each daily aggregate is
+        rounded to this resolution, half away from zero, before it is
+        compared with the class limits (:mod:`occidata.compute.resolution`).
 
     Returns
     -------
@@ -331,17 +374,22 @@ def atmo_index_daily(daily: Mapping[str, Any], backend: str = "auto") -> IndexRe
     ambiant, annexe I. Class upper limits (µg/m³, inclusive): PM2.5
     10/20/25/50/75, PM10 20/40/50/100/150, NO2 40/90/120/230/340, O3
     50/100/130/240/380, SO2 100/200/350/500/750; the index is the worst
-    sub-index. Limits are read from ``data/atmo_2021.yaml``.
+    sub-index. Limits are read from ``data/atmo_2021.yaml``. The limits are
+    compared with the aggregate rounded to ``decimals``: a PM10 mean of 50.0
+    (even computed as 50.00000000000001) is "Dégradé", 50.05 rounds to 50.1
+    and is "Mauvais".
     """
-    return _atmo_daily(daily, backend)
+    return _atmo_daily(daily, backend, decimals=decimals)
 
 
-def _atmo_daily(daily, backend, all_nan_ok=False):
+def _atmo_daily(daily, backend, all_nan_ok=False, decimals=DEFAULT_DECIMALS):
+    resolution_scale(decimals)  # a bad `decimals` is named before the data are checked
     names, arrays = _check_mapping("daily", daily, all_nan_ok=all_nan_ok)
-    return _classify("atmo", names, arrays, backend)
+    return _classify("atmo", names, arrays, backend, decimals)
 
 
-def atmo_index(hourly: Mapping[str, Any], min_coverage: float = 0.75, backend: str = "auto") -> IndexResult:
+def atmo_index(hourly: Mapping[str, Any], min_coverage: float = 0.75, backend: str = "auto", *,
+               decimals: int = DEFAULT_DECIMALS) -> IndexResult:
     """French ATMO index (2021), daily, from hourly concentrations.
 
     Parameters
@@ -354,6 +402,9 @@ def atmo_index(hourly: Mapping[str, Any], min_coverage: float = 0.75, backend: s
         Valid hours a day needs for its aggregate (18 of 24 by default);
         a day below it is missing for that pollutant.
     backend : {"auto", "numpy", "numba", "cupy"}
+    decimals : int, default 1
+        Decimals of the data: the daily aggregates are rounded to this
+        resolution before they are classified (see :func:`atmo_index_daily`).
 
     Returns
     -------
@@ -373,12 +424,13 @@ def atmo_index(hourly: Mapping[str, Any], min_coverage: float = 0.75, backend: s
     :func:`occidata.compute.air_limits.daily_max` / ``daily_mean`` with the
     coverage rule), then :func:`atmo_index_daily`.
     """
-    return _atmo(hourly, min_coverage, backend)
+    return _atmo(hourly, min_coverage, backend, decimals=decimals)
 
 
-def _atmo(hourly, min_coverage, backend, all_nan_ok=False):
+def _atmo(hourly, min_coverage, backend, all_nan_ok=False, decimals=DEFAULT_DECIMALS):
     from occidata.compute.air_limits import daily_max, daily_mean
 
+    resolution_scale(decimals)  # a bad `decimals` is named before the data are checked
     names, arrays = _check_mapping("hourly", hourly, per_day=24, all_nan_ok=all_nan_ok)
     statistic = index_scheme("atmo")["statistic"]
     daily = {}
@@ -389,7 +441,7 @@ def _atmo(hourly, min_coverage, backend, all_nan_ok=False):
             continue
         aggregate = daily_max if statistic[p] == "max" else daily_mean
         daily[p] = aggregate(a, min_coverage=min_coverage, backend=backend)
-    return _atmo_daily(daily, backend, all_nan_ok=True)
+    return _atmo_daily(daily, backend, all_nan_ok=True, decimals=decimals)
 
 
 # --------------------------------------------------------------------------- labels
@@ -440,7 +492,7 @@ def _to_dataset(outputs, names, scheme_name):
     return ds
 
 
-def eaqi_xr(concentrations: Any, backend: str = "auto"):
+def eaqi_xr(concentrations: Any, backend: str = "auto", *, decimals: int = DEFAULT_DECIMALS):
     """:func:`eaqi` on xarray data, lazily on dask chunks.
 
     Parameters
@@ -449,6 +501,8 @@ def eaqi_xr(concentrations: Any, backend: str = "auto"):
         Variables named by pollutant ("PM2.5", "PM10", ...); other variables
         of a Dataset are ignored. Any chunking.
     backend : {"auto", "numpy", "numba", "cupy"}
+    decimals : int, default 1
+        As :func:`eaqi`.
 
     Returns
     -------
@@ -458,22 +512,25 @@ def eaqi_xr(concentrations: Any, backend: str = "auto"):
     """
     import xarray as xr
 
-    names = tuple(p for p in POLLUTANTS if p in concentrations)
+    resolution_scale(decimals)  # named now, not when the chunks are computed
+    given = _named_pollutants("concentrations", concentrations, strict=False)
+    names = tuple(p for p in POLLUTANTS if p in given)
     if not names:
         raise ValueError(f"concentrations: no variable named like a pollutant ({', '.join(POLLUTANTS)})")
-    arrays = xr.broadcast(*(concentrations[p] for p in names))
+    arrays = xr.broadcast(*(concentrations[given[p]] for p in names))
     arrays = xr.unify_chunks(*arrays) if any(a.chunks is not None for a in arrays) else arrays
 
     def block(*blocks):
         # A block may be all NaN (a chunk of sea): it gets "no data", not an error.
-        return _xr_outputs(_eaqi(dict(zip(names, blocks)), backend, all_nan_ok=True))
+        return _xr_outputs(_eaqi(dict(zip(names, blocks)), backend, all_nan_ok=True, decimals=decimals))
 
     outputs = xr.apply_ufunc(block, *arrays, dask="parallelized", output_core_dims=[()] * (2 + len(names)),
                              output_dtypes=[np.int8] * (2 + len(names)))
     return _to_dataset(outputs, names, "eaqi")
 
 
-def atmo_index_xr(hourly: Any, dim: str = "time", min_coverage: float = 0.75, backend: str = "auto"):
+def atmo_index_xr(hourly: Any, dim: str = "time", min_coverage: float = 0.75, backend: str = "auto", *,
+                  decimals: int = DEFAULT_DECIMALS):
     """:func:`atmo_index` on xarray data, lazily on dask chunks.
 
     Parameters
@@ -484,6 +541,8 @@ def atmo_index_xr(hourly: Any, dim: str = "time", min_coverage: float = 0.75, ba
     dim : str, default "time"
     min_coverage : float, default 0.75
     backend : {"auto", "numpy", "numba", "cupy"}
+    decimals : int, default 1
+        As :func:`atmo_index`.
 
     Returns
     -------
@@ -494,10 +553,12 @@ def atmo_index_xr(hourly: Any, dim: str = "time", min_coverage: float = 0.75, ba
     """
     import xarray as xr
 
-    names = tuple(p for p in POLLUTANTS if p in hourly)
+    resolution_scale(decimals)  # named now, not when the chunks are computed
+    given = _named_pollutants("hourly", hourly, strict=False)
+    names = tuple(p for p in POLLUTANTS if p in given)
     if not names:
         raise ValueError(f"hourly: no variable named like a pollutant ({', '.join(POLLUTANTS)})")
-    arrays = xr.broadcast(*(hourly[p] for p in names))
+    arrays = xr.broadcast(*(hourly[given[p]] for p in names))
     n = arrays[0].sizes[dim]
     if n % 24:
         raise ValueError(f"hourly: {dim!r} has {n} hours, not a whole number of days (a multiple of 24)")
@@ -505,7 +566,8 @@ def atmo_index_xr(hourly: Any, dim: str = "time", min_coverage: float = 0.75, ba
         arrays = xr.unify_chunks(*(a.chunk({dim: -1}) for a in arrays))
 
     def block(*blocks):
-        return _xr_outputs(_atmo(dict(zip(names, blocks)), min_coverage, backend, all_nan_ok=True))
+        return _xr_outputs(_atmo(dict(zip(names, blocks)), min_coverage, backend, all_nan_ok=True,
+                                 decimals=decimals))
 
     outputs = xr.apply_ufunc(
         block, *arrays, dask="parallelized",

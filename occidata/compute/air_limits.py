@@ -36,6 +36,8 @@ from occidata.compute.checks import (
     check_not_all_nan,
 )
 from occidata.compute._parallel import serial_if_small
+from occidata.pollutants import pollutant_name
+from occidata.compute.resolution import DEFAULT_DECIMALS, check_decimals, to_resolution
 
 __all__ = [
     "Exceedance",
@@ -382,7 +384,8 @@ class Exceedance(NamedTuple):
     """Exceedances of one limit, per series (the leading axes of the input)."""
 
     limit: Limit
-    values: Any  # the statistic compared: (..., n_hours), (..., n_days) or (...) for "year"
+    values: Any  # the statistic compared, rounded to the data's resolution: (..., n_hours),
+                 # (..., n_days) or (...) for "year"
     count: Any  # (...) int64: values strictly above limit.value
     breached: Any  # (...) bool: count > limit.allowed
 
@@ -464,7 +467,8 @@ def _annual_mean(x):
 
 
 def exceedances(
-    hourly: Any, pollutant: str, directive: str = "2008/50/EC", backend: str = "auto"
+    hourly: Any, pollutant: str, directive: str = "2008/50/EC", backend: str = "auto",
+    *, decimals: int = DEFAULT_DECIMALS,
 ) -> dict[str, Exceedance]:
     """Count the exceedances of each EU standard of a pollutant over one calendar year.
 
@@ -476,18 +480,25 @@ def exceedances(
         At most 366 days; a shorter input is taken as the start of the year,
         the hours not given counting as missing. NaN marks a missing hour.
     pollutant : {"PM10", "PM2.5", "NO2", "O3", "SO2"}
+        Also as commonly written: ``"pm25"``, ``"pm2_5"``, ``"no2"``...
+        (:func:`occidata.pollutants.pollutant_name`).
     directive : {"2008/50/EC", "2024/2881"}
         See :func:`limit_values`.
     backend : {"auto", "numpy", "numba", "cupy"}
         Implementation of the daily means and MDA8.
+    decimals : int, default 1
+        Decimals of the measurements (ATMO publishes one): each statistic is
+        rounded to this resolution, half away from zero, before it is
+        compared with the limit (:mod:`occidata.compute.resolution`).
 
     Returns
     -------
     dict
         ``{averaging: Exceedance}`` with one entry per standard of the
         pollutant in the directive, keyed "hour", "day", "mda8" or "year".
-        ``Exceedance.values`` is the statistic compared (the hourly values,
-        the daily means, the MDA8 or the annual mean, NaN where not valid),
+        ``Exceedance.values`` is the statistic compared, rounded to
+        ``decimals`` (the hourly values, the daily means, the MDA8 or the
+        annual mean, NaN where not valid),
         ``count`` the number of valid values strictly above the limit per
         series (0 or 1 for "year"), ``breached`` whether ``count`` exceeds
         the number allowed.
@@ -504,8 +515,10 @@ def exceedances(
     2024/2881): a daily mean needs 18 valid hours, a calendar-year mean 90 %
     of the hours of the year (7884 of 8760, 7906 of 8784: a year with fewer
     than 329 days of input is never valid). The MDA8 follows :func:`mda8`.
-    An exceedance is a value strictly above the limit: a daily mean of
-    exactly 50 µg/m³ is not an exceedance of the PM10 limit.
+    An exceedance is a value strictly above the limit, once rounded to the
+    data's resolution: a daily mean of 50.0 µg/m³ (even computed as
+    50.00000000000001) is not an exceedance of the PM10 limit, 50.05 rounds
+    to 50.1 and is one. Every backend gives the same counts.
 
     The ozone target values allow their number of days "averaged over three
     years" (``Limit.averaged_over_years``): the count here is one year's;
@@ -519,8 +532,9 @@ def exceedances(
     >>> int(r["day"].count), bool(r["day"].breached)
     (36, True)
     """
-    check_choice("pollutant", pollutant, POLLUTANTS)
+    pollutant = pollutant_name(pollutant, POLLUTANTS)
     limits = limit_values(directive)[pollutant]
+    decimals = check_decimals(decimals)
     x = _check_hourly(hourly)
     if x.shape[-1] > 366 * HOURS_PER_DAY:
         raise ValueError(
@@ -541,7 +555,9 @@ def exceedances(
                 stats[avg] = _mda8_checked(x, backend)
             else:
                 stats[avg] = _annual_mean(x)
+            stats[avg] = to_resolution(stats[avg], decimals)
         values = stats[avg]
+        # "> limit", as the directives count exceedances, on the rounded statistic.
         above = xp.where(xp.isnan(values), False, values > limit.value)
         count = above.astype(xp.int64) if avg == "year" else above.sum(axis=-1).astype(xp.int64)
         result[avg] = Exceedance(limit, values, count, count > limit.allowed)

@@ -15,6 +15,7 @@ station) or (time, y, x)). Temperatures in °C, float64 throughout; NaN is a mis
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -22,12 +23,18 @@ import numba
 import numpy as np
 import yaml
 
-from occidata.compute._xp import array_module, require_cupy, run_backend, to_host
+from occidata.compute._xp import array_module, is_cupy_array, require_cupy, run_backend, to_host
 from occidata.compute.checks import (
     as_float_array,
     check_not_all_nan,
     check_positive_int,
     check_same_shape,
+)
+from occidata.compute.resolution import (
+    DEFAULT_DECIMALS,
+    resolution_scale,
+    to_resolution_array,
+    to_resolution_scalar,
 )
 
 __all__ = [
@@ -78,9 +85,10 @@ def department_thresholds(department_mask: Any, unknown: str = "raise") -> tuple
     Parameters
     ----------
     department_mask
-        Integer department codes (9 for Ariège, 31 for Haute-Garonne...), 0 outside any
-        department: the ``department`` variable of ``occidata.datasets.weather``. A NumPy or
-        CuPy array, or an xarray DataArray.
+        Department codes, 0 outside any department: integers (9 for Ariège, 31 for
+        Haute-Garonne...: the ``department`` variable of ``occidata.datasets.weather``) or the
+        INSEE codes as France writes them (``"09"``, ``"31"``, ``"2A"``; ``"0"`` or ``""``
+        outside). A NumPy or CuPy array (integers), a list or a scalar, or an xarray DataArray.
     unknown
         What a non-zero code missing from the table means: ``"raise"`` (a ValueError) or
         ``"nan"`` (no threshold, so no alert there; for a grid wider than Occitanie).
@@ -95,8 +103,14 @@ def department_thresholds(department_mask: Any, unknown: str = "raise") -> tuple
     Raises
     ------
     ValueError
-        ``department_mask`` holds a code that is not in the table (with ``unknown="raise"``)
-        or is not made of integers; ``unknown`` is not "raise" or "nan".
+        ``department_mask`` holds a code that is not in the table (with ``unknown="raise"``),
+        text that is not an INSEE department code, or numbers that are not integers;
+        ``unknown`` is not "raise" or "nan".
+
+    Examples
+    --------
+    >>> department_thresholds(["09", "34", "0"])[1].tolist()
+    [34.0, 35.0, nan]
     """
     if unknown not in ("raise", "nan"):
         raise ValueError(f"unknown={unknown!r} is not known; use one of 'raise', 'nan'")
@@ -119,6 +133,10 @@ def department_thresholds(department_mask: Any, unknown: str = "raise") -> tuple
             grids[0].rename("tmin_threshold").assign_attrs(units="degC"),
             grids[1].rename("tmax_threshold").assign_attrs(units="degC"),
         )
+    if not is_cupy_array(department_mask):
+        text = np.asarray(department_mask)
+        if text.dtype.kind in "USO":
+            return _text_thresholds(text, unknown)
     xp = array_module(department_mask)
     codes = xp.asarray(department_mask)
     if codes.dtype.kind == "f":
@@ -136,16 +154,52 @@ def department_thresholds(department_mask: Any, unknown: str = "raise") -> tuple
     present = {int(c) for c in np.unique(to_host(codes))} - {0}
     missing = sorted(present - set(known))
     if missing and unknown == "raise":
-        raise ValueError(
-            f"department_mask: code(s) {missing} have no heat-wave thresholds; the table covers "
-            f"{', '.join(sorted(table))} (0 = outside); pass unknown='nan' to leave them without alert"
-        )
+        raise _no_thresholds([f"{code:02d}" for code in missing], table)
     lookup_size = max([*known, *present, 0]) + 1
     tmin_lut = np.full(lookup_size, np.nan)
     tmax_lut = np.full(lookup_size, np.nan)
     for code, entry in known.items():
         tmin_lut[code], tmax_lut[code] = entry["tmin"], entry["tmax"]
     return xp.asarray(tmin_lut)[codes], xp.asarray(tmax_lut)[codes]
+
+
+def _no_thresholds(missing: list[str], table: dict) -> ValueError:
+    return ValueError(
+        f"department_mask : pas de seuils de canicule pour le(s) département(s) {', '.join(missing)} ; "
+        f"la table couvre {', '.join(sorted(table))} (0 = hors département) ; passez unknown='nan' pour "
+        "les laisser sans alerte"
+    )
+
+
+def _insee_key(value: Any) -> str | None:
+    """The table's key of one INSEE department code ("9" -> "09", "2a" -> "2A"); None outside."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)  # 9.0 in an object column is the code 9
+    text = str(value).strip().upper()
+    if re.fullmatch(r"\d{1,3}", text):
+        return f"{int(text):02d}" if int(text) else None
+    if text in ("", "2A", "2B"):
+        return text or None
+    raise ValueError(
+        f"department_mask : {str(value)!r} n'est pas un code de département INSEE (par exemple '09', '2A', '34', "
+        "ou '0' hors département)"
+    )
+
+
+def _text_thresholds(codes: np.ndarray, unknown: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`department_thresholds` of codes written as text (NumPy only: CuPy has no strings)."""
+    import pandas as pd
+
+    table = heatwave_thresholds()
+    # factorize, not np.unique: an object array may mix str, int and None, which do not sort.
+    inverse, uniques = pd.factorize(codes.reshape(-1), use_na_sentinel=True)
+    keys = [_insee_key(u) for u in uniques] + [None]  # index -1 (None, NaN): outside
+    missing = sorted({k for k in keys if k is not None and k not in table})
+    if missing and unknown == "raise":
+        raise _no_thresholds(missing, table)
+    tmin = np.array([table[k]["tmin"] if k in table else np.nan for k in keys], dtype=np.float64)
+    tmax = np.array([table[k]["tmax"] if k in table else np.nan for k in keys], dtype=np.float64)
+    return tmin[inverse].reshape(codes.shape), tmax[inverse].reshape(codes.shape)
 
 
 # --------------------------------------------------------------------------- heatwave_alerts
@@ -159,7 +213,8 @@ class HeatwaveAlerts(NamedTuple):
     """
 
     alert: Any       # bool: IBMn >= tmin threshold and IBMx >= tmax threshold
-    ibmn: Any        # running mean of Tmin over the window ending that day (NaN before it is full)
+    ibmn: Any        # running mean of Tmin over the window ending that day, rounded to the data's
+                     # resolution (NaN before the window is full)
     ibmx: Any        # running mean of Tmax, likewise
     alert_days: Any  # float64: number of alert days per point (NaN: no threshold or no full window)
     episodes: Any    # float64: number of runs of consecutive alert days per point (NaN likewise)
@@ -185,12 +240,15 @@ def heatwave_alerts(
     tmax_threshold: Any,
     window: int = 3,
     backend: str = "auto",
+    *,
+    decimals: int = DEFAULT_DECIMALS,
 ) -> HeatwaveAlerts:
     """Météo-France's departmental heat-wave (canicule) criterion on daily temperatures.
 
     IBMn and IBMx are the ``window``-day running means of the daily minimum and maximum
-    temperature; a day is an alert day when IBMn >= ``tmin_threshold`` **and** IBMx >=
-    ``tmax_threshold`` (thresholds reached or exceeded).
+    temperature, rounded to the data's resolution (``decimals``); a day is an alert day when
+    IBMn >= ``tmin_threshold`` **and** IBMx >= ``tmax_threshold`` (thresholds reached or
+    exceeded).
 
     Parameters
     ----------
@@ -206,19 +264,23 @@ def heatwave_alerts(
         Days in the running mean; 3 for Météo-France.
     backend
         "auto", "numpy", "numba" or "cupy".
+    decimals
+        Decimals of the temperatures (Météo-France publishes one): IBMn and IBMx are rounded
+        to this resolution, half away from zero, before they are compared with the thresholds
+        (:mod:`occidata.compute.resolution`).
 
     Returns
     -------
     HeatwaveAlerts
-        ``alert`` (bool), ``ibmn``, ``ibmx`` (time, ...) and per point ``alert_days`` and
-        ``episodes`` (the number of runs of consecutive alert days).
+        ``alert`` (bool), ``ibmn``, ``ibmx`` (time, ...; rounded, the values compared) and per
+        point ``alert_days`` and ``episodes`` (the number of runs of consecutive alert days).
 
     Raises
     ------
     ValueError
         Empty or all-NaN temperatures, ``tmin`` and ``tmax`` of different shapes, a threshold
         that does not broadcast to the spatial shape, ``window`` not a positive integer or
-        longer than the series.
+        longer than the series, ``decimals`` not an integer from 0 to 3.
 
     Notes
     -----
@@ -233,10 +295,11 @@ def heatwave_alerts(
     a missing day ends an episode. ``alert_days`` and ``episodes`` are NaN at points without
     a threshold (NaN) or without a single complete window; they are counts elsewhere.
 
-    **Arithmetic.** Every backend sums a window's days in the same order (oldest first) and
-    divides by ``window``, so a mean exactly at a threshold is an alert on every backend; the
-    window is recomputed for each day rather than updated as a running sum (whose rounding
-    drift could move a mean across the threshold), which costs ``window`` additions a day.
+    **Arithmetic.** Every backend sums a window's days in the same order (oldest first),
+    divides by ``window`` and rounds to the resolution; the window is recomputed for each day
+    rather than updated as a running sum, which costs ``window`` additions a day. The rounding
+    is what makes a mean exactly at a threshold an alert: (19.2 + 20.9 + 22.9) / 3 is
+    20.999999999999996 in floating point, 21.0 once rounded, and reaches 21.
 
     Source: Système d'alerte canicule et santé (InVS, now Santé publique France, with
     Météo-France, 2004-): IBMn/IBMx, 3-day means against departmental thresholds.
@@ -250,6 +313,7 @@ def heatwave_alerts(
     ([False, False, True, True, False], 1.0)
     """
     window = check_positive_int("window", window)
+    scale = resolution_scale(decimals)
     tn = as_float_array("tmin", tmin)
     tx = as_float_array("tmax", tmax)
     check_same_shape(tmin=tn, tmax=tx)
@@ -267,7 +331,7 @@ def heatwave_alerts(
         {"numpy": _heatwave_numpy, "numba": _heatwave_numba, "cupy": _heatwave_cupy},
         backend,
         (tn.reshape(days, -1), tx.reshape(days, -1), thn, thx),
-        window=window,
+        window=window, scale=scale,
     )
     return HeatwaveAlerts(
         alert=result.alert.reshape(tn.shape),
@@ -289,11 +353,11 @@ def _window_mean(x: Any, window: int, xp: Any) -> Any:
     return out
 
 
-def _heatwave_array(tmin, tmax, thn, thx, window, xp):
+def _heatwave_array(tmin, tmax, thn, thx, window, scale, xp):
     """The reference on (time, points) arrays, as array code for NumPy and CuPy alike."""
-    ibmn = _window_mean(tmin, window, xp)
-    ibmx = _window_mean(tmax, window, xp)
-    alert = (ibmn >= thn) & (ibmx >= thx)
+    ibmn = to_resolution_array(xp, _window_mean(tmin, window, xp), scale)
+    ibmx = to_resolution_array(xp, _window_mean(tmax, window, xp), scale)
+    alert = (ibmn >= thn) & (ibmx >= thx)  # "atteignent ou dépassent"
     previous = xp.zeros_like(alert)
     previous[1:] = alert[:-1]
     alert_days = alert.sum(axis=0).astype(xp.float64)
@@ -305,16 +369,17 @@ def _heatwave_array(tmin, tmax, thn, thx, window, xp):
     return HeatwaveAlerts(alert, ibmn, ibmx, alert_days, episodes)
 
 
-def _heatwave_numpy(tmin, tmax, thn, thx, *, window):
-    return _heatwave_array(tmin, tmax, thn, thx, window, np)
+def _heatwave_numpy(tmin, tmax, thn, thx, *, window, scale):
+    return _heatwave_array(tmin, tmax, thn, thx, window, scale, np)
 
 
-def _heatwave_cupy(tmin, tmax, thn, thx, *, window):
-    return _heatwave_array(tmin, tmax, thn, thx, window, require_cupy())
+def _heatwave_cupy(tmin, tmax, thn, thx, *, window, scale):
+    return _heatwave_array(tmin, tmax, thn, thx, window, scale, require_cupy())
 
 
 @numba.njit(cache=True)
-def _heatwave_columns(tmin, tmax, thn, thx, window, alert, ibmn, ibmx, alert_days, episodes, p0, p1):
+def _heatwave_columns(tmin, tmax, thn, thx, window, scale, alert, ibmn, ibmx, alert_days, episodes,
+                      p0, p1):
     """The sequential pass over the points p0:p1: time outer, points inner.
 
     Rows are taken as ``x[t, p0:p1]``, which Numba knows to be contiguous (a column block
@@ -351,8 +416,8 @@ def _heatwave_columns(tmin, tmax, thn, thx, window, alert, ibmn, ibmx, alert_day
                 mean_n[j] += row_n[j]
                 mean_x[j] += row_x[j]
         for j in range(width):
-            mn = mean_n[j] / window
-            mx = mean_x[j] / window
+            mn = to_resolution_scalar(mean_n[j] / window, scale)
+            mx = to_resolution_scalar(mean_x[j] / window, scale)
             mean_n[j] = mn
             mean_x[j] = mx
             hot = (mn >= thn[j]) & (mx >= thx[j])
@@ -369,15 +434,15 @@ def _heatwave_columns(tmin, tmax, thn, thx, window, alert, ibmn, ibmx, alert_day
 
 
 @numba.njit(parallel=True, cache=True)
-def _heatwave_kernel(tmin, tmax, thn, thx, window, alert, ibmn, ibmx, alert_days, episodes):
+def _heatwave_kernel(tmin, tmax, thn, thx, window, scale, alert, ibmn, ibmx, alert_days, episodes):
     points = tmin.shape[1]
     blocks = (points + _HEAT_BLOCK - 1) // _HEAT_BLOCK
     for block in numba.prange(blocks):
-        _heatwave_columns(tmin, tmax, thn, thx, window, alert, ibmn, ibmx, alert_days, episodes,
-                          block * _HEAT_BLOCK, min(points, (block + 1) * _HEAT_BLOCK))
+        _heatwave_columns(tmin, tmax, thn, thx, window, scale, alert, ibmn, ibmx, alert_days,
+                          episodes, block * _HEAT_BLOCK, min(points, (block + 1) * _HEAT_BLOCK))
 
 
-def _heatwave_numba(tmin, tmax, thn, thx, *, window):
+def _heatwave_numba(tmin, tmax, thn, thx, *, window, scale):
     tmin = np.ascontiguousarray(tmin)
     tmax = np.ascontiguousarray(tmax)
     days, points = tmin.shape
@@ -387,7 +452,7 @@ def _heatwave_numba(tmin, tmax, thn, thx, *, window):
     alert_days = np.empty(points)
     episodes = np.empty(points)
     _heatwave_kernel(tmin, tmax, np.ascontiguousarray(thn), np.ascontiguousarray(thx), window,
-                     alert, ibmn, ibmx, alert_days, episodes)
+                     scale, alert, ibmn, ibmx, alert_days, episodes)
     return HeatwaveAlerts(alert, ibmn, ibmx, alert_days, episodes)
 
 
@@ -399,6 +464,8 @@ def heatwave_alerts_xr(
     time_dim: str = "time",
     unknown: str = "raise",
     backend: str = "auto",
+    *,
+    decimals: int = DEFAULT_DECIMALS,
 ):
     """:func:`heatwave_alerts` on gridded xarray data with the department mask, chunk by chunk.
 
@@ -416,7 +483,7 @@ def heatwave_alerts_xr(
         The time dimension (the core dimension; the others are computed independently).
     unknown
         See :func:`department_thresholds`.
-    backend
+    backend, decimals
         See :func:`heatwave_alerts`.
 
     Returns
@@ -456,6 +523,7 @@ def heatwave_alerts_xr(
         mask = xr.DataArray(np.asarray(mask), dims=spatial_dims)
     thn, thx = department_thresholds(mask, unknown)
     window = check_positive_int("window", window)
+    resolution_scale(decimals)  # named now, not when the chunks are computed
     tmin_da, tmax_da = (_single_chunk(da, time_dim) for da in (tmin_da, tmax_da))
     if tmin_da.chunks is not None:
         spatial_chunks = {d: c for d, c in tmin_da.chunksizes.items() if d != time_dim and d in thn.dims}
@@ -470,7 +538,7 @@ def heatwave_alerts_xr(
             return (np.zeros(nan_series.shape, dtype=bool), nan_series, nan_series.copy(),
                     np.full(spatial, np.nan), np.full(spatial, np.nan))
         r = heatwave_alerts(tn, tx, np.broadcast_to(n_threshold, spatial),
-                            np.broadcast_to(x_threshold, spatial), window, backend)
+                            np.broadcast_to(x_threshold, spatial), window, backend, decimals=decimals)
         return (np.moveaxis(r.alert, 0, -1), np.moveaxis(r.ibmn, 0, -1),
                 np.moveaxis(r.ibmx, 0, -1), r.alert_days, r.episodes)
 
@@ -482,11 +550,14 @@ def heatwave_alerts_xr(
         output_dtypes=[bool, np.float64, np.float64, np.float64, np.float64],
     )
     dims = tmin_da.dims
+    rounded = f"rounded to {10.0 ** -decimals:g}"
     out = xr.Dataset({
         "alert": alert.transpose(*dims).assign_attrs(
             long_name=f"heat-wave alert: {window}-day means of Tmin and Tmax at or above the department's thresholds"),
-        "ibmn": ibmn.transpose(*dims).assign_attrs(units="degC", long_name=f"IBMn: {window}-day trailing mean of Tmin"),
-        "ibmx": ibmx.transpose(*dims).assign_attrs(units="degC", long_name=f"IBMx: {window}-day trailing mean of Tmax"),
+        "ibmn": ibmn.transpose(*dims).assign_attrs(
+            units="degC", long_name=f"IBMn: {window}-day trailing mean of Tmin, {rounded}"),
+        "ibmx": ibmx.transpose(*dims).assign_attrs(
+            units="degC", long_name=f"IBMx: {window}-day trailing mean of Tmax, {rounded}"),
         "alert_days": alert_days.assign_attrs(long_name="number of alert days"),
         "episodes": episodes.assign_attrs(long_name="number of runs of consecutive alert days"),
     })

@@ -11,7 +11,9 @@ and, where it applies, the allowed values, in exactly one of these forms::
 
 The declared type is the type of the default (str, int, float, bool or None). Values from
 the command line are strings and are coerced to that type (``"14"`` -> 14); a parameter
-whose default is None takes a string, or ``none``/``null`` for None.
+whose default is None takes a string, or ``none``/``null`` for None. When every allowed value
+is a pollutant, a value is first spelled as the platform does (``pm10`` -> ``PM10``,
+:func:`occidata.pollutants.find_pollutant`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from occidata.pollutants import find_pollutant
 
 TYPES = {str: "str", int: "int", float: "float", bool: "bool", type(None): "none"}
 NONE_WORDS = {"none", "null"}
@@ -226,6 +230,8 @@ def check_value(param: Parameter, value: Any, notebook: str | Path) -> Any:
     coerced = _coerce(value, param, where)
     if coerced is None:
         return None
+    if param.choices is not None and all(find_pollutant(c) == c for c in param.choices):
+        coerced = find_pollutant(coerced) or coerced  # "pm10" is PM10: the platform's one spelling rule
     if param.choices is not None and coerced not in param.choices:
         raise ParameterError(f"{where}: {coerced!r} is not {param.allowed()}")
     if param.range is not None:

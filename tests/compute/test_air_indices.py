@@ -56,10 +56,11 @@ def test_yaml_limits_are_the_legal_ones():
 
 
 def _limit_probe(limits):
-    """0, then each limit (stays in its band) and limit + 0.01 (next band): values and expected bands."""
+    """0, then each limit (stays in its band) and limit + 0.1, one step of the data's resolution
+    (next band): values and expected bands."""
     values, expected = [0.0], [1]
     for k, lim in enumerate(limits, start=1):
-        values += [float(lim), lim + 0.01]
+        values += [float(lim), lim + 0.1]
         expected += [k, k + 1]
     return np.array(values), np.array(expected, dtype=np.int8)
 
@@ -197,7 +198,8 @@ def test_bands_kernel_directly(backend):
 @pytest.mark.parametrize(
     "conc, match",
     [
-        ({"CO": [1.0]}, r"concentrations: unknown pollutant 'CO'; known: PM2.5, PM10, NO2, O3, SO2"),
+        ({"CO": [1.0]}, r"concentrations : polluant inconnu 'CO' ; polluants acceptés : PM2.5, PM10, NO2, O3, SO2"),
+        ({"pm25": [1.0], "PM2.5": [2.0]}, r"concentrations : PM2.5 est donné deux fois \('pm25' et 'PM2.5'\)"),
         ({"NO2": [1.0, 2.0], "O3": [1.0]}, r"concentrations\['NO2'\] \(2,\), concentrations\['O3'\] \(1,\)"),
         ({"NO2": [1.0, -2.0]}, r"concentrations\['NO2'\]: 1 negative"),
         ({"NO2": []}, r"concentrations\['NO2'\]: is empty"),
@@ -215,8 +217,8 @@ def test_eaqi_bad_input_names_the_argument(conc, match):
 def test_atmo_bad_input_names_the_argument():
     with pytest.raises(ValueError, match=r"hourly: the last axis has 25 hours"):
         atmo_index({"NO2": np.ones(25)})
-    with pytest.raises(ValueError, match=r"hourly: unknown pollutant 'pm10'"):
-        atmo_index({"pm10": np.ones(24)})
+    with pytest.raises(ValueError, match=r"hourly : polluant inconnu 'CO'"):
+        atmo_index({"CO": np.ones(24)})
     with pytest.raises(ValueError, match=r"hourly\['O3'\]: 1 negative"):
         atmo_index({"O3": np.r_[np.ones(23), -1.0]})
     with pytest.raises(ValueError, match=r"daily: every value"):

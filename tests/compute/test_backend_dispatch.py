@@ -99,3 +99,53 @@ def test_checks_name_the_argument():
     with pytest.raises(ValueError, match="window=0: expected an integer >= 1"):
         check_positive_int("window", 0)
     check_non_negative("no2", np.array([0.0, np.nan, 3.0]))  # zeros and missing values are fine
+
+
+# --- OCCIDATA_BACKEND decides "auto" (the kernelspecs set it) ------------------------------------
+
+
+@pytest.fixture
+def cupy_importable(monkeypatch):
+    """CuPy "installed" with one device that answers, faked at the import level (no GPU in CI)."""
+    import types
+
+    fake = types.ModuleType("cupy")
+    fake.float64 = np.float64
+    fake.arange = np.arange
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    _xp._cupy_or_reason.cache_clear()
+    assert _xp.gpu_usable()
+    yield fake
+    _xp._cupy_or_reason.cache_clear()
+
+
+def test_the_cpu_kernel_never_takes_the_gpu_even_where_cupy_works(cupy_importable, monkeypatch):
+    monkeypatch.setenv("OCCIDATA_BACKEND", "cpu")
+    assert resolve_backend("auto") == "numba"
+    calls = []
+    run_backend(_impls(calls), "auto", (np.ones(2), np.ones(2)))
+    assert calls == ["numba"]
+
+
+@pytest.mark.parametrize("setting", ["gpu", None, " "])
+def test_the_gpu_kernel_and_no_setting_take_a_usable_gpu(cupy_importable, monkeypatch, setting):
+    if setting is None:
+        monkeypatch.delenv("OCCIDATA_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("OCCIDATA_BACKEND", setting)
+    assert resolve_backend("auto") == "cupy"
+
+
+def test_a_backend_named_in_the_call_wins_over_the_kernel(cupy_importable, monkeypatch):
+    monkeypatch.setenv("OCCIDATA_BACKEND", "cpu")
+    assert resolve_backend("cupy") == "cupy"
+    monkeypatch.setenv("OCCIDATA_BACKEND", "gpu")
+    assert resolve_backend("numpy") == "numpy"
+
+
+def test_an_unknown_occidata_backend_is_named_not_guessed(monkeypatch):
+    monkeypatch.setenv("OCCIDATA_BACKEND", "tpu")
+    with pytest.raises(ValueError, match="OCCIDATA_BACKEND='tpu' is not a backend"):
+        resolve_backend("auto")
