@@ -468,7 +468,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return status
+    except BrokenPipeError:
+        # The reader went away (`occidata config show | head`): nothing is wrong. As the Python docs
+        # (signal module, "Note on SIGPIPE") advise, send what is left of stdout to devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ConfigError, PlatformError, SchemaError, CatalogError, PermissionError, UnknownDatasetError) as error:
         print(f"\noccidata: {error}", file=sys.stderr)
         return 2

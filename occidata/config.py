@@ -354,6 +354,31 @@ def validate_layer(layer: Any, source: str) -> None:
         raise ConfigError(f"invalid configuration in {source}:\n  {details}")
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases (``*name``, and so ``<<: *name``).
+
+    A few nested aliases make a small file expand into billions of nodes ("billion laughs")
+    when validated or merged; a budget would be one more number to tune, and a hand-written
+    configuration of a few dozen keys never needs an alias: writing the value out is enough.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"alias *{event.anchor} refused: write the value out (aliases are not allowed here)",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """' at line L, column C: problem' of a YAML error, on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{where}: {' '.join(str(problem).split())}"
+
+
 def read_site_file(path: str | os.PathLike) -> dict:
     """Read the site ``config.yaml``; an empty file is an empty layer."""
     path = Path(path)
@@ -364,13 +389,21 @@ def read_site_file(path: str | os.PathLike) -> dict:
             f"the site config file {path} does not exist (set by OCCIDATA_CONFIG); "
             "create it or unset OCCIDATA_CONFIG"
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"OCCIDATA_CONFIG names a directory, {path}, not a YAML file; point it at the config.yaml inside"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the site config file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the site config file {path} (set by OCCIDATA_CONFIG): {exc.strerror}") from None
     try:
-        layer = yaml.safe_load(text)
+        layer = yaml.load(text, Loader=_NoAliasLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"cannot parse {path}{where}: {problem}") from None
+        raise ConfigError(f"cannot parse {path}{_yaml_problem(exc)}") from None
     if layer is None:
         return {}
     if not isinstance(layer, dict):
@@ -394,7 +427,14 @@ def read_env(environ: Mapping[str, str]) -> dict:
             )
         types = schema.get("type", [])
         keeps_text = "string" in (types if isinstance(types, list) else [types])
-        value: Any = raw if keeps_text and raw.lower() not in ("null", "~") else yaml.safe_load(raw)
+        try:
+            as_text = keeps_text and raw.lower() not in ("null", "~")
+            value: Any = raw if as_text else yaml.load(raw, Loader=_NoAliasLoader)
+        except yaml.YAMLError as exc:
+            raise ConfigError(
+                f"environment variable {name}: cannot parse {raw!r} as YAML{_yaml_problem(exc)} "
+                "(a list is written [a, b])"
+            ) from None
         node = layer
         for key in path[:-1]:
             node = node.setdefault(key, {})

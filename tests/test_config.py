@@ -343,6 +343,60 @@ def test_cli_config_show_with_bad_file_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+# A billion laughs: nine aliases of nine aliases, nine levels deep (9**9 leaves from 200 bytes).
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
+)
+
+
+def _latin1_file(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes("lab_name: Laboratoire de données\n".encode("latin-1"))
+    return path
+
+
+@pytest.mark.parametrize("case, names", [
+    ("latin-1 file", ["config.yaml", "UTF-8", "0xe9"]),
+    ("directory", ["OCCIDATA_CONFIG", "directory"]),
+    ("malformed list", ["OCCIDATA_REPORTS__ACCESS_LEVELS", "[partner", "line 1"]),
+    ("alias bomb", ["config.yaml", "alias *a", "line 2"]),
+])
+def test_cli_bad_config_is_one_line_exit_2_naming_the_file_or_variable(tmp_path, case, names):
+    settings = {
+        "latin-1 file": lambda: {"OCCIDATA_CONFIG": str(_latin1_file(tmp_path))},
+        "directory": lambda: {"OCCIDATA_CONFIG": str(tmp_path)},
+        "malformed list": lambda: {"OCCIDATA_REPORTS__ACCESS_LEVELS": "[partner"},
+        "alias bomb": lambda: {"OCCIDATA_CONFIG": str(site_file(tmp_path, ALIAS_BOMB))},
+    }[case]()
+    result = run_cli("config", "show", env=cli_env(OCCIDATA_STATE_DIR=str(tmp_path / "state"), **settings))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("occidata: "), result.stderr
+    for name in names:
+        assert name in lines[0]
+    assert result.stdout == ""
+
+
+def test_aliases_are_refused_in_environment_values_too(xdg_state):
+    with pytest.raises(ConfigError, match=r"OCCIDATA_REPORTS__ACCESS_LEVELS.*alias \*p"):
+        load_config({"OCCIDATA_REPORTS__ACCESS_LEVELS": "[&p partner, *p]"})
+
+
+def test_cli_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    # `occidata config show | head -1`: the reader has gone before the writer is done.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, "-m", "occidata.cli", "config", "show"], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=60, cwd=REPO_ROOT,
+                                env=cli_env(OCCIDATA_STATE_DIR=str(tmp_path / "state")))
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 1
+
+
 # --- server accounts: never root, never one another ---------------------------------------
 
 
