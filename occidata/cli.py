@@ -1,4 +1,4 @@
-"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest | catalog ... | report run|list | audit verify|query|prune`."""
+"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest|ingests|undo-ingest | catalog ... | report run|list | audit verify|query|prune`."""
 
 from __future__ import annotations
 
@@ -141,10 +141,49 @@ def secure_data(cfg: dict) -> None:
 
 
 def cmd_data_ingest(args) -> int:
-    from .datasets.ingest import ingest
+    from .datasets.ingest import ProvenanceError, ingest
 
     cfg = load_config()
-    print(ingest(args.dataset, args.file, cfg["data_dir"], fmt=args.format))
+    try:
+        summary = ingest(args.dataset, args.file, cfg["data_dir"], fmt=args.format, encoding=args.encoding,
+                         replace=args.replace)
+    except (SchemaError, ProvenanceError) as error:  # one French line naming the file
+        print(f"occidata: {error}", file=sys.stderr)
+        return 2
+    print(summary)
+    secure_data(cfg)
+    return 0
+
+
+def cmd_data_ingests(args) -> int:
+    from .datasets.ingest import ProvenanceError, describe_ingests, ingest_records, ingestable
+
+    cfg = load_config()
+    try:
+        listing = {name: ingest_records(cfg["data_dir"], name) for name in ([args.dataset] if args.dataset
+                                                                             else sorted(ingestable()))}
+    except (SchemaError, ProvenanceError) as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 2
+    lines = [line for name, records in listing.items() for line in describe_ingests(name, records)]
+    print("\n".join(lines) if lines else "no ingest recorded")
+    return 0
+
+
+def cmd_data_undo_ingest(args) -> int:
+    from .datasets.ingest import ProvenanceError, check_ingestable
+    from .datasets.provenance import undo_ingest
+
+    cfg = load_config()
+    try:
+        check_ingestable(args.dataset)
+        record = undo_ingest(cfg["data_dir"], args.dataset, args.id)
+    except (SchemaError, ProvenanceError) as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 2
+    print(f"Undid ingest {record['id']} of {args.dataset} ({record['source']['name']}): removed "
+          f"{record['rows']['kept']} stored row(s) in {len(record['files'])} file(s); recorded as undone by "
+          f"{record['undone_by']} at {record['undone_at']}")
     secure_data(cfg)
     return 0
 
@@ -399,7 +438,19 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("dataset", help="e.g. air_quality_hourly")
     ingest.add_argument("file", help="the provider's file")
     ingest.add_argument("--format", default=None, help="the provider format (default: the dataset's first)")
+    ingest.add_argument("--encoding", default=None,
+                        help="the file's encoding, e.g. cp1252 (default: detected, UTF-8 with or without BOM, "
+                             "then Windows-1252, then Latin-1)")
+    ingest.add_argument("--replace", action="store_true",
+                        help="replace the rows of earlier ingests of a file of the same name (recorded)")
     ingest.set_defaults(func=cmd_data_ingest)
+    ingests = data.add_parser("ingests", help="list the recorded ingests (source, checksum, who, when, rows)")
+    ingests.add_argument("dataset", nargs="?", default=None, help="only this dataset")
+    ingests.set_defaults(func=cmd_data_ingests)
+    undo = data.add_parser("undo-ingest", help="remove the rows one ingest stored (recorded as undone)")
+    undo.add_argument("dataset", help="e.g. air_quality_hourly")
+    undo.add_argument("id", help="the ingest's number, as `occidata data ingests` lists it")
+    undo.set_defaults(func=cmd_data_undo_ingest)
     build = data.add_parser("build", help="generate and store every dataset")
     build.add_argument("--size", choices=["tiny", "demo", "full"], default="demo")
     build.add_argument("--seed", type=int, default=0)

@@ -52,7 +52,7 @@ def test_bom_and_trailing_spaces_are_cleaned(monthly):
 def test_real_annual_export_ingests(tmp_path):
     summary = ingest(aq.NAME, ANNUAL, tmp_path)
     assert (summary.read, summary.kept, summary.quarantined) == (259, 259, 0)
-    stored = pd.read_parquet(summary.table)
+    stored = pd.concat(map(pd.read_parquet, summary.tables))
     assert len(stored) == 259 and stored["metric"].eq("annual").all()
     assert summary.quarantine is None
 
@@ -77,13 +77,13 @@ def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path):
     assert report["reason"].iloc[0] == "value: not a number ('n/a')"
     assert report["reason"].iloc[1].startswith("value: below 0.0")
     assert report["reason"].iloc[2].startswith("time_start: not an ISO 8601 date")
-    assert len(pd.read_parquet(summary.table)) == 2
+    assert len(pd.read_parquet(*summary.tables)) == 2
 
 
 def test_wrong_columns_name_the_file_and_write_nothing(tmp_path):
     source = tmp_path / "geodair.csv"
     source.write_text("Date de début;code site;Polluant;valeur\n2024-01-01;FR50004;NO2;12\n")
-    with pytest.raises(SchemaError, match=r"geodair\.csv: not an ATMO Occitanie export, missing column\(s\) X, Y"):
+    with pytest.raises(SchemaError, match=r"geodair\.csv : pas un export ATMO Occitanie, colonne\(s\) manquante\(s\) X, Y"):
         ingest(aq.NAME, source, tmp_path / "data")
     assert not (tmp_path / "data").exists()
 
@@ -98,7 +98,7 @@ def test_cli_ingest_prints_a_summary_and_errors_cleanly(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "occidata.cli", "data", "ingest", aq.NAME, str(tmp_path / "nope.csv")],
                              env=env, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2
-    assert "nope.csv: no such file" in missing.stderr and "Traceback" not in missing.stderr
+    assert "nope.csv : fichier introuvable" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_stations_come_from_the_real_network(monthly):
@@ -152,7 +152,7 @@ def test_geodair_e2_export_ingests_with_places_from_the_station_table(tmp_path, 
     source.write_text(GEODAIR_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     summary = ingest(aq.NAME, source, tmp_path / "data", fmt="geodair-csv")
     assert (summary.read, summary.kept, summary.quarantined) == (3, 1, 2)
-    kept = pd.read_parquet(summary.table).iloc[0]
+    kept = pd.read_parquet(*summary.tables).iloc[0]
     assert (kept["station_code"], kept["commune"], kept["influence"], kept["value"]) == ("FR50048", "TOULOUSE", "traffic", 61.2)
     assert kept["time_start"] == pd.Timestamp("2024-01-15 07:00", tz="UTC")
     reasons = pd.read_csv(summary.quarantine)["reason"].tolist()
@@ -161,5 +161,5 @@ def test_geodair_e2_export_ingests_with_places_from_the_station_table(tmp_path, 
 
 
 def test_geodair_reader_refuses_an_atmo_file(tmp_path):
-    with pytest.raises(SchemaError, match="not a Géod'air E2 export, missing column"):
+    with pytest.raises(SchemaError, match="pas un export Géod'air E2, colonne"):
         aq.read_geodair_csv(MONTHLY, stations=aq.stations_from(aq.SCHEMA.validate(aq.read_atmo_csv(MONTHLY), "x")[0]))

@@ -89,16 +89,17 @@ def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path, monkeypatch):
         assert reason.startswith(expected), (reason, expected)
     unknown = report.iloc[0]
     assert unknown["site_id"] == "FR099999001" and unknown["commune"] == "" and "('FR099999001')" in unknown["reason"]
-    assert len(pd.read_parquet(summary.table)) == 4
+    assert len(pd.read_parquet(*summary.tables)) == 4
 
 
 def test_wrong_columns_name_the_file(tmp_path):
     source = tmp_path / "ars_resultats.csv"
     source.write_text("Nom du site;Date du prélèvement;Escherichia coli (UFC/100ml)\nSète - Corniche;2023-06-12;<15\n")
-    with pytest.raises(SchemaError, match=r"ars_resultats\.csv: not an EEA bathing-water monitoring table, "
-                                          r"missing column\(s\) bathingWaterIdentifier, season, sampleDate"):
+    with pytest.raises(SchemaError, match=r"ars_resultats\.csv : pas une table de surveillance des eaux de baignade "
+                                          r"de l'AEE, colonne\(s\) manquante\(s\) bathingWaterIdentifier, season, "
+                                          r"sampleDate"):
         bw.read_eea_csv(source)
-    with pytest.raises(SchemaError, match=r"nope\.csv: no such file"):
+    with pytest.raises(SchemaError, match=r"nope\.csv : fichier introuvable"):
         bw.read_eea_csv(tmp_path / "nope.csv")
 
 

@@ -68,6 +68,21 @@ def test_entry_loads_through_occidata_and_plain_intake(platform, name, monkeypat
         xr.testing.assert_identical(ours.load(), theirs.load())
 
 
+def test_plain_intake_without_occidata_data_dir_reads_the_platform_s_data_dir(platform, tmp_path, monkeypatch):
+    # Outside a lab nobody sets OCCIDATA_DATA_DIR: the data directory is the configuration's,
+    # here <state_dir>/data with the state directory from OCCIDATA_STATE_DIR.
+    monkeypatch.delenv("OCCIDATA_DATA_DIR")
+    plain = intake.from_yaml_file(str(CATALOG_PATH))
+    xr.testing.assert_identical(plain.weather_daily.read().load(), catalog.load("weather_daily").load())
+    assert len(plain(year=2024).bathing_water.read()) == read_manifest(platform / "data")["bathing_water"]["rows"]
+    # A site config's data_dir is followed too; a dataset missing there names that folder (never "None").
+    site = tmp_path / "config.yaml"
+    site.write_text(f"data_dir: {tmp_path / 'ailleurs'}\n", encoding="utf-8")
+    monkeypatch.setenv("OCCIDATA_CONFIG", str(site))
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "ailleurs" / "weather_daily")):
+        intake.from_yaml_file(str(CATALOG_PATH)).weather_daily.read()
+
+
 def test_year_parameter_goes_to_the_catalogue(platform):
     aq = catalog.load("air_quality_hourly", year=2024)
     assert set(aq["time_start"].dt.year) == {2024}

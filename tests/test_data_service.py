@@ -347,3 +347,19 @@ def test_nobody_grants_themselves_and_restricted_needs_a_second_steward(data_hub
     assert "patiente-zero" not in listing["members"]["restricted:health_admissions"]
     revoke(data_hub, steward, "patiente-zero", "restricted:health_admissions")  # withdraws the request
     assert get(data_hub, "api/access", steward).json()["pending"] == []
+
+
+def test_a_deeply_nested_body_and_a_very_long_zarr_key_are_400_with_a_json_error(data_hub, steward):
+    deep = "[" * 100_000 + "]" * 100_000  # valid JSON; the parser gives up long before the end
+    answer = requests.post(data_hub.url + "services/data/api/access", data=deep, timeout=30,
+                           headers={"Authorization": f"token {steward}", "Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text[:300]
+    assert answer.json()["parameter"] == "body" and "nested too deeply" in answer.json()["error"]
+
+    token = make_user(data_hub, "cle-longue")
+    for key in ["a" * 1000, "/".join(["b" * 250] * 17)]:  # one name past NAME_MAX; a path past PATH_MAX
+        answer = get(data_hub, f"api/zarr/weather_daily/{key}", token)
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert answer.json()["parameter"] == "key" and "Zarr key too long" in answer.json()["error"]
+    assert get(data_hub, "api/zarr/weather_daily/.zmetadata", token).status_code == 200  # real keys still served

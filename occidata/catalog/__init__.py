@@ -27,7 +27,7 @@ from typing import Any
 import intake
 
 from ..config import load_config
-from ..datasets.build import read_manifest
+from ..datasets.stored import stored_record
 from ..levels import required_level
 from ..privacy.audit import record_read
 from ..state import StatePaths
@@ -205,7 +205,7 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
             raise _deny(name, access, f"{name} needs access level '{needed}' (you have: "
                                       f"{', '.join(sorted(granted))}); ask a data steward")
     data_dir = Path(cfg["data_dir"])
-    record = read_manifest(data_dir).get(name) if service is None else None
+    record = stored_record(data_dir, name) if service is None else None
     params = _check_parameters(name, meta["kind"], params, record, meta.get("variables", {}))
     department = params.pop("department", None)
     filters = {key: params.pop(key) for key in FILTERS if params.get(key) is not None}
@@ -234,7 +234,7 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
         if department is not None and filters.get("columns") is not None and "department" not in filters["columns"]:
             pushed, department = {"department": department}, None  # filtered in the scan: the column is not kept
         query = parse_query(name, {**params, **filters, **pushed})
-        loaded = to_pandas(read_table(name, data_dir, query))
+        loaded = to_pandas(read_table(name, data_dir, query, files=record["files"]))
     elif access == "public":
         loaded = catalog[name].read()
     else:

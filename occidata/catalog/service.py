@@ -52,8 +52,9 @@ from tornado import ioloop, web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from occidata.config import load_config
+from occidata.processes import hold_service_lock
 from occidata.datasets import get_dataset, names
-from occidata.datasets.build import read_manifest
+from occidata.datasets.stored import stored_record
 from occidata.hub.service_app import hub_service_app
 from occidata.levels import GRANT_SCOPE, is_level_group, level_groups, needs_second_steward, required_level
 from occidata.privacy.audit import query_audit, record_event
@@ -70,6 +71,9 @@ ARROW_COMPRESSION = "zstd"
 PARQUET_TYPE = "application/vnd.apache.parquet"
 DEMO_REFUSAL = "restricted datasets are not served in demo mode"
 SAFE_KEY_PART = re.compile(r"^[A-Za-z0-9._-]+$")
+# Our grids' keys are a few dozen characters ("tmax/0.0.0", "c/0/0/0"); far longer ones are no key
+# of a store and would reach the file system as names it refuses (ENAMETOOLONG).
+MAX_ZARR_KEY = 255
 LAPSED = "removed from the hub group outside the data service"
 NOT_GRANTED = "hub group membership not granted through the data trust"
 RECONCILE_EVERY_MS = 60_000
@@ -363,7 +367,7 @@ class Base(_hub_authenticated(), web.RequestHandler):
             log.error("%s", error)
 
     def record_of(self, name: str) -> dict | None:
-        return read_manifest(self.state["data_dir"]).get(name)
+        return stored_record(self.state["data_dir"], name)
 
     def build_header(self, record: dict | None) -> None:
         if record:
@@ -413,7 +417,8 @@ class TableHandler(Base):
             raise ApiError(404 if record is None else 409, str(error)) from None
         if meta["access"] != "public":
             self.audit("read", what=name, access=meta["access"], parameters=query.parameters())
-        reader = await loop.run_in_executor(None, scan_table, name, self.state["data_dir"], query)
+        reader = await loop.run_in_executor(None, lambda: scan_table(name, self.state["data_dir"], query,
+                                                                     files=record["files"]))
         self.build_header(record)
         await self.stream(reader, fmt)
 
@@ -467,6 +472,9 @@ class ZarrHandler(Base):
         if meta["kind"] != "grid":
             raise ApiError(400, f"{name} is a table: read it at {self.state['prefix']}api/tables/{name}",
                            parameter="name")
+        if len(key) > MAX_ZARR_KEY:
+            raise ApiError(400, f"Zarr key too long ({len(key)} characters; a key of this store has at most "
+                                f"{MAX_ZARR_KEY})", parameter="key")
         parts = key.split("/")
         if not key or key.startswith("/") or any(p in ("", ".", "..") or not SAFE_KEY_PART.match(p) for p in parts):
             raise ApiError(400, f"bad Zarr key {key!r}", parameter="key")
@@ -558,6 +566,9 @@ class AccessHandler(Base):
         except ValueError:
             raise ApiError(400, "the body must be JSON: {\"action\": ..., \"user\": ..., \"level\": ...}",
                            parameter="body") from None
+        except RecursionError:  # the JSON parser's answer to arrays or objects nested thousands deep
+            raise ApiError(400, "the body is nested too deeply; send one flat JSON object: "
+                                "{\"action\": ..., \"user\": ..., \"level\": ...}", parameter="body") from None
         if not isinstance(body, dict):
             raise ApiError(400, "the body must be a JSON object", parameter="body")
         action, user, level = body.get("action"), body.get("user"), body.get("level")
@@ -695,6 +706,7 @@ def uncached_hub_auth():
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     cfg = load_config()
+    lock = hold_service_lock(cfg["state_dir"], "data")  # noqa: F841 - held for the life of the service
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10102"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/data/")
     hub_auth = uncached_hub_auth()

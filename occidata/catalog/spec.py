@@ -5,9 +5,11 @@ opens every public entry with Intake's own Parquet and Zarr readers; non-public 
 :class:`occidata.catalog.remote.DataServiceTable` / ``DataServiceGrid``, which read through the
 data service inside a lab server (``$OCCIDATA_DATA_SERVICE_URL``). Intake 2 quirks
 handled here: ``list(cat)`` shows aliases only, so each entry gets an alias of its own name;
-the data location is a catalogue parameter ``data_dir`` defaulting to the
-``OCCIDATA_DATA_DIR`` environment variable; ``year`` is a bounded parameter given as
-``cat(year=2024)``, not to ``read()``.
+the data location is a catalogue parameter ``data_dir`` whose default is Intake's
+``func(occidata.catalog.spec:DATA_DIR)`` template: the platform's data directory as
+:func:`occidata.config.load_config` finds it (``OCCIDATA_DATA_DIR``, else the site config, else
+``<state_dir>/data``), so plain Intake outside a lab reads where occidata does; ``year`` is a
+bounded parameter given as ``cat(year=2024)``, not to ``read()``.
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ def build_catalog() -> Catalog:
     """The Intake catalogue of every dataset module."""
     catalog = Catalog(metadata={"title": "Occitanie Data Lab", "version": __version__, "access_levels": list(ACCESS_LEVELS)})
     catalog.user_parameters["data_dir"] = SimpleUserParameter(
-        default="env(OCCIDATA_DATA_DIR)", description="the platform's data directory", dtype=str
+        default=f"func({__name__}:DATA_DIR)", dtype=str,
+        description="the platform's data directory (occidata's configuration: OCCIDATA_DATA_DIR, "
+                    "else the site config's data_dir, else <state_dir>/data)",
     )
     catalog.user_parameters["year"] = BoundedNumberUserParameter(
         default=BUILD_YEAR, min_value=2000, max_value=2100, dtype=int, description="calendar year (tables)"
@@ -75,6 +79,16 @@ def build_catalog() -> Catalog:
         catalog.add_entry(_reader(name, get_dataset(name)), name=name)
         catalog.aliases[name] = name
     return catalog
+
+
+def __getattr__(name: str):
+    # ``DATA_DIR`` is computed each time Intake imports it (the catalogue's data_dir default), so
+    # that it follows the configuration of the process that opens the catalogue.
+    if name == "DATA_DIR":
+        from ..config import load_config
+
+        return load_config()["data_dir"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def render_catalog() -> str:

@@ -254,16 +254,26 @@ def _expression(name: str, query: TableQuery, schema):
     return expression
 
 
-def scan_table(name: str, data_dir: str | Path, query: TableQuery | None = None, batch_size: int = 262144):
-    """A ``pyarrow.RecordBatchReader`` over table ``name`` with the filters of ``query``."""
+def scan_table(name: str, data_dir: str | Path, query: TableQuery | None = None, batch_size: int = 262144,
+               files: Iterable[str] | None = None):
+    """A ``pyarrow.RecordBatchReader`` over table ``name`` with the filters of ``query``.
+
+    ``files``: the Parquet files to read, relative to the table's folder (those of its record,
+    :func:`occidata.datasets.stored.stored_record`); default every file found in the folder.
+    """
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     query = query or TableQuery()
     root = Path(data_dir) / name
     partitioning = ds.partitioning(pa.schema([("year", pa.int32())]), flavor="hive")
-    dataset = ds.dataset(str(root), format="parquet", partitioning=partitioning, exclude_invalid_files=False,
-                         ignore_prefixes=[".", "_"])
+    if files is None:
+        dataset = ds.dataset(str(root), format="parquet", partitioning=partitioning, exclude_invalid_files=False,
+                             ignore_prefixes=[".", "_"])
+    else:
+        # Only the recorded (and checked) files: never one an interrupted write or an undone ingest left.
+        dataset = ds.dataset([str(root / relative) for relative in sorted(files)], format="parquet",
+                             partitioning=partitioning, partition_base_dir=str(root))
     schema = dataset.schema
     columns = query.columns if query.columns is not None else list(schema.names)
     scanner = dataset.scanner(columns=columns, filter=_expression(name, query, schema), batch_size=batch_size,
@@ -271,9 +281,9 @@ def scan_table(name: str, data_dir: str | Path, query: TableQuery | None = None,
     return scanner.to_reader()
 
 
-def read_table(name: str, data_dir: str | Path, query: TableQuery | None = None):
-    """The whole filtered table as a ``pyarrow.Table``."""
-    return scan_table(name, data_dir, query).read_all()
+def read_table(name: str, data_dir: str | Path, query: TableQuery | None = None, files: Iterable[str] | None = None):
+    """The whole filtered table as a ``pyarrow.Table`` (``files`` as for :func:`scan_table`)."""
+    return scan_table(name, data_dir, query, files=files).read_all()
 
 
 def to_pandas(table):

@@ -93,18 +93,19 @@ def _typology(label: str) -> str:
     return "rural" if key.startswith("rurale") else _TYPOLOGY.get(key, label)
 
 
-def read_atmo_csv(path: str | Path) -> pd.DataFrame:
+def read_atmo_csv(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     """Read an ATMO Occitanie "mesures" CSV export into the schema's columns (as text).
 
     Rows keep their ``source_row`` (line number in the file) for quarantine reports; call
-    ``SCHEMA.validate`` to type and check them.
+    ``SCHEMA.validate`` to type and check them. ``encoding``: the file's (default UTF-8, with or
+    without a byte-order mark, as ATMO writes it).
 
     Raises
     ------
     SchemaError
         When the file is missing or lacks provider columns (the message names both).
     """
-    raw = read_provider_csv(path, ATMO_COLUMNS, "an ATMO Occitanie export", sep=",")
+    raw = read_provider_csv(path, ATMO_COLUMNS, "un export ATMO Occitanie", sep=",", encoding=encoding)
     strip = lambda s: s.str.strip()  # noqa: E731 (station names carry trailing spaces)
     return pd.DataFrame(
         {
@@ -145,15 +146,16 @@ def _geodair_time(column: pd.Series) -> pd.Series:
     return column.str.strip().str.replace("/", "-", regex=False).str.replace(" ", "T", regex=False) + "Z"
 
 
-def read_geodair_csv(path: str | Path, stations: pd.DataFrame | None = None) -> pd.DataFrame:
+def read_geodair_csv(path: str | Path, stations: pd.DataFrame | None = None, encoding: str | None = None) -> pd.DataFrame:
     """Read a national Géod'air/LCSQA "E2" CSV export (";"-separated, French headers).
 
     Géod'air rows name the station by its code only, so place and coordinates come from
     ``stations`` (default: the ATMO station table under ``sources.real_data_dir``); a row of an
     unknown station keeps its code and fails validation ("missing value") instead of vanishing.
     Hourly rows of the pollutants of the indices are expected; ``validité`` 1 means validated.
+    ``encoding``: the file's (default UTF-8, with or without a byte-order mark).
     """
-    raw = read_provider_csv(path, GEODAIR_COLUMNS, "a Géod'air E2 export", sep=";")
+    raw = read_provider_csv(path, GEODAIR_COLUMNS, "un export Géod'air E2", sep=";", encoding=encoding)
     if stations is None:
         from .sources import real_data_dir
 

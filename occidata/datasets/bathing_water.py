@@ -204,7 +204,7 @@ def _value_and_flag(values: pd.Series, statuses: pd.Series) -> tuple[pd.Series, 
     return number, flag
 
 
-def read_eea_csv(path: str | Path) -> pd.DataFrame:
+def read_eea_csv(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     """Read an EEA bathing-water monitoring table (CSV) into the schema's columns (as text).
 
     Places come from ``SITES`` by ``bathingWaterIdentifier``; an unknown identifier keeps
@@ -215,6 +215,8 @@ def read_eea_csv(path: str | Path) -> pd.DataFrame:
     ----------
     path
         Comma- or semicolon-separated export, with or without a byte-order mark.
+    encoding
+        The file's encoding (default UTF-8, with or without a byte-order mark).
 
     Returns
     -------
@@ -226,7 +228,8 @@ def read_eea_csv(path: str | Path) -> pd.DataFrame:
     SchemaError
         When the file is missing, unreadable or lacks monitoring columns (the message names the file).
     """
-    raw = read_provider_csv(path, EEA_COLUMNS, "an EEA bathing-water monitoring table")
+    raw = read_provider_csv(path, EEA_COLUMNS, "une table de surveillance des eaux de baignade de l'AEE",
+                            encoding=encoding)
     ids = raw["bathingWaterIdentifier"].str.strip()
     places = SITES.set_index("site_id").reindex(ids)
     e_coli, e_coli_flag = _value_and_flag(raw["escherichiaColiValue"], raw["escherichiaColiStatus"])

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import get_dataset, names
 from .geography import load_boundaries
+from .provenance import carry_ingests
 from .sources import boundaries_source
 from .store import sha256_of, write_parquet
 from ..atomic import swap_in_directory, write_atomic
@@ -49,7 +50,9 @@ def tree_checksum(path: Path) -> str:
 
 
 def store_table(frame: pd.DataFrame, target: Path, time_column: str) -> dict[str, str]:
-    """Write one Parquet file per calendar year of ``time_column``; return {relative path: sha256}."""
+    """Write one Parquet file per calendar year of ``time_column``; return {relative path: sha256}.
+
+    Files ingested into ``target`` earlier (:mod:`.provenance`) are kept beside the new ones."""
     staging = target.with_name(f".{target.name}.building")
     shutil.rmtree(staging, ignore_errors=True)
     checksums = {}
@@ -57,6 +60,7 @@ def store_table(frame: pd.DataFrame, target: Path, time_column: str) -> dict[str
     for year in sorted(years.unique()):
         relative = f"year={year}/part-0.parquet"
         checksums[relative] = write_parquet(frame[years == year].reset_index(drop=True), staging / relative)
+    carry_ingests(target, staging)
     swap_in_directory(staging, target)
     return checksums
 

@@ -46,6 +46,11 @@ class TableSchema:
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
 
+    @property
+    def time_column(self) -> str | None:
+        """The table's time column (its first datetime column), which stored files are partitioned by."""
+        return next((column.name for column in self.columns if column.dtype == "datetime"), None)
+
     def column(self, name: str) -> Column:
         for column in self.columns:
             if column.name == name:
@@ -128,35 +133,64 @@ def _to_bool(value):
     return pd.NA
 
 
-def read_provider_csv(path, columns, what: str, sep: str | None = None) -> pd.DataFrame:
+def shown(path) -> str:
+    """``path`` as an error message prints it: on one line, and shortened when very long."""
+    text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(path))
+    return text if len(text) <= 255 else f"{text[:160]}…{text[-60:]} ({len(text)} caractères)"
+
+
+def read_provider_csv(path, columns, what: str, sep: str | None = None, encoding: str | None = None) -> pd.DataFrame:
     """Read a provider's CSV export as text, checking it has ``columns``.
 
-    ``sep=None`` picks ";" or "," from the header line. A byte-order mark and spaces around
-    header names are ignored; every cell stays text so validation sees what the provider wrote.
+    ``sep=None`` picks ";" or "," from the header line. ``encoding`` defaults to UTF-8 with or
+    without a byte-order mark (:func:`occidata.datasets.sourcefile.open_source` detects others).
+    Spaces around header names are ignored; every cell stays text so validation sees what the
+    provider wrote.
 
     Raises
     ------
     SchemaError
-        When the file is missing, unreadable as CSV, or lacks some of ``columns``; the message
-        names the file and ``what`` it should have been.
+        When the file is missing, unreadable as CSV, or lacks some of ``columns``: one French line
+        naming the file, the line where relevant, and ``what`` it should have been (never the
+        file's content).
     """
     from pathlib import Path
 
     path = Path(path)
+    name = shown(path)
+    encoding = encoding or "utf-8-sig"
     try:
         if sep is None:
-            with open(path, encoding="utf-8-sig") as handle:
+            with open(path, encoding=encoding) as handle:
                 header = handle.readline()
             sep = ";" if header.count(";") > header.count(",") else ","
-        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
     except FileNotFoundError:
-        raise SchemaError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise SchemaError(f"{path}: not a readable {what} ({error})") from None
+        raise SchemaError(f"{name} : fichier introuvable") from None
+    except pd.errors.EmptyDataError:
+        raise SchemaError(f"{name} : fichier vide, pas {what}") from None
+    except pd.errors.ParserError as error:
+        raise SchemaError(f"{name}{_parser_problem(str(error), sep)} ; illisible comme {what}") from None
+    except UnicodeDecodeError as error:
+        raise SchemaError(f"{name} : octet illisible en {encoding} (position {error.start}) ; "
+                          "précisez l'encodage (--encoding cp1252...)") from None
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in columns if c not in raw.columns]
     if missing:
-        raise SchemaError(
-            f"{path}: not {what}, missing column(s) {', '.join(missing)} (found: {', '.join(raw.columns[:8])})"
-        )
+        raise SchemaError(f"{name} : pas {what}, colonne(s) manquante(s) {', '.join(missing)} "
+                          f"(l'en-tête a {len(raw.columns)} colonne(s), séparateur « {sep} »)")
     return raw
+
+
+def _parser_problem(message: str, sep: str) -> str:
+    """pandas' tokenizer error, in French and without the file's content."""
+    import re
+
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if fields:
+        expected, line, saw = fields.groups()
+        return f", ligne {line} : {saw} champs au lieu des {expected} de l'en-tête (séparateur « {sep} »)"
+    quote = re.search(r"inside string starting at row (\d+)", message)
+    if quote:
+        return f", ligne {int(quote.group(1)) + 1} : guillemet ouvert jamais refermé"
+    return " : CSV mal formé"
