@@ -1,7 +1,8 @@
 """Dashboard "trafic-air": traffic on the main roads beside NO2 at the nearest stations.
 
-Each counter is paired with the nearest station measuring nitrogen dioxide (NO2), by distance in
-Lambert-93, as the curated notebook ``traffic/mobility_patterns`` does. Unusual counts are
+Each counter is paired with the nearest station measuring nitrogen dioxide (NO2) during the period of
+the counts (any NO2 station when none does), by distance in Lambert-93, as the curated notebook
+``traffic/mobility_patterns`` does. Unusual counts are
 flagged by :func:`occidata.compute.traffic_anomalies` (robust z-score at 3.5) against the same
 hour of the week when the data span four weeks or more, else against the same hour of the day.
 Hours are local (Europe/Paris). "Today" is the latest day of the traffic counts.
@@ -171,7 +172,7 @@ def anomaly_labels(local: pd.DatetimeIndex) -> tuple[np.ndarray, bool]:
     """The reference labels of each step: hour of the week with four weeks of data or more,
     else hour of the day; and whether they are weekly."""
     weekly = (local[-1] - local[0]) >= pd.Timedelta(days=WEEKLY_REFERENCE_DAYS)
-    labels = local.dayofweek * 24 + local.hour if weekly else local.hour
+    labels = local.day_of_week * 24 + local.hour if weekly else local.hour
     return np.asarray(labels, dtype=np.int64), bool(weekly)
 
 
@@ -202,8 +203,11 @@ def prepare(traffic: pd.DataFrame, air: pd.DataFrame, shapes: list | None = None
     stations = no2.drop_duplicates("station_code").set_index("station_code")[
         ["station_name", "longitude", "latitude"]].sort_index()
     hourly = no2.pivot_table(index="time_start", columns="station_code", values="value", aggfunc="mean")
+    # Stations of other years (an older export ingested beside) must not take a counter from one measuring then.
+    measuring = hourly.reindex(index=steps).notna().any()
+    candidates = stations[stations.index.isin(measuring.index[measuring])] if measuring.any() else stations
     return TrafficData(
-        counters=_nearest_stations(counters, stations), steps=steps, local=local, vehicles=vehicles,
+        counters=_nearest_stations(counters, candidates), steps=steps, local=local, vehicles=vehicles,
         speed=_pivot(traffic, "mean_speed_kmh", counters, steps), heavy=_pivot(traffic, "heavy_share", counters, steps),
         unusual=np.asarray(result.flagged, dtype=bool), stations=stations,
         no2=hourly.reindex(index=steps, columns=stations.index), weekly=weekly,

@@ -1,8 +1,11 @@
-"""A notebook's key results, machine-readable: summary.json beside the executed notebook.
+"""A notebook's key results, machine-readable: summary.json in the run's folder, or the user's own.
 
 Curated notebooks end with ``record_summary({...})``. The report runner points
-``OCCIDATA_REPORT_SUMMARY`` at the run's archive folder; run by hand, the file lands in the
-working directory. Reports and dashboards read these files instead of re-running analyses.
+``OCCIDATA_REPORT_SUMMARY`` at the run's archive folder. Run by hand (in a lab, where the
+kernel's working directory is the notebook's folder, often shared or read-only), the file goes to
+the user's own ``$XDG_STATE_HOME/occidata/summaries/<notebook>/summary.json``, never beside the
+notebook, and the cell's output says where. Reports and dashboards read these files instead of
+re-running analyses.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import datetime as dt
 import json
 import math
 import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +23,8 @@ import numpy as np
 
 from occidata import catalog
 from occidata.atomic import write_atomic
-from occidata.reports.archive import FILE_MODE
+from occidata.config import default_state_dir
+from occidata.reports.archive import FILE_MODE, SUMMARY_FILE
 from occidata.catalog import datasets_read
 
 SUMMARY_ENV = "OCCIDATA_REPORT_SUMMARY"
@@ -43,9 +49,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Set by Jupyter Server for the kernels it starts: the notebook's path.
+SESSION_ENV = "JPY_SESSION_NAME"
+
+
+def hand_run_path(environ=None) -> Path:
+    """Where a notebook run by hand keeps its summary: the user's own
+    ``$XDG_STATE_HOME/occidata/summaries/<notebook>/summary.json`` (``<notebook>`` is the stem
+    of the lab's notebook, else ``notebook``)."""
+    environ = os.environ if environ is None else environ
+    stem = Path(environ.get(SESSION_ENV) or "").stem
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "notebook"
+    return Path(default_state_dir()) / "summaries" / name / SUMMARY_FILE
+
+
 def summary_path(path: str | os.PathLike | None = None) -> Path:
-    """Where the summary goes: ``path``, else ``$OCCIDATA_REPORT_SUMMARY``, else ./summary.json."""
-    return Path(path or os.environ.get(SUMMARY_ENV) or "summary.json")
+    """Where the summary goes: ``path``, else ``$OCCIDATA_REPORT_SUMMARY`` (the platform's runs:
+    the run's own folder), else :func:`hand_run_path` — never the working directory."""
+    return Path(path or os.environ.get(SUMMARY_ENV) or hand_run_path())
 
 
 class WrittenSummary(type(Path())):
@@ -55,6 +76,14 @@ class WrittenSummary(type(Path())):
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(f"Résumé enregistré ({self.name})")
+
+
+class HandRunSummary(WrittenSummary):
+    """The path of a summary written by a notebook run by hand: the user's own file, shown whole
+    so that they find it."""
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(f"Résumé enregistré dans {self}")
 
 
 def record_summary(results: dict, path: str | os.PathLike | None = None) -> Path:
@@ -73,10 +102,11 @@ def record_summary(results: dict, path: str | os.PathLike | None = None) -> Path
     Returns
     -------
     pathlib.Path
-        The file written.
+        The file written; shown as its name for the platform's runs, whole for a run by hand.
     """
     if not isinstance(results, dict):
         raise TypeError(f"record_summary: results must be a dict, not {type(results).__name__}")
+    by_hand = not (path or os.environ.get(SUMMARY_ENV))
     target = summary_path(path)
     document = {
         "results": _plain(results),
@@ -84,6 +114,13 @@ def record_summary(results: dict, path: str | os.PathLike | None = None) -> Path
         "denied": _plain(getattr(catalog, "datasets_denied", list)()),
         "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n", mode=FILE_MODE)
-    return WrittenSummary(target)
+    text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    if not by_hand:
+        write_atomic(target, text, mode=FILE_MODE)
+        return WrittenSummary(target)
+    try:
+        write_atomic(target, text, mode=FILE_MODE)
+    except OSError:  # no writable home (a service account, a read-only home): a private temporary folder
+        target = Path(tempfile.mkdtemp(prefix=f"occidata-{target.parent.name}-")) / SUMMARY_FILE
+        write_atomic(target, text, mode=FILE_MODE)
+    return HandRunSummary(target)

@@ -84,6 +84,21 @@ def test_nearest_station_and_its_no2(loaded, counts, no2):
         assert value == pytest.approx(means.get(station, np.nan), nan_ok=True)
 
 
+def test_a_station_of_other_years_never_takes_a_counter(env, loaded):
+    # An older ATMO export ingested beside the current data: a station right on a counter, measuring NO2 in 2020.
+    rows, air = catalog.load("traffic_counts"), catalog.load("air_quality_hourly")
+    counter = loaded.counters.index[0]
+    old = air[(air["pollutant"] == "NO2") & (air["metric"] == "hourly")].head(24).assign(
+        station_code="FR99999", station_name="Station de 2020",
+        longitude=loaded.counters.loc[counter, "longitude"], latitude=loaded.counters.loc[counter, "latitude"])
+    old["time_start"] -= pd.DateOffset(years=4)
+    old["time_end"] -= pd.DateOffset(years=4)
+    data = traffic.prepare(rows, pd.concat([air, old], ignore_index=True))
+    assert data.counters.loc[counter, "nearest_station"] == loaded.counters.loc[counter, "nearest_station"]
+    assert "FR99999" not in set(data.counters["nearest_station"])
+    assert traffic.counter_table(data, data.latest_day())["no2"].notna().all()
+
+
 def test_unusual_hours_are_compute_traffic_anomalies(loaded, counts):
     steps = pd.date_range(counts["time_start"].min(), counts["time_start"].max(), freq="h")
     ids = list(loaded.counters.index)
