@@ -20,11 +20,14 @@ when the tab closes). Kernels see public data only: the service empties
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -297,6 +300,10 @@ def voila_config(cfg: dict, prefix: str, port: int):
     c.VoilaKernelManager.preheat_denylist = [re.escape(str(path)) + "$" for path in sorted(root.rglob("*.ipynb"))
                                              if path.stem not in approved or path.parent != root]
     c.VoilaExporter.language_code = "fr"
+    # Kernels talk to the service over Unix sockets, not loopback TCP ports: with many kernels,
+    # a port jupyter_client picked for a new kernel was sometimes taken meanwhile by one of the
+    # service's own connections, and the kernel died at every restart (Address already in use).
+    c.KernelManager.transport = "ipc"
     c.MappingKernelManager.cull_idle_timeout = section["cull_idle_timeout"]
     c.MappingKernelManager.cull_interval = section["cull_interval"]
     c.MappingKernelManager.cull_connected = False
@@ -311,6 +318,11 @@ def kernel_environment(cfg: dict) -> None:
     os.environ["OCCIDATA_ACCESS_LEVELS"] = ""
     os.environ["OCCIDATA_DATA_DIR"] = cfg["data_dir"]
     os.environ["OCCIDATA_STATE_DIR"] = cfg["state_dir"]
+    # The kernels' Unix sockets live in the runtime folder: a short private one (a socket's path
+    # is limited to 107 bytes), this account's alone.
+    runtime = tempfile.mkdtemp(prefix="occidata-voila-")
+    atexit.register(shutil.rmtree, runtime, True)
+    os.environ["JUPYTER_RUNTIME_DIR"] = runtime
     # Voilà looks for templates on the Jupyter data path: put our 'occidata' template first.
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(VOILA_TEMPLATES.parent), os.environ.get("JUPYTER_PATH")) if p)
 
