@@ -79,7 +79,8 @@ def test_every_hub_page_is_french_holds_no_inline_script_and_carries_the_policy(
 
     pages = [anonymous.get(hub.url + path, timeout=60) for path in ("hub/login", "hub/signup", "hub/nowhere")]
     pages += [admin.http.get(hub.url + path, timeout=60) for path in (
-        "hub/home", "hub/token", "hub/admin", "hub/authorize", "hub/change-password", f"hub/user/{hub.admin_name}/",
+        "hub/home", "hub/token", "hub/admin", "hub/authorize", "hub/change-password",
+        f"hub/change-password/{hub.admin_name}", f"hub/user/{hub.admin_name}/",
         "hub/spawn", "hub/nowhere")]  # the spawn last: it starts the server, shown starting (spawn-pending)
     server = hub.service()
     server.username = hub.admin_name
