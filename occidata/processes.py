@@ -10,7 +10,7 @@ none of them is a child of a live hub any more. The hub and the proxy are found 
 A service's helpers die with it: pool workers ask the kernel for a SIGKILL when their parent dies
 (:func:`die_with_parent`), so that a killed service never leaves a worker finishing a run on its
 own; kernels already do (ipykernel polls its parent). And a service runs once per state directory
-(:func:`hold_service_lock`), however it was started.
+(:func:`hold_service_lock`, ``<state>/locks/<service>.lock``), however it was started.
 """
 
 from __future__ import annotations
@@ -112,7 +112,9 @@ def die_with_parent() -> None:
 
 
 def _lock_path(state_dir: str | os.PathLike, name: str) -> Path:
-    return Path(state_dir) / "run" / f"{name}.lock"
+    # Not in run/ (root's alone in server mode): a folder every service account may pass through
+    # (0711), where each opens its own lock file and cannot list the others.
+    return Path(state_dir) / "locks" / f"{name}.lock"
 
 
 def prepare_service_lock(state_dir: str | os.PathLike, name: str, account: str | None = None) -> Path:
@@ -121,6 +123,7 @@ def prepare_service_lock(state_dir: str | os.PathLike, name: str, account: str |
     starting."""
     path = _lock_path(state_dir, name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o711)
     path.touch(mode=0o600, exist_ok=True)
     os.chmod(path, 0o600)
     if account and os.geteuid() == 0:

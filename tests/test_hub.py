@@ -308,3 +308,23 @@ def test_occidata_down_after_a_crash_leaves_nothing_behind(tmp_path, tiny_data_d
               f"restarted {restarted[0]} processes, {restarted[1] / 2**20:.0f} MiB; after down 0")
     finally:
         local.stop()
+
+
+def test_each_service_holds_its_lock_as_its_own_account(hub):
+    """A second copy of a service waits on this lock; in demo mode as root the services run as
+    their own accounts, which must be able to take it (a lock under run/, root's alone, was not)."""
+    import fcntl
+
+    locks = Path(hub.local.cfg["state_dir"]) / "locks"
+    for name in ("data", "reports"):
+        deadline = time.monotonic() + 60
+        while True:
+            with open(locks / f"{name}.lock") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    break  # held by the running service
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            assert time.monotonic() < deadline, f"the {name} service holds no lock"
+            time.sleep(0.5)
+        assert stat.S_IMODE((locks / f"{name}.lock").stat().st_mode) == 0o600

@@ -434,3 +434,21 @@ def test_hub_groups_become_access_levels():
     )
     set_access_levels(spawner)
     assert spawner.environment == {"OCCIDATA_DATA_DIR": "/data", "OCCIDATA_ACCESS_LEVELS": "partner"}
+
+
+def test_a_port_chosen_for_a_service_is_never_the_public_one_nor_another_s(tmp_path):
+    """The public port is chosen before the proxy listens on it: once, the reports service got
+    the same free port as the proxy, and the proxy sent /services/reports/ to itself (431)."""
+    import json
+
+    from occidata.hub.network import loopback_port
+    from occidata.platform import free_port
+    from occidata.state import StatePaths
+
+    public = free_port()
+    cfg = load_config({"OCCIDATA_STATE_DIR": str(tmp_path / "state"), "OCCIDATA_HUB__PORT": str(public)})
+    StatePaths(tmp_path / "state").prepare()
+    ports = [loopback_port(cfg, f"service-{i}") for i in range(200)]
+    assert public not in ports and len(set(ports)) == len(ports)
+    assert loopback_port(cfg, "service-7") == ports[7]  # kept
+    assert json.loads(StatePaths(tmp_path / "state").ports.read_text())["service-7"] == ports[7]

@@ -30,26 +30,53 @@ def find_proxy_command(cfg: dict, root: Path) -> str:
     )
 
 
-def _free_port() -> int:
+def _in_use(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers do not count
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
-def internal_ports(cfg: dict) -> dict[str, int]:
-    """The hub's own API port and the proxy's API port: the configured ones, else free ports
-    chosen at the first start of this state directory and kept in ``run/ports.json``, the same at
-    every later start (servers that outlive a crashed hub call the hub's API at that port)."""
-    hub = cfg["hub"]
-    state = StatePaths(Path(cfg["state_dir"]))
+def _kept_ports(state: StatePaths) -> dict[str, int]:
     try:
         kept = json.loads(state.ports.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
-        kept = {}
-    ports = {name: hub[name] or kept.get(name) or _free_port() for name in ("hub_port", "proxy_api_port")}
-    if ports != {name: kept.get(name) for name in ports}:
-        write_atomic(state.ports, json.dumps(ports) + "\n", mode=0o644)
-    return ports
+        return {}
+    return {name: port for name, port in kept.items() if isinstance(port, int)}
+
+
+def loopback_port(cfg: dict, name: str, configured: int | None = None, *, stable: bool = False) -> int:
+    """The loopback port of ``name`` (``hub_port``, ``proxy_api_port``, a service): ``configured``
+    if set, else the one kept for it in ``run/ports.json``, else a free port that none of this
+    platform's other ports uses (its public port included: it is chosen before the proxy listens),
+    kept from then on. Two platforms on one machine never share one; a service restarted after a
+    crash finds its port again. A kept port another program took meanwhile is replaced, unless
+    ``stable`` (the hub's API port: servers that outlived a crashed hub call it there)."""
+    if configured:
+        return configured
+    state = StatePaths(Path(cfg["state_dir"]))
+    kept = _kept_ports(state)
+    port = kept.get(name)
+    if port and (stable or not _in_use(port)):
+        return port
+    taken = {cfg["hub"]["port"], *kept.values(),
+             *(cfg["hub"][key] for key in ("hub_port", "proxy_api_port") if cfg["hub"][key])}
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in taken:
+            break
+    write_atomic(state.ports, json.dumps({**kept, name: port}, sort_keys=True) + "\n", mode=0o644)
+    return port
+
+
+def internal_ports(cfg: dict) -> dict[str, int]:
+    """The hub's own API port and the proxy's API port (see :func:`loopback_port`)."""
+    return {name: loopback_port(cfg, name, cfg["hub"][name], stable=True) for name in ("hub_port", "proxy_api_port")}
 
 
 def update_network(c, cfg: dict, root: Path) -> None:

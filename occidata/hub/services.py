@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
 
 from ..levels import GRANT_SCOPE, level_groups
 from ..processes import prepare_service_lock
 from .lab_accounts import labs_as_system_users
+from .network import loopback_port
 
 
 def culler_service(culler: dict) -> tuple[dict, dict]:
@@ -32,12 +32,6 @@ def culler_service(culler: dict) -> tuple[dict, dict]:
     return service, role
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def flat_env(prefix: str, section: dict) -> dict:
     """``OCCIDATA_*`` variables that rebuild ``section`` in the service's own load_config()."""
     env = {}
@@ -52,14 +46,14 @@ def flat_env(prefix: str, section: dict) -> dict:
     return env
 
 
-def _platform_service(name: str, module: str, port: int | None, environment: dict, *, description: str,
+def _platform_service(cfg: dict, name: str, module: str, port: int | None, environment: dict, *, description: str,
                       scopes: list[str], python: str = sys.executable, display: bool = True,
                       oauth: bool = True) -> tuple[dict, dict]:
     """A hub-managed service running ``python -m module`` on a loopback port, and its role."""
     service = {
         "name": name,
         "display": display,
-        "url": f"http://127.0.0.1:{port or _free_port()}",
+        "url": f"http://127.0.0.1:{loopback_port(cfg, name, port)}",
         "command": [python, "-m", module],
         "environment": environment,
     }
@@ -92,7 +86,7 @@ def reports_service(cfg: dict) -> tuple[dict, dict]:
         # all its token may do.
         scopes = ["access:services!service=data"]
         environment["OCCIDATA_DATA_SERVICE_URL"] = data_service_url(cfg)
-    service, role = _platform_service("reports", "occidata.reports.service", reports["port"], environment,
+    service, role = _platform_service(cfg, "reports", "occidata.reports.service", reports["port"], environment,
                                       description="Scheduled reports: reads non-public data through the data service",
                                       scopes=scopes, python=service_python(cfg))
     if labs_as_system_users(cfg):
@@ -121,7 +115,7 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
         **flat_env("OCCIDATA_SOURCES", cfg["sources"]),
         "OCCIDATA_REPORTS__ARCHIVE_DIR": cfg["reports"]["archive_dir"] or "null",
     }
-    service, role = _platform_service("dashboards", "occidata.dashboards.service", dashboards["port"], environment,
+    service, role = _platform_service(cfg, "dashboards", "occidata.dashboards.service", dashboards["port"], environment,
                                       description="Public dashboards: no hub API access needed", scopes=[],
                                       python=service_python(cfg), oauth=False)
     if labs_as_system_users(cfg):
@@ -171,7 +165,7 @@ def data_service(cfg: dict) -> tuple[dict, dict]:
         "OCCIDATA_REPORTS__ACCESS_LEVELS": json.dumps(cfg["reports"]["access_levels"]),
     }
     service, role = _platform_service(
-        "data", "occidata.catalog.service", section["port"], environment, python=service_python(cfg), display=False,
+        cfg, "data", "occidata.catalog.service", section["port"], environment, python=service_python(cfg), display=False,
         description="Data service: reads users' groups and roles, changes group membership",
         scopes=DATA_SERVICE_SCOPES)
     if cfg["mode"] == "server":
