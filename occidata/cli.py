@@ -20,14 +20,12 @@ from .state import StatePaths
 
 
 def stop_command() -> str:
-    """The command that stops this platform: ``make down``, or ``occidata down`` with the
-    ``OCCIDATA_*`` settings this one was started with (another state directory, other ports)."""
+    """The command that stops this platform: ``make down``, preceded by the ``OCCIDATA_*``
+    settings this one was started with (another state directory, other ports), if any."""
     import shlex
 
     settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("OCCIDATA_"))
-    if not settings:
-        return "make down"
-    return " ".join(f"{k}={shlex.quote(v)}" for k, v in settings) + " occidata down"
+    return " ".join([*(f"{k}={shlex.quote(v)}" for k, v in settings), "make down"])
 
 
 def cmd_up(args) -> int:
