@@ -11,10 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["POLLUTANTS", "pollutant_name", "find_pollutant"]
+__all__ = ["COMMON_NAMES", "POLLUTANTS", "pollutant_name", "find_pollutant"]
 
 #: The canonical spellings.
 POLLUTANTS = ("PM10", "PM2.5", "NO2", "O3", "SO2")
+
+#: What people call them, in French and English (the catalogue's search finds an entry by these).
+COMMON_NAMES = {
+    "PM10": ("particules", "particules fines", "particulate matter", "particles"),
+    "PM2.5": ("particules", "particules fines", "fine particles", "particulate matter"),
+    "NO2": ("dioxyde d'azote", "nitrogen dioxide", "azote"),
+    "O3": ("ozone",),
+    "SO2": ("dioxyde de soufre", "sulphur dioxide", "sulfur dioxide", "soufre"),
+}
 
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SEPARATORS = str.maketrans("", "", " ._,-")

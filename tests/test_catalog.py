@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import intake
 import pandas as pd
 import pytest
@@ -121,6 +124,22 @@ def test_search_by_text_and_metadata(platform):
     public = catalog.search(access="public")
     assert "air_quality_hourly" in public and "health_admissions" not in public
     assert catalog.search("", access="restricted") == ["health_admissions"]
+
+
+@pytest.mark.parametrize("query", ["qualité air", "qualite", "Qualité de l'air", "QUALITE AIR", "ozone",
+                                   "dioxyde d'azote", "particules fines", "pm2.5", "PM25", "air quality"])
+def test_search_finds_as_people_type_accents_case_words_and_common_names(platform, query):
+    """Before, 'qualité air', 'qualite' and 'ozone' found nothing: the search looked for the text
+    as one piece, accents included, and knew O3 only as O3."""
+    assert "air_quality_hourly" in catalog.search(query)
+
+
+def test_search_needs_every_word_and_the_cli_searches_the_same_way(platform):
+    assert catalog.search("ozone baignade") == []
+    assert catalog.search("qualite eaux baignade") == ["bathing_water"]
+    result = subprocess.run([sys.executable, "-m", "occidata.cli", "catalog", "search", "qualité air"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "air_quality_hourly" in result.stdout, result.stdout + result.stderr
 
 
 def test_partner_data_needs_the_partner_level_and_is_audited(platform):

@@ -81,20 +81,20 @@ def list_entries(catalog=None) -> list[dict]:
 
 
 def search(text: str = "", catalog=None, **metadata: Any) -> list[str]:
-    """Names of entries whose name, titles, description, producer or tags contain ``text``
-    (case-insensitive) and whose metadata equal every ``metadata`` filter (e.g. ``access="public"``)."""
+    """Names of entries found by every word of ``text`` (accents and case do not matter, a word
+    may be the start of one: see :mod:`occidata.catalog.words`) in their name, titles,
+    description, producer, tags, variables or the common names of their pollutants, and whose
+    metadata equal every ``metadata`` filter (e.g. ``access="public"``).
+
+    >>> search("qualité air") == search("qualite AIR")  # doctest: +SKIP
+    True
+    """
+    from .words import matches
+
     catalog = catalog or open_catalog()
-    text = text.lower()
-    found = []
-    for name in sorted(catalog):
-        meta = catalog[name].metadata
-        haystack = " ".join(
-            [name, meta.get("title_fr", ""), meta.get("title_en", ""), meta.get("description", ""),
-             meta.get("producer", ""), " ".join(meta.get("tags", []))]
-        ).lower()
-        if text in haystack and all(meta.get(key) == value for key, value in metadata.items()):
-            found.append(name)
-    return found
+    return [name for name in sorted(catalog)
+            if matches(text, name, catalog[name].metadata)
+            and all(catalog[name].metadata.get(key) == value for key, value in metadata.items())]
 
 
 def show(name: str, catalog=None) -> dict:
