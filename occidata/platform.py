@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import requests
 
 from .config import load_config
+from .hub.network import free_port, internal_ports, port_in_use  # free_port: the tests' and benchmarks' too
 from .processes import platform_processes, resident_memory, stop_processes
 from .state import StatePaths
 
@@ -81,23 +81,10 @@ def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: P
         log.close()
 
 
-def _in_use(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        # As the hub and the proxy listen: connections of a previous run left in TIME_WAIT do not count.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
 def check_ports_free(cfg: dict) -> None:
     """Refuse to start on a port another program holds (a second platform, most often), naming
     the port and the setting that moves it; the proxy a crashed hub of this state directory left
     keeps its ports (the new hub takes it over)."""
-    from .hub.network import internal_ports
-
     state = StatePaths(Path(cfg["state_dir"]))
     ports = internal_ports(cfg)
     wanted = [("hub.hub_port", ports["hub_port"], "127.0.0.1")]
@@ -105,7 +92,7 @@ def check_ports_free(cfg: dict) -> None:
         wanted += [("hub.port", cfg["hub"]["port"], cfg["hub"]["ip"] or "0.0.0.0"),
                    ("hub.proxy_api_port", ports["proxy_api_port"], "127.0.0.1")]
     for key, port, host in wanted:
-        if _in_use(host, port):
+        if port_in_use(port, host):
             variable = "OCCIDATA_" + key.upper().replace(".", "__")
             raise PlatformError(f"port {port} ({key}) is already in use on {host}, by another program or "
                                 f"another platform: choose another one ({variable}=...), or stop the other one")
@@ -180,13 +167,6 @@ def platform_footprint(cfg: dict) -> tuple[int, int]:
     pids = [pid for pid in (read_pid(state.hub_pid), read_pid(state.proxy_pid)) if pid]
     pids += platform_processes(state.root)
     return len(pids), resident_memory(pids)
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LocalHub:

@@ -137,6 +137,29 @@ def prepare_service_lock(state_dir: str | os.PathLike, name: str, account: str |
     return path
 
 
+def try_lock(path: str | os.PathLike) -> tuple[IO | None, str]:
+    """Open ``path`` and take its exclusive ``flock`` without waiting: ``(the open file, "")``,
+    with this pid written in it (keep the file open: the lock goes with it), or ``(None, the
+    holder's pid)``. OSError when the file cannot be opened."""
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held by the caller
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        return None, holder
+    _write_pid(handle)
+    return handle, ""
+
+
+def _write_pid(handle: IO) -> None:
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+
+
 def hold_service_lock(state_dir: str | os.PathLike, name: str) -> IO | None:
     """Take the lock of service ``name`` for ``state_dir``, waiting while another copy holds it;
     keep the returned file open for the life of the service (the lock goes with the process).
@@ -147,18 +170,13 @@ def hold_service_lock(state_dir: str | os.PathLike, name: str) -> IO | None:
     """
     path = _lock_path(state_dir, name)
     try:
-        handle = open(path, "r+")  # noqa: SIM115 - held until the process ends
+        handle, holder = try_lock(path)
+        if handle is None:
+            log.warning("service %s: another copy (pid %s) holds %s; waiting for it to stop", name, holder, path)
+            handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held until the process ends
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            _write_pid(handle)
     except OSError as exc:
         log.warning("service %s: no lock at %s (%s): a second copy would not be detected", name, path, exc)
         return None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = handle.read().strip() or "?"
-        log.warning("service %s: another copy (pid %s) holds %s; waiting for it to stop", name, holder, path)
-        fcntl.flock(handle, fcntl.LOCK_EX)
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
     return handle

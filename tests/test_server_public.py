@@ -272,3 +272,27 @@ def test_a_refused_gate_notebook_reaches_nothing_that_is_served(server, dashboar
              .headers.get("X-Occidata-Snapshot") for d in DASHBOARDS}
     assert after == before and all(before.values())
     assert not [a for a in pwd.getpwall() if a.pw_name.startswith(server.names["gate"])]
+
+
+def test_the_hub_pages_and_the_service_locks_hold_in_server_mode(server, dashboards_ready):
+    """Server mode, the real deployment: every hub page an admin meets runs no inline script and
+    carries the hub's policy (a planted script ran with the admin's cookie before), and each
+    service holds its lock as its own account (the lock folder was root's alone)."""
+    import fcntl
+
+    from test_hub_pages import assert_hub_policy, inline_scripts
+
+    admin = server.hub.session()
+    assert admin.login(server.hub.admin_name, server.hub.admin_password)
+    for path in ("hub/login", "hub/home", "hub/token", "hub/admin", "hub/authorize", "hub/nowhere"):
+        response = admin.http.get(server.hub.url + path, timeout=60)
+        assert_hub_policy(response)
+        inline, lang = inline_scripts(response.text)
+        assert inline == [] and lang == "fr", (path, inline, lang)
+    for name, account in (("data", server.names["service"]), ("reports", server.names["reports"]),
+                          ("dashboards", server.names["public"])):
+        lock = server.state / "locks" / f"{name}.lock"
+        assert lock.stat().st_uid == pwd.getpwnam(account).pw_uid
+        with open(lock) as handle:
+            with pytest.raises(BlockingIOError):  # held by the running service
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -30,11 +30,20 @@ def find_proxy_command(cfg: dict, root: Path) -> str:
     )
 
 
-def _in_use(port: int) -> bool:
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
     with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers do not count
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a program listens on ``host:port`` (connections left in TIME_WAIT do not count:
+    the hub and the proxy listen with SO_REUSEADDR too)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             return True
     return False
@@ -60,16 +69,13 @@ def loopback_port(cfg: dict, name: str, configured: int | None = None, *, stable
     state = StatePaths(Path(cfg["state_dir"]))
     kept = _kept_ports(state)
     port = kept.get(name)
-    if port and (stable or not _in_use(port)):
+    if port and (stable or not port_in_use(port)):
         return port
     taken = {cfg["hub"]["port"], *kept.values(),
              *(cfg["hub"][key] for key in ("hub_port", "proxy_api_port") if cfg["hub"][key])}
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in taken:
-            break
+    port = free_port()
+    while port in taken:
+        port = free_port()
     write_atomic(state.ports, json.dumps({**kept, name: port}, sort_keys=True) + "\n", mode=0o644)
     return port
 

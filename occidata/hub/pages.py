@@ -50,11 +50,11 @@ class _ProxyErrorAsJson(web.OutputTransform):
 
     def __init__(self, request: httputil.HTTPServerRequest, prefix: str):
         super().__init__(request)
+        self.as_json, self.code, self.target = False, 0, ""
         code = request.path.rsplit("/", 1)[-1]
-        target = (parse_qs(urlparse(request.uri).query).get("url") or [""])[0]
-        self.as_json = (request.path.startswith(prefix + "error/") and code.isdigit()
-                        and bool(_API_PATH.search(urlparse(target).path)))
-        self.code, self.target = (int(code) if code.isdigit() else 0), target
+        if request.path.startswith(prefix + "error/") and code.isdigit():  # the proxy's error requests only
+            self.target = (parse_qs(urlparse(request.uri).query).get("url") or [""])[0]
+            self.as_json, self.code = bool(_API_PATH.search(urlparse(self.target).path)), int(code)
 
     def transform_first_chunk(self, status_code, headers, chunk, finishing):
         if not self.as_json:

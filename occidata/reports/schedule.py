@@ -35,10 +35,8 @@ scheduler was down) is recorded once with the run's own status, never also as in
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
-import os
 import re
 import smtplib
 import string
@@ -343,21 +341,13 @@ class Scheduler:
         self._recover()
 
     def _hold_owner_lock(self):
+        from occidata.processes import try_lock
+
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / "scheduler.lock"
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held until shutdown
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            handle.close()
+        handle, holder = try_lock(self.folder / "scheduler.lock")
+        if handle is None:
             raise SchedulerBusy(f"another report scheduler (pid {holder}) runs for {self.folder}: "
-                                "stop it first (occidata down)") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+                                "stop it first (occidata down)")
         return handle
 
     # state ------------------------------------------------------------------------------------
