@@ -53,6 +53,8 @@ def cmd_up(args) -> int:
     print(f"\n  Occitanie Data Lab: {url}\n  Logs: {state.hub_log}\n  Stop: {stop_command()}\n")
     if cfg["dashboards"]["enabled"]:
         print(f"  Public dashboards (no account): {url}services/dashboards/ (first snapshots render in the background)")
+    if cfg["catalogue_pages"]["enabled"]:
+        print(f"  Data catalogue (no account for public entries): {url}services/catalogue/")
     if cfg["mode"] == "demo":
         from .dashboards.gate import isolated
         from .hub.lab_accounts import sharing_note
@@ -225,6 +227,21 @@ def cmd_catalog_show(args) -> int:
     from . import catalog
 
     yaml.safe_dump(catalog.show(args.name), sys.stdout, sort_keys=False, allow_unicode=True)
+    return 0
+
+
+def cmd_catalog_load(args) -> int:
+    import pandas as pd
+
+    from . import catalog
+
+    # A refusal (PermissionError) is printed by main() as one line: the level, who grants it, the page.
+    loaded = catalog.load(args.name, **({"year": args.year} if args.year is not None else {}))
+    if isinstance(loaded, pd.DataFrame):
+        print(f"{args.name}: {len(loaded)} rows")
+        print(loaded.head(args.rows).to_string())
+    else:
+        print(loaded)
     return 0
 
 
@@ -463,6 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = cat.add_parser("show", help="an entry's metadata")
     show.add_argument("name")
     show.set_defaults(func=cmd_catalog_show)
+    load = cat.add_parser("load", help="load an entry (with your access levels) and print its first rows")
+    load.add_argument("name")
+    load.add_argument("--year", type=int, help="the year to load, for tables built by year")
+    load.add_argument("--rows", type=int, default=5, help="how many rows to print (default 5)")
+    load.set_defaults(func=cmd_catalog_load)
     cat.add_parser("generate", help="rewrite catalog/catalog.yaml from the dataset modules").set_defaults(func=cmd_catalog_generate)
     report = commands.add_parser("report", help="run notebooks as archived reports").add_subparsers(dest="action", required=True)
     run = report.add_parser("run", help="check the parameters, execute with papermill, archive the run")

@@ -61,3 +61,21 @@ def level_groups(entries: Mapping[str, Mapping] | None = None) -> list[str]:
 def needs_second_steward(level: str) -> bool:
     """Restricted levels (personal data) are granted by two different stewards, partner by one."""
     return level.startswith(RESTRICTED_PREFIX)
+
+
+def describe_level(level: str) -> str:
+    """What ``level`` opens, in French, as a researcher reads it (``public``, ``partner``, ``restricted:<d>``)."""
+    if level == "public":
+        return "données ouvertes, sans demande"
+    if level == PARTNER:
+        return "données des partenaires de la fiducie, pour les chercheurs sous convention"
+    if is_level_group(level):
+        return (f"données personnelles de « {level[len(RESTRICTED_PREFIX):]} », accordées jeu par jeu "
+                "par deux intendants des données différents")
+    raise ValueError(f"unknown access level {level!r}; levels: public, {PARTNER}, {RESTRICTED_PREFIX}<dataset>")
+
+
+def steward_names(cfg: dict) -> list[str]:
+    """Who grants levels: the hub users of ``data_service.stewards``, then the configured admin
+    ``auth.admin`` (other hub admins are not stewards unless listed), each once."""
+    return list(dict.fromkeys([*cfg["data_service"]["stewards"], cfg["auth"]["admin"]]))

@@ -143,7 +143,7 @@ def test_search_needs_every_word_and_the_cli_searches_the_same_way(platform):
 
 
 def test_partner_data_needs_the_partner_level_and_is_audited(platform):
-    with pytest.raises(PermissionError, match="needs access level 'partner'"):
+    with pytest.raises(PermissionError, match="« building_meters » : cette entrée demande le niveau d'accès « partner »"):
         catalog.load("building_meters", levels=set())
     catalog.load("building_meters", levels={"partner"}, user="chercheuse")
     last = read_audit(platform / "logs" / "audit.jsonl")[-1]
@@ -155,7 +155,7 @@ def test_partner_data_needs_the_partner_level_and_is_audited(platform):
 
 
 def test_restricted_data_needs_its_own_grant(platform):
-    with pytest.raises(PermissionError, match="needs access level 'restricted:health_admissions'"):
+    with pytest.raises(PermissionError, match="demande le niveau d'accès « restricted:health_admissions »"):
         catalog.load("health_admissions", levels={"partner", "restricted:other"})
 
 
@@ -167,8 +167,30 @@ def test_public_reads_are_not_audited(platform):
 
 def test_demo_mode_never_serves_restricted_data(platform, monkeypatch):
     monkeypatch.setenv("OCCIDATA_MODE", "demo")
-    with pytest.raises(PermissionError, match="demo mode"):
+    with pytest.raises(PermissionError, match="une plateforme en mode démo ne sert aucune donnée restreinte"):
         catalog.load("health_admissions", levels={"restricted:health_admissions"})
+
+
+def test_cli_load_without_the_level_prints_the_french_refusal_on_one_line(platform):
+    """`occidata catalog load` as a researcher types it: no traceback, one line that says the level,
+    who grants it (the configured stewards, the admin, the contact) and the entry's catalogue page."""
+    import os
+
+    env = {**os.environ, "OCCIDATA_ACCESS_LEVELS": "", "OCCIDATA_DATA_SERVICE__STEWARDS": '["intendante"]',
+           "OCCIDATA_AUTH__ADMIN": "chef", "OCCIDATA_DATA_SERVICE__CONTACT": "donnees@exemple.fr",
+           "OCCIDATA_HUB__PUBLIC_URL": "https://lab.exemple.fr", "OCCIDATA_HUB__BASE_URL": "/occitanie/"}
+    command = [sys.executable, "-m", "occidata.cli", "catalog", "load", "building_meters", "--year", "2024"]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1, refused.stderr
+    assert lines[0].startswith("occidata: Accès refusé à « building_meters » : cette entrée demande le niveau "
+                               "d'accès « partner »"), lines[0]
+    assert "intendants des données de la plateforme : intendante, chef (adresse : donnees@exemple.fr)" in lines[0]
+    assert lines[0].endswith("https://lab.exemple.fr/occitanie/services/catalogue/building_meters")
+    allowed = subprocess.run(command + ["--rows", "3"], env={**env, "OCCIDATA_ACCESS_LEVELS": "partner"},
+                             capture_output=True, text=True, timeout=120)
+    assert allowed.returncode == 0 and allowed.stdout.startswith("building_meters: "), allowed.stderr
 
 
 def test_changed_file_fails_its_checksum(platform, tmp_path, monkeypatch):

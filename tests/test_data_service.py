@@ -108,7 +108,13 @@ def test_partner_entry_needs_the_group_and_a_revoke_acts_on_the_next_request(dat
     assert denied.status_code == 403
     body = denied.json()
     assert body["level_needed"] == "partner"
-    assert "agri_sensors needs access level 'partner' (your groups: none); ask a data steward" == body["error"]
+    page = f"{data_hub.url}services/catalogue/agri_sensors"
+    assert body["catalogue_page"] == page
+    # French, with the level, the stewards who grant it (here the configured admin) and the entry's page.
+    assert body["error"].startswith("Accès refusé à « agri_sensors » : cette entrée demande le niveau d'accès "
+                                    "« partner »"), body["error"]
+    assert f"intendant des données de la plateforme : {data_hub.admin_name}." in body["error"]
+    assert body["error"].endswith(f"Fiche de l'entrée : {page}")
     last = read_audit(audit_log(data_hub))[-1]
     assert (last["event"], last["what"], last["access"]) == ("access_denied", "agri_sensors", "partner")
     assert last["who"] == pseudonym(data_hub, "chercheur-donnees")
@@ -186,7 +192,7 @@ def test_restricted_entries_are_never_served_in_demo_mode(data_hub):
     set_group(data_hub, "restricted:health_admissions", "epidemiologiste", True)
     refused = get(data_hub, "api/tables/health_admissions", token)
     assert refused.status_code == 403
-    assert "restricted datasets are not served in demo mode" in refused.json()["error"]
+    assert "mode démo ne sert aucune donnée restreinte" in refused.json()["error"]
     assert refused.json()["level_needed"] == "restricted:health_admissions"
     last = read_audit(audit_log(data_hub))[-1]
     assert (last["event"], last["what"]) == ("access_denied", "health_admissions")
@@ -247,10 +253,14 @@ def test_client_load_and_plain_intake_go_through_the_service(data_hub, tiny_data
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token)
     monkeypatch.setenv("OCCIDATA_DATA_DIR", str(tiny_data_dir))
     monkeypatch.setenv("OCCIDATA_ACCESS_LEVELS", "partner")  # not believed: the service checks the hub groups
-    with pytest.raises(PermissionError, match="needs access level 'partner'"):
+    with pytest.raises(PermissionError, match="demande le niveau d'accès « partner »"):
         remote.fetch_table("agri_sensors")
-    with pytest.raises(PermissionError, match="needs access level 'partner'"):
+    with pytest.raises(PermissionError, match="demande le niveau d'accès « partner »") as refused:
         catalog.load("agri_sensors")
+    assert str(refused.value).endswith(f"{data_hub.url}services/catalogue/agri_sensors")
+    # Plain Intake through the catalogue file: the same refusal.
+    with pytest.raises(PermissionError, match="demande le niveau d'accès « partner »"):
+        intake.from_yaml_file(str(CATALOG_PATH))["agri_sensors"].read()
     assert {"name": "agri_sensors", "access": "partner"}.items() <= catalog.datasets_denied()[-1].items()
 
     grant(data_hub, steward, "laborantine")
@@ -294,7 +304,8 @@ def test_a_lab_kernel_reads_through_the_service_with_its_servers_token(data_hub,
         out = person.execute(kernel["id"], code, timeout=120).split("\n")
         rows = len(tables.read_table("agri_sensors", tiny_data_dir))
         assert out[:3] == ["True", str(rows), str(rows)], out
-        assert "demo mode" in out[3], out
+        assert "mode démo ne sert aucune donnée restreinte" in out[3], out
+        assert out[3].endswith(f"{data_hub.url}services/catalogue/health_admissions"), out
         # The read came from the service, with the server's token, as the user.
         reads = [r for r in read_audit(audit_log(data_hub)) if r["event"] == "read" and r["what"] == "agri_sensors"]
         assert reads[-1]["who"] == pseudonym(data_hub, "labo")
@@ -311,8 +322,8 @@ def test_a_membership_made_through_the_hub_api_grants_nothing(data_hub, steward)
     set_group(data_hub, "partner", "raccourci", True)
     refused = get(data_hub, "api/tables/agri_sensors", token)
     assert refused.status_code == 403, refused.text[:300]
-    assert "not granted through the data trust" in refused.json()["error"]
-    assert "pas été accordée par la fiducie" in refused.json()["error"]
+    assert "vous êtes membre du groupe du hub « partner », mais cette appartenance n'a pas été accordée par la " \
+           "fiducie" in refused.json()["error"]
     last = read_audit(audit_log(data_hub))[-1]
     assert (last["event"], last["what"], last["reason"]) == ("access_denied", "agri_sensors",
                                                             "hub group membership not granted through the data trust")

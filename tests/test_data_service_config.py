@@ -59,4 +59,4 @@ def test_data_service_disabled(tmp_path):
 
 def test_lab_servers_env_is_not_taken_for_configuration():
     cfg = load_config({"OCCIDATA_DATA_SERVICE_URL": "http://127.0.0.1:8000/services/data/", "OCCIDATA_STATE_DIR": "/tmp/x"})
-    assert cfg["data_service"] == {"enabled": True, "port": None, "stewards": []}
+    assert cfg["data_service"] == {"enabled": True, "port": None, "stewards": [], "contact": None}

@@ -182,5 +182,5 @@ def test_leaks_and_waste_needs_partner_access(env, tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as failure:
         execute("buildings/leaks_and_waste", tmp_path)
     assert failure.value.ename == "PermissionError"
-    assert "needs access level 'partner'" in failure.value.evalue
+    assert "demande le niveau d'accès « partner »" in failure.value.evalue
     assert not (tmp_path / "summary.json").exists()

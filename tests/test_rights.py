@@ -149,6 +149,11 @@ def test_restricted_needs_a_second_steward(trust, researcher_kernel):
     assert "second" in first.stdout and "not granted yet" in first.stdout, first.stdout
     refused = load_in_lab(trust, researcher_kernel, "health_admissions")
     assert refused.startswith("refused:") and RESTRICTED in refused, "one steward is not enough"
+    # What the researcher reads in the lab: French, the level, every steward who may grant it, the page.
+    assert refused.startswith(f"refused: Accès refusé à « health_admissions » : cette entrée demande le niveau "
+                              f"d'accès « {RESTRICTED} »"), refused
+    assert f"intendants des données de la plateforme : {STEWARD}, {SECOND}, {trust.hub.admin_name}." in refused
+    assert refused.endswith(f"Fiche de l'entrée : {trust.hub.url}services/catalogue/health_admissions"), refused
     listing = trust.cli("list", token=trust.token(SECOND))
     assert listing.returncode == 0, listing.stderr
     assert f"{RESTRICTED} for {RESEARCHER}, requested by {STEWARD}" in listing.stdout, listing.stdout
@@ -201,7 +206,7 @@ def test_an_admin_adding_themselves_to_partner_through_the_hub_api_is_still_refu
     try:
         answer = trust.table(admin.token, "agri_sensors")
         assert answer.status_code == 403, answer.text[:300]
-        assert "not granted through the data trust" in answer.json()["error"]
+        assert "mais cette appartenance n'a pas été accordée par la fiducie de données" in answer.json()["error"]
         denied = trust.events("access_denied", admin.username)[-1]
         assert denied["what"] == "agri_sensors" and "not granted through the data trust" in denied["reason"]
     finally:

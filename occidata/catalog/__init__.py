@@ -31,6 +31,7 @@ from ..datasets.stored import stored_record
 from ..levels import required_level
 from ..privacy.audit import record_read
 from ..state import StatePaths
+from .access_message import DEMO, access_refusal
 from .spec import CATALOG_PATH
 from .tables import CatalogError, ParameterError, built_years, parse_query, read_table, to_pandas, verify_files
 
@@ -184,7 +185,8 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
     Raises
     ------
     PermissionError
-        When the caller lacks the entry's access level (the message names it).
+        When the caller lacks the entry's access level: the message, in French, names the level, the
+        stewards who grant it and the entry's catalogue page (:mod:`occidata.catalog.access_message`).
     CatalogError
         For an unknown entry or parameter, data not built, or a file that fails its checksum.
     """
@@ -197,13 +199,12 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
     access = meta["access"]
     needed = required_level(name, access)
     if access == "restricted" and cfg["mode"] == "demo":
-        raise _deny(name, access, f"{name} is restricted and demo mode does not serve restricted datasets at all")
+        raise _deny(name, access, access_refusal(name, access, cfg, DEMO))
     service = remote.service_url() if access != "public" else None
     if service is None:
         granted = caller_levels() if levels is None else {"public"} | set(levels)
         if needed != "public" and needed not in granted:
-            raise _deny(name, access, f"{name} needs access level '{needed}' (you have: "
-                                      f"{', '.join(sorted(granted))}); ask a data steward")
+            raise _deny(name, access, access_refusal(name, access, cfg))
     data_dir = Path(cfg["data_dir"])
     record = stored_record(data_dir, name) if service is None else None
     params = _check_parameters(name, meta["kind"], params, record, meta.get("variables", {}))

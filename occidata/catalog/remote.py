@@ -9,8 +9,9 @@ proxy) and ``JUPYTERHUB_API_TOKEN`` (the server's token, allowed to call the ser
 
 ``occidata.catalog.load`` goes through here for non-public entries, and so does plain Intake:
 catalog/catalog.yaml points its non-public entries at :class:`DataServiceTable` and
-:class:`DataServiceGrid`. A denial is a ``PermissionError`` with the service's message (it names
-the level needed); a bad request or unknown entry a ``CatalogError``.
+:class:`DataServiceGrid`. A denial is a ``PermissionError`` with the service's message (in French: the
+level needed, the stewards who grant it, the entry's catalogue page; see
+:mod:`occidata.catalog.access_message`); a bad request or unknown entry a ``CatalogError``.
 """
 
 from __future__ import annotations

@@ -34,7 +34,9 @@ Endpoints, under the prefix:
   POST ``{"action": "grant"|"revoke", "user": …, "level": …}`` to change them (200 done, 202 pending);
 - ``api/audit?user=&dataset=&event=&since=&until=`` (stewards): audit records (pseudonymised).
 
-Denials are 403 with ``{"error": …, "level_needed": …}`` and an ``access_denied`` audit event;
+Denials are 403 with ``{"error": …, "level_needed": …, "catalogue_page": …}`` (the error is the French
+refusal of :mod:`occidata.catalog.access_message`: the level, the stewards who grant it, the entry's
+page) and an ``access_denied`` audit event;
 non-public reads, grants and revokes are audited too (people pseudonymised by the audit log).
 Errors are always JSON, never a traceback page.
 """
@@ -45,12 +47,14 @@ import json
 import logging
 import os
 import re
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
 from tornado import ioloop, web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from occidata.addresses import catalogue_page, public_url
 from occidata.config import load_config
 from occidata.processes import hold_service_lock
 from occidata.datasets import get_dataset, names
@@ -60,6 +64,7 @@ from occidata.levels import GRANT_SCOPE, is_level_group, level_groups, needs_sec
 from occidata.privacy.audit import query_audit, record_event
 from occidata.state import StatePaths
 
+from .access_message import DEMO, MISSING, NOT_GRANTED as NOT_GRANTED_BY_TRUST, access_refusal
 from .grants import GrantsError, GrantStore, grants_path
 from .spec import entry_metadata
 from .tables import CatalogError, ParameterError, built_years, parse_query, scan_table, verify_files
@@ -69,7 +74,6 @@ log = logging.getLogger("occidata.catalog.service")
 ARROW_TYPE = "application/vnd.apache.arrow.stream"
 ARROW_COMPRESSION = "zstd"
 PARQUET_TYPE = "application/vnd.apache.parquet"
-DEMO_REFUSAL = "restricted datasets are not served in demo mode"
 SAFE_KEY_PART = re.compile(r"^[A-Za-z0-9._-]+$")
 # Our grids' keys are a few dozen characters ("tmax/0.0.0", "c/0/0/0"); far longer ones are no key
 # of a store and would reach the file system as names it refuses (ENAMETOOLONG).
@@ -101,13 +105,6 @@ def scope_refusal() -> str:
             f"/ This token may not grant or revoke (it lacks the scope {GRANT_SCOPE}): it is probably a lab "
             "server's token or a browser session. Create your own token at /hub/token and run "
             "`occidata access grant ... --token <your own token>` (or set OCCIDATA_TOKEN).")
-
-
-def not_granted_refusal(name: str, needed: str) -> str:
-    return (f"{name} needs access level '{needed}': vous êtes membre du groupe du hub « {needed} », mais cette "
-            "appartenance n'a pas été accordée par la fiducie de données (occidata access grant) ; demandez-la à "
-            f"un intendant des données. / You are a member of the hub group '{needed}', but that membership was "
-            "not granted through the data trust (occidata access grant); ask a data steward.")
 
 
 def catalogue_entries() -> dict[str, dict]:
@@ -341,20 +338,25 @@ class Base(_hub_authenticated(), web.RequestHandler):
     def authorize(self, name: str) -> dict:
         """The entry's metadata if the caller may read it now; else 403 (audited)."""
         meta = self.entry(name)
-        needed = required_level(name, meta["access"])
-        if meta["access"] == "restricted" and self.state["mode"] == "demo":
-            self.audit("access_denied", what=name, access=meta["access"], reason="demo mode")
-            raise ApiError(403, f"{name}: {DEMO_REFUSAL}", level_needed=needed)
+        access = meta["access"]
+        needed = required_level(name, access)
+        if access == "restricted" and self.state["mode"] == "demo":
+            self.audit("access_denied", what=name, access=access, reason="demo mode")
+            raise self.refusal(name, access, DEMO)
         if needed != "public" and needed not in self.groups:
             self.lapse(needed)
-            self.audit("access_denied", what=name, access=meta["access"])
-            shown = ", ".join(self.groups) or "none"
-            raise ApiError(403, f"{name} needs access level '{needed}' (your groups: {shown}); ask a data steward",
-                           level_needed=needed)
+            self.audit("access_denied", what=name, access=access)
+            raise self.refusal(name, access)
         if not self.holds(needed):
-            self.audit("access_denied", what=name, access=meta["access"], reason=NOT_GRANTED)
-            raise ApiError(403, not_granted_refusal(name, needed), level_needed=needed)
+            self.audit("access_denied", what=name, access=access, reason=NOT_GRANTED)
+            raise self.refusal(name, access, NOT_GRANTED_BY_TRUST)
         return meta
+
+    def refusal(self, name: str, access: str, reason: str = MISSING) -> ApiError:
+        """The 403 of entry ``name``: the French refusal, the level needed and the entry's catalogue page."""
+        return ApiError(403, self.state["refuse"](name, access, reason=reason),
+                        level_needed=required_level(name, access),
+                        catalogue_page=catalogue_page(name, self.state["public_url"]))
 
     def lapse(self, level: str) -> None:
         """The caller left ``level``'s hub group by another door: their grant ends (audited)."""
@@ -668,6 +670,9 @@ def service_state(cfg: dict, prefix: str) -> dict:
         "audit_log": StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl",
         "entries": catalogue_entries(),
         "grants": grants_path(cfg["state_dir"]),
+        # Refusals name the stewards and link to the entry's page at the hub's public address.
+        "refuse": partial(access_refusal, cfg=cfg),
+        "public_url": public_url(cfg),
         # Services served, with their levels: the report scheduler's come from the configuration.
         "service_levels": {"reports": {level for level in cfg["reports"]["access_levels"]
                                        if not level.startswith("restricted:")}} if cfg["reports"]["enabled"] else {},
