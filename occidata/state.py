@@ -8,6 +8,7 @@ Layout::
         cookie-secret            hub cookie secret (written by JupyterHub itself)
         proxy-token              shared hub <-> proxy token
         initial-admin-password   the first admin's password, removed once `occidata up` printed it
+      account-requests.json      0600; affiliation, time and approver of each signup
       logs/jupyterhub.log
       run/jupyterhub.pid, run/jupyterhub-proxy.pid
       homes/<user>/              demo-mode home directories
@@ -48,6 +49,11 @@ class StatePaths:
     @property
     def initial_admin_password(self) -> Path:
         return self.secrets / "initial-admin-password"
+
+    @property
+    def account_requests(self) -> Path:
+        """Affiliation, time of request and approver of each signup (occidata.hub.account_requests)."""
+        return self.root / "account-requests.json"
 
     @property
     def logs(self) -> Path:

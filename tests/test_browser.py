@@ -48,7 +48,10 @@ def test_login_page_is_french_and_links_the_public_dashboards(hub, page):
 def test_login_form_leads_to_jupyterlab_and_a_french_home(hub, page):
     log_in_as_admin(page, hub)
     try:
-        # The hub spawns the server and sends the browser on to JupyterLab.
+        # An admin lands on the hub's home; its start button spawns the server and the hub sends
+        # the browser on to JupyterLab.
+        page.wait_for_url("**/hub/home", timeout=60_000)
+        page.click("#start")
         page.wait_for_url(f"**/user/{hub.admin_name}/lab**", timeout=90_000)
         page.goto(hub.url + "hub/home")
         expect(page.locator("#start")).to_contain_text("Ouvrir mon serveur")

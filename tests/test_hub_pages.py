@@ -131,11 +131,11 @@ def test_the_hub_pages_work_in_chromium_and_a_planted_script_never_runs(planted_
         visit.console_errors.clear()
 
     try:
-        # Login, then the spawn: the hub shows the progress page (its event stream) and reloads
-        # into JupyterLab when the server is ready.
+        # Login, then the spawn (an admin lands on the hub's home, hence next): the hub shows the
+        # progress page (its event stream) and reloads into JupyterLab when the server is ready.
         from test_browser import log_in_as_admin
 
-        log_in_as_admin(page, hub)
+        log_in_as_admin(page, hub, "/hub/spawn")
         page.wait_for_url(f"**/user/{hub.admin_name}/lab**", timeout=120_000)
         visit.console_errors.clear()  # JupyterLab's own console is not the hub's
 

@@ -20,6 +20,7 @@ from ..privacy.audit import record_event
 from ..state import StatePaths, generate_password
 from .lab_accounts import lab_home_root, labs_as_system_users
 from .system_users import SystemUserError, create_on_login
+from . import account_requests
 from .native_handlers import REPLACEMENTS
 
 
@@ -37,6 +38,10 @@ class OccidataNativeAuthenticator(NativeAuthenticator):
     audit_log = Unicode(
         "", config=True, help="The audit log where the login page records failed logins and lockouts (empty: none)."
     )
+    account_requests_file = Unicode(
+        "", config=True,
+        help="Where each signup's affiliation, time and approver are kept (occidata.hub.account_requests).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,6 +52,11 @@ class OccidataNativeAuthenticator(NativeAuthenticator):
             (route, REPLACEMENTS.get(handler, handler))
             for route, handler in super().get_handlers(app)
         ]
+
+    def delete_user(self, user):
+        if self.account_requests_file:
+            account_requests.forget(self.account_requests_file, user.name)
+        return super().delete_user(user)
 
     def ensure_admin_account(self) -> None:
         for name in sorted(self.admin_users):
@@ -93,10 +103,21 @@ def login_hook(cfg: dict):
     return post_auth
 
 
+def admins_land_on_home(handler) -> str:
+    """JupyterHub.default_url: an admin who logs in (or opens the site's root) lands on the hub's
+    home, with the administration at hand, rather than in a lab being started for them; anyone
+    else gets JupyterHub's default (''): their own server, started if need be."""
+    user = handler.current_user
+    if user is not None and user.admin:
+        return handler.hub.base_url + "home"
+    return ""
+
+
 def update_auth(c, cfg: dict) -> None:
     """Choose and configure the authenticator from ``cfg['auth']``."""
     auth = cfg["auth"]
     c.Authenticator.admin_users = {auth["admin"]}
+    c.JupyterHub.default_url = admins_land_on_home
     c.Authenticator.post_auth_hook = login_hook(cfg)
     if auth["type"] == "native":
         _update_native(c, cfg)
@@ -112,11 +133,15 @@ def _update_native(c, cfg: dict) -> None:
     c.NativeAuthenticator.open_signup = auth["open_signup"]
     c.NativeAuthenticator.minimum_password_length = auth["minimum_password_length"]
     c.NativeAuthenticator.check_common_password = True
+    # An admin decides from who asks: the signup form asks for an e-mail (and an affiliation,
+    # kept by occidata.hub.account_requests).
+    c.NativeAuthenticator.ask_email_on_signup = True
     c.NativeAuthenticator.allowed_failed_logins = auth["allowed_failed_logins"]
     c.NativeAuthenticator.seconds_before_next_try = auth["seconds_before_next_try"]
     state = StatePaths(Path(cfg["state_dir"]))
     c.OccidataNativeAuthenticator.initial_admin_password_file = str(state.initial_admin_password)
     c.OccidataNativeAuthenticator.audit_log = str(state.logs / "audit.jsonl")
+    c.OccidataNativeAuthenticator.account_requests_file = str(state.account_requests)
 
 
 _REQUIRED_OAUTH = ("client_id", "client_secret", "authorize_url", "token_url", "userdata_url", "callback_url")

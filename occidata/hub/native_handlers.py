@@ -5,7 +5,10 @@
 - ``ApprovalHandler`` and ``DiscardHandler``: 1.3.0 approves and deletes accounts on a GET,
   so any page could make a logged-in admin's browser approve an account (CSRF). Here they
   answer POST only, which JupyterHub checks for its ``_xsrf`` token.
-- Login and signup messages are translated for the French-first pages.
+- Login, signup (:mod:`occidata.hub.signup`) and change-password messages are in French.
+- ``AuthorizationAreaHandler`` shows who asked (e-mail, affiliation), when, and who approved;
+  ``ApprovalHandler`` records the approver (:mod:`occidata.hub.account_requests`) and refuses
+  an admin's withdrawal of their own approval, which would lock them out.
 - Every failed login is audited (``login_failed``, the name typed, pseudonymised), and so is the
   failure that makes NativeAuthenticator lock the account (``login_locked``; ``auth.allowed_failed_logins``
   failures in a row lock it for ``auth.seconds_before_next_try``). A locked account's attempts stay
@@ -20,6 +23,8 @@ from nativeauthenticator.orm import UserInfo
 from tornado import web
 
 from ..privacy.audit import record_event
+from . import account_requests
+from .signup import FrenchSignUpHandler, password_rule
 
 
 class _NoStats:
@@ -87,45 +92,49 @@ class CompatLoginHandler(native.LoginHandler):
         return super()._render(login_error=translate_login_error(login_error, username), username=username)
 
 
-class FrenchSignUpHandler(native.SignUpHandler):
-    """The signup handler with its result messages in French."""
+def _requests_file(handler) -> str:
+    return getattr(handler.authenticator, "account_requests_file", "")
 
-    def get_result_message(self, user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin):
-        alert, message = super().get_result_message(
-            user, assume_user_is_human, username_already_taken, confirmation_matches, user_is_admin
+
+class AuthorizationAreaHandler(native.AuthorizationAreaHandler):
+    """GET /hub/authorize: every account with who asked, from where and when, and who approved it."""
+
+    @native.admin_users_scope
+    async def get(self):
+        path = _requests_file(self)
+        records = account_requests.load(path) if path else {}
+        accounts = sorted(self.db.query(UserInfo).all(),
+                          key=lambda a: (a.is_authorized, records.get(a.username, {}).get("requested_at", ""), a.username))
+        html = await self.render_template(
+            "authorization-area.html",
+            ask_email=self.authenticator.ask_email_on_signup,
+            users=accounts,
+            requests=records,
+            me=self.current_user.name,
         )
-        if not assume_user_is_human:
-            message = "La vérification anti-robot a échoué. Réessayez."
-        elif username_already_taken:
-            message = "Cet identifiant est déjà utilisé. Choisissez-en un autre."
-        elif not confirmation_matches:
-            message = "Les deux mots de passe ne correspondent pas. Réessayez."
-        elif not user:
-            message = (
-                "Le compte n'a pas pu être créé : l'identifiant ne doit contenir ni espace, ni virgule, "
-                "ni barre oblique, et le mot de passe doit compter au moins "
-                f"{self.authenticator.minimum_password_length} caractères et ne pas être trop courant."
-            )
-        elif alert == "alert-success":
-            message = "Votre compte est créé : vous pouvez maintenant vous connecter."
-        elif user.login_email_sent:
-            message = "Demande enregistrée : consultez vos courriels pour valider votre accès."
-        else:
-            message = "Demande transmise : un administrateur doit valider votre compte avant votre première connexion."
-        return alert, message
+        self.finish(html)
 
 
 class ApprovalHandler(native.LocalBase):
-    """POST /hub/authorize/<name>: approve, or withdraw approval of, an account."""
+    """POST /hub/authorize/<name>: approve, or withdraw approval of, an account (never one's own)."""
 
     async def get(self, slug):
         raise web.HTTPError(405, "Approving an account needs the form's POST (with its _xsrf token).")
 
     @native.admin_users_scope
     async def post(self, slug):
-        if UserInfo.find(self.db, slug) is None:
-            raise web.HTTPError(404, f"No account named {slug!r} asked to sign up.")
-        UserInfo.change_authorization(self.db, slug)
+        account = UserInfo.find(self.db, slug)
+        if account is None:
+            raise web.HTTPError(404, f"Aucune demande de compte au nom de « {slug} ».")
+        me = self.current_user.name
+        if account.is_authorized and account.username == me:
+            # An admin who withdrew their own approval could no longer log in, nor undo it.
+            raise web.HTTPError(403, "Vous ne pouvez pas retirer votre propre validation : "
+                                     "un autre administrateur peut le faire si nécessaire.")
+        account = UserInfo.change_authorization(self.db, slug)
+        path = _requests_file(self)
+        if path:
+            account_requests.record_decision(path, account.username, account.is_authorized, by=me)
         self.redirect(self.hub.base_url + "authorize#" + slug)
 
 
@@ -135,12 +144,53 @@ class DiscardHandler(native.DiscardHandler):
     async def get(self, user_name):
         raise web.HTTPError(405, "Discarding an account needs the form's POST (with its _xsrf token).")
 
+    # NativeAuthenticator's GET, as a POST; it deletes through the authenticator's delete_user,
+    # which forgets the request's record too.
     post = native.DiscardHandler.get
+
+
+# NativeAuthenticator's change-password messages, in French.
+_PASSWORD_MESSAGES = {
+    "Your current password was incorrect. Please try again.": "Le mot de passe actuel est incorrect. Réessayez.",
+    "Your new password didn't match the confirmation. Please try again.":
+        "Le nouveau mot de passe et sa confirmation ne correspondent pas. Réessayez.",
+    "Your password has been changed successfully!": "Le mot de passe a été changé.",
+    "The new password didn't match the confirmation. Please try again.":
+        "Le nouveau mot de passe et sa confirmation ne correspondent pas. Réessayez.",
+}
+
+
+class _FrenchPasswordPages:
+    """Renders NativeAuthenticator's change-password pages with French results and the password rule."""
+
+    def render_template(self, name, sync=False, **ns):
+        message = ns.get("result_message")
+        if message:
+            if message in _PASSWORD_MESSAGES:
+                ns["result_message"] = _PASSWORD_MESSAGES[message]
+            elif message.startswith("Something went wrong"):
+                ns["result_message"] = ("Le mot de passe n'a pas été changé : il faut "
+                                        + password_rule(self.authenticator) + ".")
+            elif message.startswith("The password for ") and "has been changed successfully" in message:
+                ns["result_message"] = f"Le mot de passe de {ns.get('user_name', '')} a été changé."
+        ns["password_rule"] = password_rule(self.authenticator)
+        return super().render_template(name, sync=sync, **ns)
+
+
+class ChangePasswordHandler(_FrenchPasswordPages, native.ChangePasswordHandler):
+    """GET and POST /hub/change-password, with French results."""
+
+
+class ChangePasswordAdminHandler(_FrenchPasswordPages, native.ChangePasswordAdminHandler):
+    """GET and POST /hub/change-password/<name> (admins), with French results."""
 
 
 REPLACEMENTS = {
     native.LoginHandler: CompatLoginHandler,
     native.SignUpHandler: FrenchSignUpHandler,
+    native.AuthorizationAreaHandler: AuthorizationAreaHandler,
     native.ToggleAuthorizationHandler: ApprovalHandler,
     native.DiscardHandler: DiscardHandler,
+    native.ChangePasswordHandler: ChangePasswordHandler,
+    native.ChangePasswordAdminHandler: ChangePasswordAdminHandler,
 }
