@@ -30,10 +30,16 @@ NOT_CONFIG_ENV = {
     "OCCIDATA_BACKEND",
     "OCCIDATA_PROFILE",
     "OCCIDATA_DEFAULT_KERNEL",
+    "OCCIDATA_KERNELS",  # set for lab servers (occidata.lab): the kernels their profile offers
+    "OCCIDATA_CURATED_REPO",  # the platform's repository of curated notebooks (occidata.lab.curated)
+    "OCCIDATA_LAB_SERVICES",  # the platform's pages the lab links to (occidata.lab.shortcuts)
+    "OCCIDATA_ENV_BIN",  # the platform environment's bin/, first on the lab terminals' PATH
     "OCCIDATA_ACCESS_LEVELS",
     "OCCIDATA_REPORT_SUMMARY",
     "OCCIDATA_DATA_SERVICE_URL",  # set by the hub for lab servers: where the data service answers
+    "OCCIDATA_PUBLIC_URL",  # set by the hub for lab servers and the data service: occidata.addresses.public_url
     "OCCIDATA_TOKEN",  # a steward's own hub token for `occidata access` (occidata.hub.access)
+    "OCCIDATA_CATALOG",  # set for lab servers: the absolute path of catalog/catalog.yaml (plain Intake)
 }
 SECRET_WORDS = ("secret", "password", "token")
 MODES = ("demo", "server", "kubernetes", "slurm")
@@ -68,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
         "start_timeout": 120,
         "log_level": "INFO",
         "dashboards_url": "/services/dashboards/",
+        # The address people type to reach the hub, without base_url (e.g. https://lab.example.org), for
+        # the links researchers are given (an entry's catalogue page); null: http://<ip>:<port>.
+        "public_url": None,
     },
     "auth": {
         "type": "native",
@@ -148,10 +157,15 @@ DEFAULTS: dict[str, Any] = {
         "tiles_url": None,  # map tiles, e.g. http://tiles.example/{z}/{x}/{y}.png; null: no tiles
         "tiles_attribution": "",  # credit line shown under maps when tiles_url is set
     },
+    "catalogue_pages": {
+        "enabled": True,  # the catalogue's public pages at /services/catalogue/ (occidata.catalog.pages_service)
+        "port": None,  # loopback port of the service; null: a free port chosen at hub start
+    },
     "data_service": {
         "enabled": True,  # the data service for non-public entries at /services/data/
         "port": None,  # loopback port of the service; null: a free port chosen at hub start
         "stewards": [],  # hub users given the steward role: they grant and revoke levels (admins may too)
+        "contact": None,  # e-mail address researchers write to for an access level; null: the stewards' names only
     },
     "audit": {
         "retention_days": 365,  # audit records older than this are removed by `occidata audit prune`
@@ -195,6 +209,7 @@ SCHEMA: dict[str, Any] = _section(
                 "start_timeout": _positive_int,
                 "log_level": {"enum": ["DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"]},
                 "dashboards_url": {"type": "string"},
+                "public_url": {"type": ["string", "null"], "pattern": "^https?://[^/?#]+/?$"},
             }
         ),
         "auth": _section(
@@ -288,11 +303,18 @@ SCHEMA: dict[str, Any] = _section(
                 "tiles_attribution": {"type": "string"},
             }
         ),
+        "catalogue_pages": _section(
+            {
+                "enabled": {"type": "boolean"},
+                "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
+            }
+        ),
         "data_service": _section(
             {
                 "enabled": {"type": "boolean"},
                 "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
                 "stewards": {"type": "array", "items": {"type": "string"}},
+                "contact": {"type": ["string", "null"], "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"},
             }
         ),
         "audit": _section({"retention_days": _positive_int}),

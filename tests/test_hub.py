@@ -316,7 +316,7 @@ def test_each_service_holds_its_lock_as_its_own_account(hub):
     import fcntl
 
     locks = Path(hub.local.cfg["state_dir"]) / "locks"
-    for name in ("data", "reports"):
+    for name in ("data", "reports", "catalogue"):
         deadline = time.monotonic() + 60
         while True:
             with open(locks / f"{name}.lock") as handle:

@@ -207,7 +207,7 @@ def test_modes_other_than_demo_are_refused(configure, mode):
 def test_idle_culler_service_and_its_role(configure):
     c, _ = configure(OCCIDATA_CULLER__TIMEOUT="600", OCCIDATA_CULLER__EVERY="60")
     services = {s["name"]: s for s in c.JupyterHub.services}
-    assert set(services) == {"idle-culler", "reports", "dashboards", "data"}
+    assert set(services) == {"idle-culler", "reports", "dashboards", "catalogue", "data"}
     command = services["idle-culler"]["command"]
     assert "jupyterhub_idle_culler" in command
     assert "--timeout=600" in command
@@ -215,7 +215,7 @@ def test_idle_culler_service_and_its_role(configure):
     assert not any(arg.startswith("--max-age") for arg in command)
 
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert set(roles) == {"idle-culler", "reports", "dashboards", "data", "steward", "user"}
+    assert set(roles) == {"idle-culler", "reports", "dashboards", "catalogue", "data", "steward", "user"}
     assert sorted(roles["idle-culler"]["scopes"]) == sorted(
         ["list:users", "read:users:activity", "read:servers", "delete:servers"]
     )
@@ -230,7 +230,8 @@ def test_idle_culler_max_age(configure):
 
 def test_culler_disabled_means_no_service_and_no_role(configure):
     c, _ = configure(OCCIDATA_CULLER__ENABLED="false", OCCIDATA_REPORTS__ENABLED="false",
-                     OCCIDATA_DASHBOARDS__ENABLED="false", OCCIDATA_DATA_SERVICE__ENABLED="false")
+                     OCCIDATA_DASHBOARDS__ENABLED="false", OCCIDATA_DATA_SERVICE__ENABLED="false",
+                     OCCIDATA_CATALOGUE_PAGES__ENABLED="false")
     assert c.JupyterHub.services == []
     assert c.JupyterHub.load_roles == []
 
@@ -246,7 +247,25 @@ def test_reports_service_may_only_call_the_data_service_and_users_may_open_it(co
     # Its report kernels read partner data through the data service, as a lab does; nothing more.
     assert roles["reports"]["scopes"] == ["access:services!service=data"]
     assert service["environment"]["OCCIDATA_DATA_SERVICE_URL"].endswith("/services/data/")
-    assert roles["user"]["scopes"] == ["self", "access:services!service=reports", "access:services!service=data"]
+    assert roles["user"]["scopes"] == ["self", "access:services!service=reports", "access:services!service=catalogue",
+                                       "access:services!service=data"]
+
+
+def test_catalogue_pages_identify_users_with_oauth_and_hold_no_scope(configure):
+    c, cfg = configure(OCCIDATA_CATALOGUE_PAGES__PORT="18124")
+    service = next(s for s in c.JupyterHub.services if s["name"] == "catalogue")
+    assert service["url"] == "http://127.0.0.1:18124"
+    assert service["command"][-1] == "occidata.catalog.pages_service"
+    assert service["oauth_no_confirm"] is True
+    assert service["environment"]["OCCIDATA_DATA_DIR"] == cfg["data_dir"]
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["catalogue"]["scopes"] == []
+    assert "access:services!service=catalogue" in roles["user"]["scopes"]
+    c, _ = configure(OCCIDATA_MODE="server", OCCIDATA_SERVER__PYTHON="/opt/readable/bin/python")
+    service = next(s for s in c.JupyterHub.services if s["name"] == "catalogue")
+    assert service["user"] == "occidata-public" and service["command"][0] == "/opt/readable/bin/python"
+    c, _ = configure(OCCIDATA_CATALOGUE_PAGES__ENABLED="false")
+    assert "catalogue" not in {s["name"] for s in c.JupyterHub.services}
 
 
 def test_server_mode_runs_services_as_their_accounts_with_a_readable_python(configure, tmp_path):
@@ -327,7 +346,7 @@ def test_native_authenticator_settings_from_the_configuration(configure):
 def test_native_routes_use_the_fixed_handlers():
     from nativeauthenticator import handlers as native
 
-    from occidata.hub.native_handlers import ApprovalHandler, DiscardHandler, FrenchSignUpHandler
+    from occidata.hub.native_handlers import ApprovalHandler, ChangePasswordHandler, DiscardHandler, FrenchSignUpHandler
 
     # NativeAuthenticator.get_handlers does not use self: skip __init__ (which needs a db).
     authenticator = OccidataNativeAuthenticator.__new__(OccidataNativeAuthenticator)
@@ -336,8 +355,9 @@ def test_native_routes_use_the_fixed_handlers():
     assert handlers["/signup"] is FrenchSignUpHandler
     assert handlers["/authorize/([^/]*)"] is ApprovalHandler
     assert handlers["/discard/([^/]*)"] is DiscardHandler
-    assert handlers["/change-password"] is native.ChangePasswordHandler
-    replaced = {native.LoginHandler, native.SignUpHandler, native.ToggleAuthorizationHandler, native.DiscardHandler}
+    assert handlers["/change-password"] is ChangePasswordHandler
+    replaced = {native.LoginHandler, native.SignUpHandler, native.ToggleAuthorizationHandler, native.DiscardHandler,
+                native.ChangePasswordHandler}
     assert not replaced & set(handlers.values())
 
 

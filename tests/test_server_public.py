@@ -296,3 +296,20 @@ def test_the_hub_pages_and_the_service_locks_hold_in_server_mode(server, dashboa
         with open(lock) as handle:
             with pytest.raises(BlockingIOError):  # held by the running service
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_visitor_reads_the_catalogue_pages_served_by_the_public_account(server):
+    """The catalogue pages run as the public account: a public entry's map comes from public data it
+    may read, a partner entry's page is refused to a visitor, and its files stay closed to it."""
+    deadline = time.monotonic() + 60
+    while (page := requests.get(server.hub.url + "services/catalogue/air_quality_hourly", timeout=60)).status_code == 503:
+        assert time.monotonic() < deadline, "the catalogue pages did not start"
+        time.sleep(0.5)  # the hub started the service: give it a moment to listen
+    services = {s["name"]: s for s in server.hub.service().api("GET", "services").json().values()}
+    assert service_owners(services["catalogue"]["url"].rstrip("/")) == {server.names["public"]}
+    assert page.status_code == 200 and '<html lang="fr">' in page.text
+    assert page.text.count('class="od-point"') >= 3  # the stations, read from public data
+    assert requests.get(server.hub.url + "services/catalogue/agri_sensors", timeout=60).status_code == 403
+    closed = subprocess.run(["runuser", "-u", server.names["public"], "--", "ls", str(server.base / "data" / "agri_sensors")],
+                            capture_output=True, text=True)
+    assert closed.returncode != 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ..levels import GRANT_SCOPE, level_groups
+from ..addresses import PUBLIC_URL_ENV, public_url
+from ..levels import GRANT_SCOPE, level_groups, steward_names
 from ..processes import prepare_service_lock
 from .lab_accounts import labs_as_system_users
 from .network import loopback_port
@@ -129,6 +130,37 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
     return service, role
 
 
+def catalogue_service(cfg: dict) -> tuple[dict, dict]:
+    """The catalogue pages (/services/catalogue/), and a role that grants nothing.
+
+    Anyone reads them; the hub's OAuth only tells the service who is logged in (non-public
+    entries show their metadata to logged-in users), which needs no scope of the service's own.
+    It reads metadata and public data only: in server mode it runs as ``server.public_user``.
+    """
+    section = cfg["catalogue_pages"]
+    environment = {
+        "OCCIDATA_MODE": cfg["mode"],
+        "OCCIDATA_STATE_DIR": cfg["state_dir"],
+        "OCCIDATA_DATA_DIR": cfg["data_dir"],
+        "OCCIDATA_LAB_NAME": cfg["lab_name"],
+        **flat_env("OCCIDATA_CATALOGUE_PAGES", section),
+        **flat_env("OCCIDATA_SOURCES", cfg["sources"]),
+        # The pages of non-public entries say who grants their level.
+        "OCCIDATA_AUTH__ADMIN": cfg["auth"]["admin"],
+        "OCCIDATA_DATA_SERVICE__STEWARDS": json.dumps(cfg["data_service"]["stewards"]),
+    }
+    service, role = _platform_service(cfg, "catalogue", "occidata.catalog.pages_service", section["port"], environment,
+                                      description="Catalogue pages: identifies users through OAuth, no hub API access",
+                                      scopes=[], python=service_python(cfg))
+    if labs_as_system_users(cfg):
+        # It must not be able to read partner or restricted files: the public account cannot.
+        from .isolation import server_python_environment
+
+        service["user"] = cfg["server"]["public_user"]
+        environment.update(server_python_environment())
+    return service, role
+
+
 DATA_SERVICE_SCOPES = [
     "read:users:groups",  # each request is authorised from the caller's current groups,
     "read:roles:users",  # roles (the steward role)
@@ -163,6 +195,9 @@ def data_service(cfg: dict) -> tuple[dict, dict]:
         **flat_env("OCCIDATA_DATA_SERVICE", section),
         "OCCIDATA_REPORTS__ENABLED": json.dumps(cfg["reports"]["enabled"]),
         "OCCIDATA_REPORTS__ACCESS_LEVELS": json.dumps(cfg["reports"]["access_levels"]),
+        # Its refusals name the stewards (data_service.stewards and the admin) and link to the entry's page.
+        "OCCIDATA_AUTH__ADMIN": cfg["auth"]["admin"],
+        PUBLIC_URL_ENV: public_url(cfg, {}),
     }
     service, role = _platform_service(
         cfg, "data", "occidata.catalog.service", section["port"], environment, python=service_python(cfg), display=False,
@@ -193,7 +228,7 @@ def steward_role(cfg: dict) -> dict:
     ``data_service.stewards`` and the configured admin ``auth.admin`` (other hub admins are not
     stewards unless listed).
     """
-    members = list(dict.fromkeys([*cfg["data_service"]["stewards"], cfg["auth"]["admin"]]))
+    members = steward_names(cfg)
     return {
         "name": "steward",
         "description": "Data stewards: grant and revoke access levels (through the data service)",
@@ -230,6 +265,12 @@ def update_services(c, cfg: dict) -> None:
         service, role = dashboards_service(cfg)
         services.append(service)
         roles.append(role)
+    if cfg["catalogue_pages"]["enabled"]:
+        service, role = catalogue_service(cfg)
+        services.append(service)
+        roles.append(role)
+        # Logged-in users are identified by the catalogue pages through OAuth (this scope).
+        user_scopes.append("access:services!service=catalogue")
     if cfg["data_service"]["enabled"]:
         service, role = data_service(cfg)
         services.append(service)
