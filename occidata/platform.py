@@ -65,6 +65,7 @@ def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: P
     from .approvals import approve_curated
 
     approve_curated(cfg)
+    publish_notebooks(cfg, Path(config_file).resolve().parent)
     log_path = Path(log_file or state.hub_log)
     log = open(log_path, "ab")
     try:
@@ -79,6 +80,16 @@ def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: P
         )
     finally:
         log.close()
+
+
+def publish_notebooks(cfg: dict, repo_root: Path) -> str | None:
+    """Publish the repository's curated notebooks to the labs (occidata.lab.curated); the new
+    commit, or None when the labs already have this set."""
+    from .datasets import get_dataset, names
+    from .lab.curated import publish_curated
+
+    entries = {name: get_dataset(name).METADATA for name in names()}
+    return publish_curated(repo_root / "notebooks", cfg["state_dir"], entries)
 
 
 def check_ports_free(cfg: dict) -> None:

@@ -19,12 +19,14 @@ import pytest
 
 from conftest import REPO_ROOT, RunningHub, require_root, server_mode_hub, service_owners
 from occidata.hub.isolation import server_python, server_python_environment
+from occidata.levels import describe_level
 from occidata.privacy.audit import read_audit, verify_audit
 from occidata.privacy.pseudonyms import load_or_create_key, pseudonymise
 
 PASSWORD = "garrigue-causse-2026"
 RESEARCHER = "chercheur"
 STEWARD_NOTE = "steward token"
+CONTACT = "intendance@donnees.exemple.fr"
 
 require_root()
 
@@ -55,7 +57,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tiny_data_dir):
-    with server_mode_hub(tiny_data_dir, "server") as made:
+    with server_mode_hub(tiny_data_dir, "server", DATA_SERVICE__CONTACT=CONTACT) as made:
         names = made.names
         yield Server(made.hub, made.base, names["prefix"], names["service"], names["public"])
 
@@ -133,6 +135,23 @@ def test_lab_server_runs_as_the_researchers_system_user(server, researcher, kern
     assert out.strip() == server.prefix + RESEARCHER
 
 
+def test_the_lab_is_a_home_with_the_curated_notebooks_its_commands_and_only_its_kernels(server, researcher, kernel):
+    home = Path(server.cfg["server"]["home_dir"]) / f"{server.prefix}{RESEARCHER}"
+    copy = home / "notebooks-occidata"
+    # The researcher's own copy (nbgitpuller's clone of the platform's repository, which root owns).
+    assert pwd.getpwuid((copy / "README.md").stat().st_uid).pw_name == f"{server.prefix}{RESEARCHER}"
+    assert (copy / "air_quality" / "daily_report.ipynb").is_file()
+    specs = researcher.server_api("GET", "kernelspecs").json()
+    assert specs["default"] == "occidata-cpu" and sorted(specs["kernelspecs"]) == ["occidata-cpu"]
+    printed = researcher.execute(kernel, (
+        "import os, intake, subprocess\n"
+        "cat = intake.from_yaml_file(os.environ['OCCIDATA_CATALOG'])\n"
+        "print('rows', len(cat(year=2024).air_quality_hourly.read()) > 0)"))
+    assert "rows True" in printed
+    printed = researcher.run_in_terminal("occidata catalog search ozone; echo FIN-$((2+2))", until="FIN-4", timeout=120)
+    assert "air_quality_hourly" in printed and "command not found" not in printed, printed
+
+
 def test_without_the_group_files_and_service_both_refuse(server, researcher, kernel):
     direct = researcher.execute(
         kernel,
@@ -141,12 +160,19 @@ def test_without_the_group_files_and_service_both_refuse(server, researcher, ker
         "except PermissionError as e:\n    print('PermissionError')",
     )
     assert direct.strip() == "PermissionError"
-    through_service = researcher.execute(kernel, try_load("catalog.load('agri_sensors', year=2024)"))
-    assert through_service.startswith("refused:") and "partner" in through_service
-    # The researcher's own token straight at the service: a 403 that names the level.
+    through_service = researcher.execute(kernel, try_load("catalog.load('agri_sensors', year=2024)")).strip()
+    # French, on one line: the level, who grants it (the admin, and the contact address), the entry's page.
+    page = f"{server.hub.url}services/catalogue/agri_sensors"
+    assert through_service == (
+        "refused: Accès refusé à « agri_sensors » : cette entrée demande le niveau d'accès « partner » "
+        f"({describe_level('partner')}), que vous n'avez pas. Demandez-le à l'intendant des données de la "
+        f"plateforme : {server.hub.admin_name} (adresse : {CONTACT}). Fiche de l'entrée : {page}"), through_service
+    # The researcher's own token straight at the service: a 403 with the same message and the link.
     response = researcher.http.get(f"{server.hub.url}services/data/api/tables/agri_sensors",
                                    headers={"Authorization": f"token {researcher.token}"}, timeout=30)
-    assert response.status_code == 403 and "partner" in response.json()["error"]
+    assert response.status_code == 403 and response.json()["level_needed"] == "partner"
+    assert response.json()["error"] == through_service.removeprefix("refused: ")
+    assert response.json()["catalogue_page"] == page
 
 
 def test_grant_read_audit_then_revoke(server, researcher, kernel, steward_token):

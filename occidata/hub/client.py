@@ -52,16 +52,20 @@ class HubSession:
             raise HubClientError(f"{path} set no _xsrf cookie")
         return xsrf
 
-    def signup(self, username: str, password: str) -> requests.Response:
-        """Fill in NativeAuthenticator's signup form."""
+    def signup(self, username: str, password: str, email: str | None = None, affiliation: str = "Laboratoire d'essai",
+               confirmation: str | None = None) -> requests.Response:
+        """Fill in the signup form (e-mail and affiliation are asked; ``email`` defaults to
+        ``<username>@example.org``, ``confirmation`` to ``password``)."""
         xsrf = self.form_xsrf("hub/signup")
         return self.http.post(
             self.url("hub/signup"),
             data={
                 "_xsrf": xsrf,
                 "username": username,
+                "email": f"{username}@example.org" if email is None else email,
+                "affiliation": affiliation,
                 "signup_password": password,
-                "signup_password_confirmation": password,
+                "signup_password_confirmation": password if confirmation is None else confirmation,
             },
             timeout=self.timeout,
         )
@@ -159,6 +163,38 @@ class HubSession:
         # Called from inside an event loop (Playwright's sync API runs one): use a thread of our own.
         with ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, self._execute(kernel_id, code, timeout)).result()
+
+    def run_in_terminal(self, command: str, until: str, timeout: float = 60) -> str:
+        """Type ``command`` in a new terminal of the user's lab (the shell the lab's Terminal opens)
+        and return what it printed once ``until`` appears in it; the terminal is closed after."""
+        name = self.server_api("POST", "terminals").json()["name"]
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                return pool.submit(asyncio.run, self._terminal(name, command, until, timeout)).result()
+        finally:
+            self.server_api("DELETE", f"terminals/{name}")
+
+    async def _terminal(self, name: str, command: str, until: str, timeout: float) -> str:
+        parsed = urlparse(self.base_url)
+        ws_url = f"ws://{parsed.netloc}{parsed.path}user/{quote(self.username)}/terminals/websocket/{name}"
+        connection = await asyncio.wait_for(
+            websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {self.token}"})), timeout)
+        printed = ""
+        try:
+            connection.write_message(json.dumps(["stdin", command + "\r"]))
+            deadline = time.monotonic() + timeout
+            while until not in printed:
+                raw = await asyncio.wait_for(connection.read_message(), max(deadline - time.monotonic(), 0.1))
+                if raw is None:
+                    raise HubClientError(f"the terminal closed before printing {until!r}: {printed[-500:]}")
+                kind, *content = json.loads(raw)
+                if kind == "stdout":
+                    printed += content[0]
+        except asyncio.TimeoutError:
+            raise HubClientError(f"the terminal did not print {until!r} within {timeout:.0f} s: {printed[-500:]}") from None
+        finally:
+            connection.close()
+        return printed
 
     async def _execute(self, kernel_id: str, code: str, timeout: float) -> str:
         parsed = urlparse(self.base_url)

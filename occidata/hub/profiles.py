@@ -17,7 +17,7 @@ import yaml
 
 from ..config import ConfigError
 
-_KEYS = {"slug", "display_name", "description", "kernel", "gpu", "default", "env"}
+_KEYS = {"slug", "display_name", "description", "kernel", "kernels", "gpu", "default", "env"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ class Profile:
     gpu: bool = False
     default: bool = False
     env: dict = field(default_factory=dict)
+    # Every kernel its lab offers, the default (``kernel``) first; others are hidden.
+    kernels: tuple[str, ...] = ()
+
+    def offered_kernels(self) -> tuple[str, ...]:
+        """The kernels a server of this profile offers, its default first."""
+        return tuple(dict.fromkeys((self.kernel, *self.kernels)))
 
 
 def read_profiles(path: str | Path) -> list[Profile]:
@@ -56,6 +62,9 @@ def read_profiles(path: str | Path) -> list[Profile]:
         missing = [key for key in ("slug", "display_name", "kernel") if not entry.get(key)]
         if missing:
             raise ConfigError(f"{where}: missing {', '.join(missing)}")
+        kernels = entry.get("kernels") or []
+        if not isinstance(kernels, list) or not all(isinstance(name, str) and name for name in kernels):
+            raise ConfigError(f"{where}, kernels: a list of kernel names, e.g. [occidata-gpu, occidata-cpu]")
         profiles.append(
             Profile(
                 slug=str(entry["slug"]),
@@ -65,6 +74,7 @@ def read_profiles(path: str | Path) -> list[Profile]:
                 gpu=bool(entry.get("gpu", False)),
                 default=bool(entry.get("default", False)),
                 env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
+                kernels=tuple(kernels),
             )
         )
     slugs = [p.slug for p in profiles]
@@ -154,7 +164,8 @@ def resolve_profile(profiles: list[Profile], user_options: dict | None) -> Profi
 
 def profile_environment(profile: Profile, gpu_devices: str) -> dict:
     """Environment variables a server of this profile starts with."""
-    env = {"OCCIDATA_PROFILE": profile.slug, "OCCIDATA_DEFAULT_KERNEL": profile.kernel}
+    env = {"OCCIDATA_PROFILE": profile.slug, "OCCIDATA_DEFAULT_KERNEL": profile.kernel,
+           "OCCIDATA_KERNELS": ",".join(profile.offered_kernels())}
     # CPU servers see no GPU, so a CPU session cannot hold a device others queue for.
     env["CUDA_VISIBLE_DEVICES"] = gpu_devices if profile.gpu else ""
     env.update(profile.env)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from tornado import web
 
+from ..addresses import PUBLIC_URL_ENV, public_url
+from ..catalog.spec import CATALOG_PATH
 from ..config import ConfigError
+from ..lab import CONFIG_DIR as LAB_CONFIG_DIR
+from ..lab.curated import curated_repository, git_environment
 from ..state import StatePaths
 from .lab_accounts import lab_home_root, labs_as_system_users
 from .profiles import (
@@ -28,6 +33,25 @@ SPAWNERS = {
 
 def profiles_path(cfg: dict, root: Path) -> Path:
     return Path(cfg["spawner"]["profiles_file"] or root / "hub" / "profiles.yaml")
+
+
+def lab_environment(cfg: dict, env_bin: Path) -> dict:
+    """What a lab needs to be a home (occidata.lab): its extension, the curated notebooks'
+    repository, the catalogue file for plain Intake, the platform's pages to link to, and the
+    environment's commands (``occidata``, ``python``) first on the PATH."""
+    repository = curated_repository(cfg["state_dir"])
+    services = [name for name, on in (("catalogue", cfg.get("catalogue_pages", {}).get("enabled", False)),
+                                      ("dashboards", cfg["dashboards"]["enabled"]),
+                                      ("reports", cfg["reports"]["enabled"])) if on]
+    return {
+        "JUPYTER_CONFIG_PATH": str(LAB_CONFIG_DIR),
+        "OCCIDATA_CURATED_REPO": str(repository),
+        **git_environment(repository),
+        "OCCIDATA_CATALOG": str(CATALOG_PATH),
+        "OCCIDATA_LAB_SERVICES": ",".join(services),
+        "OCCIDATA_ENV_BIN": str(env_bin),
+        "PATH": os.pathsep.join([str(env_bin), "/usr/local/bin", "/usr/bin", "/bin"]),
+    }
 
 
 def update_spawner(c, cfg: dict, root: Path) -> None:
@@ -56,9 +80,10 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
         c.Spawner.cmd = [server_python(cfg), "-m", "jupyterhub.singleuser"]
     # The lab's catalogue (occidata.catalog and plain intake) finds the data through these.
     c.Spawner.environment = {"OCCIDATA_DATA_DIR": cfg["data_dir"], "OCCIDATA_STATE_DIR": cfg["state_dir"],
-                             "OCCIDATA_MODE": mode}
+                             "OCCIDATA_MODE": mode, PUBLIC_URL_ENV: public_url(cfg, {})}
     if system_users:
         c.Spawner.environment = {**c.Spawner.environment, **server_python_environment()}
+    c.Spawner.environment = {**c.Spawner.environment, **lab_environment(cfg, Path(c.Spawner.cmd[0]).parent)}
     c.Spawner.default_url = spawner["default_url"]
     c.Spawner.start_timeout = cfg["hub"]["start_timeout"]
     c.Spawner.http_timeout = cfg["hub"]["start_timeout"]
