@@ -111,15 +111,19 @@ def test_launcher_and_menu_open_the_catalogue_and_the_reports(platform, lab):
     expect(page.locator(".jp-RenderedMarkdown", has_text="Aide — Occitanie Data Lab").first).to_be_visible()
 
 
-def test_a_notebook_from_the_launcher_reads_the_catalogue_and_a_missing_level_says_what_to_do(platform, lab):
+def test_a_snippet_from_the_catalogue_runs_in_a_notebook_and_a_missing_level_says_what_to_do(platform, lab, browser):
+    # A visitor's page of a public entry: its plain-Intake snippet, as copied.
+    context, visit = open_visit(browser)
+    visit.page.goto(platform.url + "services/catalogue/air_quality_hourly")
+    snippet = visit.page.locator('code[data-snippet="intake"]').inner_text()
+    context.close()
+    assert "OCCIDATA_CATALOG" in snippet
     page = lab.page
     output = run_in_new_notebook(page, "Python 3 (occidata, CPU)", (
-        "import os, intake\n"
-        "cat = intake.from_yaml_file(os.environ['OCCIDATA_CATALOG'])\n"
-        "print(len(cat(year=2024).air_quality_hourly.read()) > 0)\n"
+        f"{snippet}\nprint('lignes', len(df) > 0)\n"
         "from occidata import catalog\n"
         "try:\n    catalog.load('agri_sensors')\nexcept PermissionError as error:\n    print(error)"))
-    assert output.startswith("True"), output
+    assert output.startswith("lignes True"), output
     # The refusal is French, names the level and links to the entry's catalogue page.
     assert "partenaire" in output and "Traceback" not in output, output
     link = re.search(r"https?://\S+/services/catalogue/agri_sensors", output)
