@@ -60,11 +60,12 @@ def _run(page, cell) -> str:
     prompt = cell.locator(".jp-InputPrompt")
     # A cell run before the notebook's kernel is connected is dropped by JupyterLab without a
     # word (its prompt stays « [ ] »): run it again, as a person would, until it is taken.
-    for _attempt in range(60):
+    # Ctrl+Enter runs the cell in place: a retry finds the same cell where it was.
+    for _attempt in range(40):
         cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
+        page.keyboard.press("Control+Enter")
         try:
-            prompt.filter(has_text=re.compile(r"\[(\d+|\*)\]")).wait_for(timeout=1_000)
+            prompt.filter(has_text=re.compile(r"\[(\d+|\*)\]")).wait_for(timeout=1_500)
             break
         except PlaywrightTimeout:
             continue

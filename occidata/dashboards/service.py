@@ -51,6 +51,8 @@ VOILA_TEMPLATES = TEMPLATES / "voila"  # a JUPYTER_PATH entry: voila/templates/o
 DEFAULT_PREFIX = "/services/dashboards/"
 PARIS = ZoneInfo("Europe/Paris")
 PAGE_POLICY = csp.page_policy()
+# The JupyterLab extensions a dashboard page loads (Voilà loads every installed one otherwise).
+DASHBOARD_EXTENSIONS = ("@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager", "jupyterlab_pygments")
 # What Voilà writes, inline, while a cell runs longer than its keep-alive timeout; it only keeps the
 # connection busy (our template's voila_heartbeat does nothing), so a comment does the same.
 VOILA_HEARTBEAT = "<script>window.voila_heartbeat()</script>\n"
@@ -291,6 +293,9 @@ def voila_config(cfg: dict, prefix: str, port: int):
     c.VoilaConfiguration.template = "occidata"
     c.VoilaConfiguration.show_tracebacks = False
     c.VoilaConfiguration.file_allowlist = []  # the notebooks' folder serves no files
+    # Only the widgets' renderer reaches a citizen's phone: the lab's extensions (launcher,
+    # top bar, resource use) are installed in the same environment and would fail here.
+    c.VoilaConfiguration.extension_allowlist = list(DASHBOARD_EXTENSIONS)
     c.VoilaConfiguration.preheat_kernel = section["pool_size"] > 0
     c.VoilaConfiguration.default_pool_size = section["pool_size"]
     # Voilà preheats every notebook of its folder, running it ahead of any visit: never one

@@ -245,12 +245,24 @@ def prepare_demo_as_root(cfg: dict) -> None:
     ensure_server_python(cfg)
 
 
+USERMOD_IN_USE = 8  # usermod's exit status when the account has running processes
+
+
 def give_home(account, home: Path) -> None:
     """Make ``home`` the account's private home directory (0700) and its entry's home."""
     home.mkdir(parents=True, exist_ok=True)
     _own(home, account.pw_uid, account.pw_gid, 0o700)
-    if account.pw_dir != str(home):
-        subprocess.run(["usermod", "--home", str(home), account.pw_name], check=True, capture_output=True)
+    if account.pw_dir == str(home):
+        return
+    moved = subprocess.run(["usermod", "--home", str(home), account.pw_name], capture_output=True, text=True)
+    if moved.returncode == USERMOD_IN_USE and Path(account.pw_dir).is_dir():
+        # Another platform on this machine runs services as the same account: its home stays
+        # the one it has (Jupyter's runtime files there have names of their own).
+        print(f"occidata: {account.pw_name} runs another platform's services; its home stays {account.pw_dir}",
+              file=sys.stderr)
+        return
+    if moved.returncode != 0:
+        raise ConfigError(f"cannot make {home} the home of {account.pw_name}: usermod said {moved.stderr.strip()}")
 
 
 def accounts_dir(cfg: dict) -> Path:
