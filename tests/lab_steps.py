@@ -62,7 +62,15 @@ def _run(page, cell) -> str:
     # word (its prompt stays « [ ] »): run it again, as a person would, until it is taken.
     # Ctrl+Enter runs the cell in place: a retry finds the same cell where it was.
     for _attempt in range(40):
-        cell.locator(".jp-InputArea-editor").click()
+        # When the page is opened on a notebook before the kernels are listed, JupyterLab asks
+        # which kernel to start, with the notebook's own preselected: take it, as a person would.
+        dialog = page.locator(".jp-Dialog .jp-mod-accept")
+        if dialog.count():
+            dialog.first.click()
+        try:
+            cell.locator(".jp-InputArea-editor").click(timeout=5_000)
+        except PlaywrightTimeout:
+            continue  # a dialog came up meanwhile
         page.keyboard.press("Control+Enter")
         try:
             prompt.filter(has_text=re.compile(r"\[(\d+|\*)\]")).wait_for(timeout=1_500)
