@@ -336,8 +336,8 @@ class Visit:
         assert self.console_errors == [], f"errors in the browser console: {self.console_errors[:5]}"
 
 
-def open_visit(browser, width: int = 1280) -> tuple[object, Visit]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900})
+def open_visit(browser, width: int = 1280, height: int = 900) -> tuple[object, Visit]:
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
     page = context.new_page()
     visit = Visit(page)
 

@@ -14,6 +14,9 @@ from occidata.hub import csp
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 PREFIX = "services/dashboards/"
+# The live page draws the top of the page (title, banner, data date, headline) above the controls
+# in a div.od-dashboard.od-head, and the rest below them in another div.od-dashboard.
+BODY = ".od-dashboard:not(.od-head)"
 RENDER_TIMEOUT = 120_000  # ms: a kernel may have to start and run the notebook on a busy CI machine
 
 # What a citizen must find on each page once rendered (French), besides its title.
@@ -46,9 +49,8 @@ def open_dashboard(visit: Visit, hub, slug: str):
     response = page.goto(hub.url + PREFIX + f"voila/render/{slug}.ipynb", timeout=RENDER_TIMEOUT)
     policy = response.headers["content-security-policy"]
     assert not csp.allows_untrusted_script(policy), policy
-    view = page.locator(".od-dashboard")
-    expect(view.locator("h1")).to_have_text(BY_SLUG[slug].title_fr, timeout=RENDER_TIMEOUT)
-    return view
+    expect(page.locator(".od-dashboard h1")).to_have_text(BY_SLUG[slug].title_fr, timeout=RENDER_TIMEOUT)
+    return page.locator(BODY)
 
 
 def labelled_controls(page) -> list[str]:
@@ -102,8 +104,8 @@ def test_changing_a_control_updates_the_view(dashboards_hub, visit, slug):
     page = visit.page
     before = view.inner_html()
     CHANGE[slug](page)
-    page.wait_for_function("before => document.querySelector('.od-dashboard').innerHTML !== before", arg=before,
-                           timeout=60_000)
+    page.wait_for_function("([body, before]) => document.querySelector(body).innerHTML !== before",
+                           arg=[BODY, before], timeout=60_000)
     assert view.inner_html() != before
     if slug == "baignade":
         rows = view.locator("table").first.locator("tbody tr")
@@ -117,7 +119,8 @@ def test_english_switch_translates_the_page(dashboards_hub, visit):
     page.get_by_role("button", name="English").click()
     english = page.locator('.od-dashboard[lang="en"]')
     expect(english.locator("h1")).to_have_text(BY_SLUG["qualite-air"].title_en, timeout=60_000)
-    assert "Indice ATMO" not in english.inner_text()
+    expect(page.locator(f'{BODY}[lang="en"]')).to_be_visible(timeout=60_000)
+    assert all("Indice ATMO" not in text for text in english.all_inner_texts())
     visit.assert_clean()
 
 
@@ -159,6 +162,38 @@ def test_snapshot_shows_its_map_and_table_without_running_any_script(dashboards_
 def test_partner_data_never_reach_the_page(dashboards_hub, visit):
     page = visit.page
     page.goto(dashboards_hub.url + PREFIX + f"voila/render/{PARTNER_DASHBOARD}.ipynb", timeout=RENDER_TIMEOUT)
-    expect(page.locator(".od-dashboard")).to_contain_text("Ces données ne sont pas publiques", timeout=RENDER_TIMEOUT)
+    expect(page.locator(BODY)).to_contain_text("Ces données ne sont pas publiques", timeout=RENDER_TIMEOUT)
     assert page.locator(".od-dashboard table").count() == 0
     visit.assert_clean()
+
+
+@pytest.mark.parametrize("kind", ["live", "snapshot"])
+@pytest.mark.parametrize("slug", [d.slug for d in DASHBOARDS])
+def test_first_screen_of_a_phone_shows_what_matters(dashboards_hub, browser, slug, kind):
+    """390×844: the headline figure, the data's date and the demonstration banner (the tiny data are
+    generated) on the first screen, above the controls of the live page; the class (the key figure
+    for traffic) of the first table row visible without scrolling sideways."""
+    context, phone = open_visit(browser, width=390, height=844)
+    try:
+        page = phone.page
+        if kind == "live":
+            open_dashboard(phone, dashboards_hub, slug)
+            top, body = page.locator(".od-dashboard.od-head"), page.locator(BODY)
+        else:
+            page.goto(dashboards_hub.url + PREFIX + f"snapshots/{slug}/")
+            top, body = page.locator(".od-dashboard .od-top"), page.locator(".od-dashboard")
+        expect(top.locator(".od-banner")).to_contain_text("Données de démonstration — dernières mesures du")
+        for part in (top.locator(".od-figure").first, top.locator(".od-updated"), top.locator(".od-banner")):
+            box = part.bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844, (slug, box)
+        if kind == "live":  # every dashboard has a selector, below what matters first
+            first_control = page.locator("select").first.bounding_box()
+            assert first_control["y"] > top.locator(".od-figure").first.bounding_box()["y"]
+        cell = body.locator("table").first.locator("tbody tr").first.locator("td").first
+        box = cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (slug, cell.inner_text(), box)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{slug}-{kind}-390x844-first-screen.png"))
+        phone.assert_clean()
+    finally:
+        context.close()

@@ -198,3 +198,15 @@ def _closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/departements-occitanie.geojson"
+
+
+def test_place_names_are_the_official_ones_whatever_the_provider_wrote():
+    assert geo.place_names("30189", "NIMES") == ("Nîmes", "Gard")
+    assert geo.place_names("34157", "MEZE") == ("Mèze", "Hérault")
+    assert geo.place_names("9225", "PAMIERS") == ("Pamiers", "Ariège")  # ATMO drops the leading zero
+    # A commune the reference does not hold keeps its name, in a place name's usual case.
+    assert geo.place_names("31999", "SAINT-JEAN-DE-LA-FORET") == ("Saint-Jean-de-la-Foret", "Haute-Garonne")
+    assert geo.place_names("75056", "Paris") == ("Paris", None)
+    articles = dict(zip(geo.departments()["name"], geo.departments()["article"]))
+    assert articles["Hérault"] == "l'" and articles["Gard"] == "le" and articles["Lozère"] == "la"
+    assert articles["Pyrénées-Orientales"] == "les" and set(articles.values()) <= {"le", "la", "l'", "les"}

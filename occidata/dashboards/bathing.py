@@ -27,6 +27,8 @@ from occidata import compute
 from occidata.compute.bathing_water import CLASSES
 from occidata.dashboards import data as dash_data
 from occidata.dashboards import geo, layout, render
+from occidata.dashboards.freshness import banner
+from occidata.dashboards.wording import count, long_date, plural
 
 __all__ = ["CLASS_COLOURS", "CLASS_NAMES", "SLUG", "SNAPSHOT_VALUES", "assess_sites", "class_counts", "controls",
            "latest_samples", "load", "match_communes", "seasons", "show", "view"]
@@ -80,8 +82,14 @@ TEXT = {
                   "E. coli et entérocoques intestinaux. Il faut au moins {min_samples} prélèvements pour "
                   "classer un site. Les derniers prélèvements sont ceux de la saison {last}."),
         "map_title": "Carte des sites de baignade, saison {season}",
-        "map_desc": ("{n} site(s) de baignade placés sur la carte des départements, chacun avec une couleur et "
+        "map_desc": ("{sites} sur la carte des départements, chacun avec une couleur et "
                      "une lettre selon son classement ; le tableau qui suit donne les mêmes informations."),
+        "site": ("site de baignade placé", "sites de baignade placés"),
+        "sites": ("site", "sites"),
+        "alert": "{sites} sur {total} en qualité « Insuffisante »",
+        "no_alert": "Aucun site sur {total} en qualité « Insuffisante »",
+        "alert_where": "Baignade déconseillée ou interdite : {names}.",
+        "per_class": "Classement {first}–{last} :",
         "legend": "Légende des classes",
         "sites_caption": "Classement des sites de baignade, évaluation {first}–{last}",
         "latest_caption": "Derniers prélèvements, saison {season}",
@@ -93,8 +101,10 @@ TEXT = {
         "col_entero": "Entérocoques (UFC/100 ml)", "col_status": "Type", "col_count": "Sites",
         "no_match": "Aucune commune ne correspond à « {query} ». Communes avec un site : {communes}.",
         "no_season": "Aucun prélèvement pour la saison {season}.",
-        "few_samples": ("{n} site(s) sur {total} n'ont pas encore assez de prélèvements ({min_samples} sur "
-                        "quatre saisons) pour être classés : leur classement est « Prélèvements insuffisants »."),
+        "few_samples": ("{sites} sur {total} {verb} pas encore assez de prélèvements ({min_samples} sur "
+                        "quatre saisons) pour être {classed} : {their} classement est "
+                        "« Prélèvements insuffisants »."),
+        "few_words": (("n'a", "classé", "son"), ("n'ont", "classés", "leur")),
         "units": ("UFC/100 ml : unités formant colonie dans 100 ml d'eau. « <15 » : sous le seuil de "
                   "détection du laboratoire."),
         "source": "Source : catalogue Occidata, jeu « bathing_water » (données publiques).",
@@ -108,8 +118,14 @@ TEXT = {
                   "bacteria. At least {min_samples} samples are needed to classify a site. The latest "
                   "samples are those of the {last} season."),
         "map_title": "Map of the bathing sites, {season} season",
-        "map_desc": ("{n} bathing site(s) placed on the map of the departments, each with a colour and a letter "
+        "map_desc": ("{sites} placed on the map of the departments, each with a colour and a letter "
                      "for its class; the table below gives the same information."),
+        "site": ("bathing site", "bathing sites"),
+        "sites": ("site", "sites"),
+        "alert": "{sites} of {total} in \u201cPoor\u201d quality",
+        "no_alert": "No site of {total} in \u201cPoor\u201d quality",
+        "alert_where": "Bathing advised against or forbidden: {names}.",
+        "per_class": "Classes {first}–{last}:",
         "legend": "Class legend",
         "sites_caption": "Class of the bathing sites, assessment {first}–{last}",
         "latest_caption": "Latest samples, {season} season",
@@ -121,8 +137,9 @@ TEXT = {
         "col_entero": "Enterococci (cfu/100 ml)", "col_status": "Kind", "col_count": "Sites",
         "no_match": "No commune matches “{query}”. Communes with a site: {communes}.",
         "no_season": "No sample for the {season} season.",
-        "few_samples": ("{n} of {total} site(s) do not yet have enough samples ({min_samples} over four "
-                        "seasons) to be classified: their class is “Insufficient samples”."),
+        "few_samples": ("{sites} of {total} {verb} not yet have enough samples ({min_samples} over four "
+                        "seasons) to be {classed}: {their} class is “Insufficient samples”."),
+        "few_words": (("does", "classified", "its"), ("do", "classified", "their")),
         "units": ("cfu/100 ml: colony-forming units in 100 ml of water. “<15”: below the laboratory's "
                   "detection limit."),
         "source": "Source: Occidata catalogue, dataset “bathing_water” (public data).",
@@ -138,8 +155,9 @@ def load(**options: Any) -> pd.DataFrame:
 
     ``options`` are catalogue parameters (``year=2024``, ``department="Hérault"``).
     Raises :class:`occidata.dashboards.data.NotPublicError` if the entry is not public.
+    The table says whether it holds demonstration data (:func:`occidata.dashboards.data.is_demo`).
     """
-    return dash_data.load_public(DATASET, **options)
+    return dash_data.mark_demo(dash_data.load_public(DATASET, **options), dash_data.demonstration(DATASET))
 
 
 def seasons(samples: pd.DataFrame) -> list[int]:
@@ -253,17 +271,7 @@ def format_date(day: Any, lang: str) -> str:
     """A day as citizens read it: « 14 août 2024 » or "14 August 2024"; "—" when missing."""
     if day is None or pd.isna(day):
         return "—"
-    day = pd.Timestamp(day)
-    months = _MONTHS[lang]
-    return f"{day.day} {months[day.month - 1]} {day.year}"
-
-
-_MONTHS = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
+    return long_date(day, lang)
 
 
 def format_count(value: Any, flag: Any = None) -> str:
@@ -325,8 +333,9 @@ def _sites_table(sites: pd.DataFrame, lang: str, first: int, last: int) -> str:
         "enterococci": [format_count(v, f) for v, f in
                         zip(sites["last_enterococci"], sites["last_enterococci_flag"])],
     })
-    columns = {"name": t["col_site"], "commune": t["col_commune"], "water": t["col_water"],
-               "letter": t["col_letter"], "classification": t["col_class"], "n_samples": t["col_n"],
+    # The class right after the name, so that it stays on a phone's screen.
+    columns = {"name": t["col_site"], "classification": t["col_class"], "letter": t["col_letter"],
+               "commune": t["col_commune"], "water": t["col_water"], "n_samples": t["col_n"],
                "last_date": t["col_date"], "e_coli": t["col_ecoli"], "enterococci": t["col_entero"]}
     return render.html_table(frame, caption=t["sites_caption"].format(first=first, last=last), columns=columns)
 
@@ -359,8 +368,33 @@ def _paragraph(text: str) -> str:
     return f"<p>{render.escape(text)}</p>"
 
 
+def _headline(sites: pd.DataFrame, lang: str, first: int, last: int) -> str:
+    """What matters first: the sites in alert (class « Insuffisante »: bathing advised against or
+    forbidden) among those shown, then the number of sites of each class."""
+    t = TEXT[lang]
+    one, many = t["sites"]
+    alert = sites[sites["classification"] == "poor"]
+    total = len(sites)
+    if len(alert):
+        figure = t["alert"].format(sites=count(len(alert), one, many, lang), total=total)
+    else:
+        figure = t["no_alert"].format(total=total)
+    parts = [f'<p><span class="od-figure">{render.escape(figure)}</span></p>']
+    if len(alert):
+        names = ", ".join(f"{n} ({c})" for n, c in zip(alert["name"], alert["commune"]))
+        parts.append(f"<p>{render.escape(t['alert_where'].format(names=names))}</p>")
+    counts = class_counts(sites)
+    items = "".join(
+        f"<li>{render.badge(f'{CLASS_LETTERS[lang][c]} — {class_name(c, lang)}', CLASS_COLOURS[c])} "
+        f"{render.escape(count(int(n), one, many, lang))}</li>" for c, n in counts.items() if n)
+    parts.append(f"<p>{render.escape(t['per_class'].format(first=first, last=last))}</p>"
+                 f'<ul style="list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em">{items}</ul>')
+    return f'<div class="od-headline">{"".join(parts)}</div>'
+
+
 def view(samples: pd.DataFrame, *, lang: str = "fr", season: int | None = None, commune: str | None = None,
-         min_samples: int = MIN_SAMPLES, shapes: list[dict] | None = None, tiles_url: str | None = None) -> str:
+         min_samples: int = MIN_SAMPLES, shapes: list[dict] | None = None, tiles_url: str | None = None,
+         today: Any = None) -> str:
     """The whole page for a season and a commune search, as HTML (see :func:`render.page`).
 
     Parameters
@@ -378,11 +412,14 @@ def view(samples: pd.DataFrame, *, lang: str = "fr", season: int | None = None, 
     shapes, tiles_url
         The map's department shapes (None: :func:`geo.department_shapes`) and optional local tile
         server (None: no tiles requested).
+    today
+        The date the banner compares the data with (None: today in France).
     """
     lang = _lang(lang)
     t = TEXT[lang]
     registry = _title(lang)
     updated = dash_data.latest_day(samples, "sample_date")
+    top = {"updated": updated, "banner": banner(updated, demo=dash_data.is_demo(samples), lang=lang, now=today)}
     known = seasons(samples)
     season = known[-1] if season is None else int(season)
     first = season - compute.bathing_water.rules()["seasons"] + 1
@@ -390,17 +427,18 @@ def view(samples: pd.DataFrame, *, lang: str = "fr", season: int | None = None, 
     sites = assess_sites(samples, season, min_samples=min_samples)
     if sites.empty:
         parts.append(render.notice(t["no_season"].format(season=season), "warning"))
-        return render.page("".join(parts), lang=lang, title=registry, updated=updated)
+        return render.page("".join(parts), lang=lang, title=registry, **top)
     chosen = match_communes(sites.reset_index(), commune)
     if not chosen:
         names = ", ".join(match_communes(sites.reset_index(), None))
         parts.append(render.notice(t["no_match"].format(query=commune, communes=names), "warning"))
-        return render.page("".join(parts), lang=lang, title=registry, updated=updated)
+        return render.page("".join(parts), lang=lang, title=registry, **top)
     searched = bool(_fold(commune or ""))
     shown = sites[sites["commune"].isin(chosen)]
     parts += _site_sections(samples, shown, lang=lang, season=season, min_samples=min_samples,
                             communes=chosen if searched else None, shapes=shapes, tiles_url=tiles_url)
-    return render.page("".join(parts), lang=lang, title=registry, updated=updated)
+    return render.page("".join(parts), lang=lang, title=registry, headline=_headline(shown, lang, first, season),
+                       **top)
 
 
 def _site_sections(samples: pd.DataFrame, shown: pd.DataFrame, *, lang: str, season: int, min_samples: int,
@@ -411,12 +449,16 @@ def _site_sections(samples: pd.DataFrame, shown: pd.DataFrame, *, lang: str, sea
     parts = []
     unclassified = int((shown["classification"] == "insufficient samples").sum())
     if unclassified:
-        parts.append(render.notice(t["few_samples"].format(n=unclassified, total=len(shown),
-                                                           min_samples=min_samples), "info"))
+        one, many = t["sites"]
+        verb, classed, their = plural(unclassified, *t["few_words"], lang=lang)
+        parts.append(render.notice(t["few_samples"].format(
+            sites=count(unclassified, one, many, lang), total=len(shown), min_samples=min_samples, verb=verb,
+            classed=classed, their=their), "info"))
     shapes = geo.department_shapes() if shapes is None else shapes
     parts.append(render.svg_map(_map_points(shown, lang), shapes=shapes,
                                 title=t["map_title"].format(season=season),
-                                description=t["map_desc"].format(n=len(shown)), tiles_url=tiles_url))
+                                description=t["map_desc"].format(sites=count(len(shown), *t["site"], lang)),
+                                tiles_url=tiles_url))
     parts += [_legend(lang), _sites_table(shown, lang, first, season), _counts_table(shown, lang, first, season)]
     rows = latest_samples(samples, season, communes=communes, count=LATEST_COUNT if communes is None else None)
     caption = (t["latest_caption"].format(season=season) if communes is None

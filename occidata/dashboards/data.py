@@ -11,7 +11,11 @@ import pandas as pd
 
 from .. import catalog
 
-__all__ = ["NotPublicError", "load_public", "latest_day", "entry_access", "Lazy"]
+__all__ = ["NotPublicError", "load_public", "latest_day", "entry_access", "Lazy", "demonstration", "mark_demo",
+           "is_demo", "DEMO_ATTR"]
+
+#: The key of ``DataFrame.attrs`` saying that a dashboard's table holds demonstration data.
+DEMO_ATTR = "occidata_demo"
 
 
 class NotPublicError(PermissionError):
@@ -40,6 +44,37 @@ def load_public(name: str, **params):
     if entry_access(name) != "public":
         raise NotPublicError(name)
     return catalog.load(name, levels=set(), **params)
+
+
+def demonstration(*names: str) -> bool:
+    """Whether the data of any of the catalogue entries ``names`` are demonstration data: generated
+    by occidata when the data were built, with no provider's file ingested since.
+
+    A record that cannot be read says nothing: the entry is not called demonstration data.
+    """
+    from ..config import load_config
+    from ..datasets.stored import stored_record
+
+    data_dir = load_config()["data_dir"]
+    for name in names:
+        try:
+            record = stored_record(data_dir, name)
+        except (OSError, ValueError):
+            continue
+        if record and not record.get("ingests"):
+            return True
+    return False
+
+
+def mark_demo(frame: pd.DataFrame, demo: bool) -> pd.DataFrame:
+    """``frame``, its ``attrs`` saying whether it holds demonstration data (see :func:`is_demo`)."""
+    frame.attrs[DEMO_ATTR] = bool(demo)
+    return frame
+
+
+def is_demo(frame: pd.DataFrame) -> bool:
+    """What :func:`mark_demo` said of ``frame`` (False when nothing was said)."""
+    return bool(frame.attrs.get(DEMO_ATTR, False))
 
 
 def latest_day(frame: pd.DataFrame, column: str) -> pd.Timestamp:

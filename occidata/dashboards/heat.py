@@ -33,6 +33,8 @@ from occidata import compute
 from occidata.compute._xp import to_host
 from occidata.dashboards import data as dash_data
 from occidata.dashboards import geo, layout, render
+from occidata.dashboards.freshness import banner
+from occidata.dashboards.wording import count, long_date, of_place
 
 __all__ = ["LEVELS", "LEVEL_COLOURS", "LEVEL_NAMES", "SLUG", "SNAPSHOT_VALUES", "controls", "default_department",
            "department_alerts", "department_temperatures", "load", "on_day", "recent_days", "show", "view"]
@@ -74,7 +76,11 @@ TEXT = {
                         "pour les prévisions et la vigilance canicule, consultez Météo-France "
                         "(vigilance.meteofrance.fr)."),
         "day_heading": "Niveau par département le {day}",
-        "summary": "{n} département(s) sur {total} aux seuils de canicule le {day}.",
+        "summary": "{departments} sur {total} aux seuils de canicule le {day}.",
+        "department_word": ("département", "départements"),
+        "none": "Aucun département",
+        "where": "Aux seuils : {names}.",
+        "per_level": "Niveaux le {day} :",
         "map_title": "Carte du niveau de chaleur par département, {day}",
         "map_desc": ("Les {total} départements d'Occitanie colorés selon leur niveau le {day}, avec le niveau "
                      "écrit sur chacun ; le tableau qui suit donne les mêmes niveaux et les indicateurs."),
@@ -83,10 +89,10 @@ TEXT = {
         "recent_heading": "Les derniers jours",
         "recent_caption": "Niveau par département, du {first} au {last}",
         "series_heading": "{name} : indicateurs jour par jour",
-        "chart_title": "IBMn et IBMx en {name}, du {first} au {last}",
-        "chart_desc": ("Courbes des indicateurs IBMn et IBMx de {name} jour par jour, avec les seuils du "
+        "chart_title": "IBMn et IBMx {of_name}, du {first} au {last}",
+        "chart_desc": ("Courbes des indicateurs IBMn et IBMx {of_name} jour par jour, avec les seuils du "
                        "département ({tmin} °C et {tmax} °C) ; le tableau qui suit donne les mêmes valeurs."),
-        "series_caption": "Indicateurs de {name}, jour par jour (°C)",
+        "series_caption": "Indicateurs {of_name}, jour par jour (°C)",
         "y_label": "Température (°C)",
         "ibmn": "IBMn (moy. 3 j des minimales)",
         "ibmx": "IBMx (moy. 3 j des maximales)",
@@ -120,7 +126,11 @@ TEXT = {
                         "This computed level is not the official warning: for forecasts and the heat-wave "
                         "warning, see Météo-France (vigilance.meteofrance.fr)."),
         "day_heading": "Level by department on {day}",
-        "summary": "{n} of {total} department(s) at the heat-wave thresholds on {day}.",
+        "summary": "{departments} of {total} at the heat-wave thresholds on {day}.",
+        "department_word": ("department", "departments"),
+        "none": "No department",
+        "where": "At the thresholds: {names}.",
+        "per_level": "Levels on {day}:",
         "map_title": "Map of the heat level by department, {day}",
         "map_desc": ("The {total} departments of Occitanie coloured by their level on {day}, with the level "
                      "written on each; the table below gives the same levels and the indicators."),
@@ -130,9 +140,9 @@ TEXT = {
         "recent_caption": "Level by department, {first} to {last}",
         "series_heading": "{name}: indicators day by day",
         "chart_title": "IBMn and IBMx in {name}, {first} to {last}",
-        "chart_desc": ("Lines of the IBMn and IBMx indicators of {name} day by day, with the department's "
+        "chart_desc": ("Lines of the IBMn and IBMx indicators {of_name} day by day, with the department's "
                        "thresholds ({tmin} °C and {tmax} °C); the table below gives the same values."),
-        "series_caption": "Indicators of {name}, day by day (°C)",
+        "series_caption": "Indicators {of_name}, day by day (°C)",
         "y_label": "Temperature (°C)",
         "ibmn": "IBMn (3-day mean of minima)",
         "ibmx": "IBMx (3-day mean of maxima)",
@@ -167,10 +177,12 @@ def load(last_days: int | None = RECENT_DAYS + WINDOW - 1, **options: Any) -> pd
 
     ``last_days``: the grid's last days used (None: all of them); enough for the day selector
     and the 3-day window. ``options`` are catalogue parameters. Raises
-    :class:`occidata.dashboards.data.NotPublicError` if the entry is not public.
+    :class:`occidata.dashboards.data.NotPublicError` if the entry is not public. The alerts say
+    whether they come from demonstration data (:func:`occidata.dashboards.data.is_demo`).
     """
     grid = dash_data.load_public(DATASET, **options)
-    return department_alerts(department_temperatures(grid, last_days=last_days))
+    alerts = department_alerts(department_temperatures(grid, last_days=last_days))
+    return dash_data.mark_demo(alerts, dash_data.demonstration(DATASET))
 
 
 def department_temperatures(grid: Any, last_days: int | None = None) -> dict[str, pd.DataFrame]:
@@ -297,18 +309,9 @@ def default_department(alerts: pd.DataFrame, day: Any = None) -> str:
 # --------------------------------------------------------------------------- formatting
 
 
-_MONTHS = {
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
-
-
 def format_day(day: Any, lang: str) -> str:
     """A day as citizens read it: « 13 août 2023 » or "13 August 2023"."""
-    day = pd.Timestamp(day)
-    return f"{day.day} {_MONTHS[lang][day.month - 1]} {day.year}"
+    return long_date(day, lang)
 
 
 def format_temperature(value: Any) -> str:
@@ -426,8 +429,9 @@ def _series(alerts: pd.DataFrame, code: str, day: pd.Timestamp, lang: str) -> st
     chart = render.svg_line_chart(
         [{"label": t["ibmx"], "x": days, "y": rows["ibmx"].to_numpy(dtype=float)},
          {"label": t["ibmn"], "x": days, "y": rows["ibmn"].to_numpy(dtype=float)}],
-        title=t["chart_title"].format(name=name, first=first, last=last),
-        description=t["chart_desc"].format(name=name, tmin=format_temperature(thn), tmax=format_temperature(thx)),
+        title=t["chart_title"].format(name=name, of_name=of_place(name, lang), first=first, last=last),
+        description=t["chart_desc"].format(of_name=of_place(name, lang), tmin=format_temperature(thn),
+                                           tmax=format_temperature(thx)),
         y_label=t["y_label"],
         thresholds=[{"value": thx, "label": t["threshold_x"]}, {"value": thn, "label": t["threshold_n"]}])
     frame = pd.DataFrame({
@@ -440,7 +444,7 @@ def _series(alerts: pd.DataFrame, code: str, day: pd.Timestamp, lang: str) -> st
     })
     columns = {"day": t["col_day"], "level": t["col_level"], "tmin": t["col_tmin"], "ibmn": t["col_ibmn"],
                "tmax": t["col_tmax"], "ibmx": t["col_ibmx"]}
-    table = render.html_table(frame, caption=t["series_caption"].format(name=name), columns=columns)
+    table = render.html_table(frame, caption=t["series_caption"].format(of_name=of_place(name, lang)), columns=columns)
     heading = f"<h2>{render.escape(t['series_heading'].format(name=name))}</h2>"
     return heading + chart + table
 
@@ -465,8 +469,28 @@ def _thresholds(alerts: pd.DataFrame, lang: str) -> str:
     return "".join(parts)
 
 
+def _headline(rows: pd.DataFrame, lang: str, day_text: str) -> str:
+    """What matters first: how many departments are at the heat-wave thresholds on the day (and
+    which), then the number of departments at each level."""
+    t = TEXT[lang]
+    one, many = t["department_word"]
+    at = rows[rows["level"] == "alert"]
+    departments = count(len(at), one, many, lang) if len(at) else t["none"]
+    figure = t["summary"].format(departments=departments, total=len(rows), day=day_text)
+    parts = [f'<p><span class="od-figure">{render.escape(figure)}</span></p>']
+    if len(at):
+        parts.append(f"<p>{render.escape(t['where'].format(names=', '.join(at['name'])))}</p>")
+    levels = rows["level"].value_counts()
+    items = "".join(
+        f"<li>{render.badge(f'{LEVEL_SHORT[lang][lv]} — {level_name(lv, lang)}', LEVEL_COLOURS[lv])} "
+        f"{render.escape(count(int(levels[lv]), one, many, lang))}</li>" for lv in reversed(LEVELS) if lv in levels)
+    parts.append(f"<p>{render.escape(t['per_level'].format(day=day_text))}</p>"
+                 f'<ul style="list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em">{items}</ul>')
+    return f'<div class="od-headline">{"".join(parts)}</div>'
+
+
 def view(alerts: pd.DataFrame, *, lang: str = "fr", day: Any = None, department: str | None = None,
-         shapes: list[dict] | None = None, tiles_url: str | None = None) -> str:
+         shapes: list[dict] | None = None, tiles_url: str | None = None, today: Any = None) -> str:
     """The whole page for a day and a department, as HTML (see :func:`render.page`).
 
     Parameters
@@ -482,6 +506,8 @@ def view(alerts: pd.DataFrame, *, lang: str = "fr", day: Any = None, department:
     shapes, tiles_url
         The map's department shapes (None: :func:`geo.department_shapes`) and optional local tile
         server (None: no tiles requested).
+    today
+        The date the banner compares the data with (None: today in France).
     """
     lang = _lang(lang)
     t = TEXT[lang]
@@ -492,12 +518,10 @@ def view(alerts: pd.DataFrame, *, lang: str = "fr", day: Any = None, department:
     day_text = format_day(day, lang)
     shapes = geo.department_shapes() if shapes is None else shapes
     filled, points = _map_shapes(rows, shapes, lang)
-    in_alert = int((rows["level"] == "alert").sum())
     parts = [
         f"<p>{render.escape(t['intro'])}</p>",
         render.notice(t["no_forecast"], "info"),
         f"<h2>{render.escape(t['day_heading'].format(day=day_text))}</h2>",
-        f"<p><strong>{render.escape(t['summary'].format(n=in_alert, total=len(rows), day=day_text))}</strong></p>",
         render.svg_map(points, shapes=filled, title=t["map_title"].format(day=day_text),
                        description=t["map_desc"].format(total=len(rows), day=day_text), tiles_url=tiles_url),
         _legend(lang),
@@ -508,7 +532,9 @@ def view(alerts: pd.DataFrame, *, lang: str = "fr", day: Any = None, department:
         _thresholds(alerts, lang),
         f"<p>{render.escape(t['source'])}</p>",
     ]
-    return render.page("".join(parts), lang=lang, title=_title(lang), updated=latest)
+    return render.page("".join(parts), lang=lang, title=_title(lang), updated=latest,
+                       banner=banner(latest, demo=dash_data.is_demo(alerts), lang=lang, now=today),
+                       headline=_headline(rows, lang, day_text))
 
 
 # --------------------------------------------------------------------------- widgets

@@ -29,7 +29,7 @@ from ..privacy.publish import declaring, publishable
 from ..reports.summary import SUMMARY_ENV, record_summary
 from . import BY_SLUG
 from .data import Lazy
-from .render import escape, notice, page
+from .render import escape, notice, page, split_top
 
 __all__ = ["show_dashboard", "build_dashboard", "render_safely", "snapshot_note", "LANGUAGES"]
 
@@ -137,7 +137,8 @@ def _html_output(html: str) -> tuple:
 
 
 class _LiveDashboard:
-    """The live page: language switch, controls, and an Output redrawn on every change."""
+    """The live page: the page's top (title, banner, date, headline), the language switch, the
+    controls, and the rest of the page, redrawn on every change."""
 
     def __init__(self, slug: str, controls: Controls, render: Callable[..., str], lang: str):
         import ipywidgets as widgets
@@ -148,8 +149,10 @@ class _LiveDashboard:
                                               style={"description_width": "initial"})
         self.box = widgets.Box(layout=widgets.Layout(display="flex", flex_flow="row wrap",
                                                      align_items="center", width="100%"))
+        # What matters first (title, banner, date, headline) sits above the controls.
+        self.top = widgets.Output(layout=widgets.Layout(width="100%"))
         self.output = widgets.Output(layout=widgets.Layout(width="100%"))
-        self.container = widgets.VBox([self.language, self.box, self.output],
+        self.container = widgets.VBox([self.top, self.language, self.box, self.output],
                                       layout=widgets.Layout(width="100%", max_width="980px"))
         self.controls: dict = {}
         self.failure: Exception | None = None  # why the controls could not be built, if they could not
@@ -190,12 +193,15 @@ class _LiveDashboard:
         self.refresh()
 
     def refresh(self) -> str:
-        """Render the page for the current language and values into the Output."""
+        """Render the page for the current language and values: its top into the Output above the
+        controls, the rest into the one below; returns the whole page's HTML."""
         if self.failure is not None:
             html = error_page(self.slug, self.lang, self.failure)
         else:
             html = render_safely(self.slug, self.render, self.lang, _values(self.controls))
-        self.output.outputs = _html_output(html)
+        top, rest = split_top(html)
+        self.top.outputs = _html_output(top) if top else ()
+        self.output.outputs = _html_output(rest)
         return html
 
 
@@ -207,7 +213,7 @@ def _check_language(lang: str) -> None:
 def build_dashboard(slug: str, controls: Controls, render: Callable[..., str], *, lang: str = "fr",
                     snapshot: bool = False, defaults: Mapping | None = None):
     """What :func:`show_dashboard` displays, without displaying it: the live ``VBox`` (its
-    ``.dashboard`` attribute gives ``refresh()``, ``language``, ``controls`` and ``output``), or the
+    ``.dashboard`` attribute gives ``refresh()``, ``top``, ``language``, ``controls`` and ``output``), or the
     snapshot's HTML string."""
     _check_language(lang)
     if snapshot:
@@ -223,8 +229,9 @@ def show_dashboard(slug: str, controls: Controls, render: Callable[..., str], *,
     is the slug itself); returns None, so
     that a notebook cell ending with it shows the page once.
 
-    Live (``snapshot=False``): a language switch "Langue / Language", the controls in a
-    wrapping box and an ``ipywidgets.Output`` redrawn by ``render`` on every change.
+    Live (``snapshot=False``): the top of the page (title, banner, date, headline: see
+    :func:`occidata.dashboards.render.split_top`), a language switch "Langue / Language", the
+    controls in a wrapping box and the rest of the page, both redrawn by ``render`` on every change.
     Snapshot: no widget at all; displays the HTML of ``render`` with the controls' default
     values and a note "Instantané du <date heure>", as a sanctioned output declaring its tables
     (the publication gate refuses any other). ``defaults`` (optional, name -> value) gives

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from ..privacy.publish import declare_table
+from .wording import count, plural
 
 __all__ = ["escape", "svg_map", "svg_line_chart", "html_table", "badge", "notice", "page",
-           "contrast_ratio", "text_colour", "format_value", "format_date"]
+           "contrast_ratio", "text_colour", "format_value", "format_date", "split_top", "TOP_END"]
 
 TILE_SIZE = 256
 MAX_TILES = 64  # never draw more background tiles than this on one map
@@ -143,7 +144,7 @@ def html_table(frame: pd.DataFrame, *, caption: str, columns: dict, max_rows: in
     """
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise KeyError(f"html_table: no column(s) {', '.join(map(str, missing))} in the frame")
+        raise KeyError(f"html_table: columns not in the frame: {', '.join(map(str, missing))}")
     shown = frame if max_rows is None else frame.head(max_rows)
     head = "".join(f'<th scope="col">{escape(label)}</th>' for label in columns.values())
     texts = [[format_value(value) for value in row] for row in shown[list(columns)].itertuples(index=False, name=None)]
@@ -153,8 +154,8 @@ def html_table(frame: pd.DataFrame, *, caption: str, columns: dict, max_rows: in
     more = ""
     if max_rows is not None and len(frame) > max_rows:
         left = len(frame) - max_rows
-        more = (f'<p class="od-more">{left} ligne(s) de plus non affichée(s).</p>' if lang == "fr"
-                else f'<p class="od-more">{left} more row(s) not shown.</p>')
+        more = (f'<p class="od-more">{count(left, "ligne")} de plus non {plural(left, "affichée", lang=lang)}.</p>'
+                if lang == "fr" else f'<p class="od-more">{count(left, "more row", lang=lang)} not shown.</p>')
     return (f'<div class="od-table-wrap"><table><caption>{escape(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}</div>")
 
@@ -511,29 +512,53 @@ _STYLE = """<style>
 .od-dashboard .od-notice-error{border-color:#b00020;background:#fdecee}
 .od-dashboard .od-notice p{margin:0}
 .od-dashboard .od-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:1rem}
+.od-dashboard .od-banner{border:2px solid #8a5a00;background:#fff6e0;padding:.35rem .6rem;margin:.4rem 0}
+.od-dashboard .od-banner p{margin:0}
+.od-dashboard .od-headline{margin:.4rem 0 .6rem}
+.od-dashboard .od-headline p{margin:.25rem 0}
+.od-dashboard .od-figure{font-size:1.35rem;font-weight:700}
 @media (max-width:480px){
   .od-dashboard{padding:0 .25rem;font-size:.95rem}
   .od-dashboard h1{font-size:1.3rem}
   .od-dashboard table{font-size:.85rem}
+  .od-dashboard th[scope=row]{max-width:9rem;overflow-wrap:anywhere}
   .od-dashboard .od-grid{grid-template-columns:1fr}
 }
 </style>"""
 
 
-def page(body: str, *, lang: str, title: str, updated=None, note: str | None = None) -> str:
-    """The whole view: one ``<h1>``, "Dernières données : <date>" (English: "Latest data"), an
-    optional note (text), then ``body`` (HTML), in a ``<div lang=...>`` with the page's style."""
+TOP_END = "<!--od-top-end-->"  # where the top of a page (title, banner, date, headline) ends
+
+
+def page(body: str, *, lang: str, title: str, updated=None, note: str | None = None, banner: str = "",
+         headline: str = "") -> str:
+    """The whole view, in a ``<div lang=...>`` with the page's style: first its top (one ``<h1>``,
+    the ``banner`` (HTML: :func:`occidata.dashboards.freshness.banner`), "Dernières données : <date>"
+    (English: "Latest data"), an optional note (text) and the ``headline`` (HTML): what matters
+    first), then ``body`` (HTML). :func:`split_top` separates the two for the live page."""
     if lang not in ("fr", "en"):
         raise ValueError(f"lang={lang!r}; use fr or en")
-    parts = [_STYLE, f'<div class="od-dashboard" lang="{lang}">', f"<h1>{escape(title)}</h1>"]
+    parts = [_STYLE, f'<div class="od-dashboard" lang="{lang}">', f'<div class="od-top"><h1>{escape(title)}</h1>',
+             banner]
     if updated is not None:
         word = "Dernières données :" if lang == "fr" else "Latest data:"
         parts.append(f'<p class="od-updated">{word} <strong>{escape(format_date(updated, lang))}</strong></p>')
     if note:
         parts.append(f'<p class="od-note">{escape(note)}</p>')
-    parts.append(body)
-    parts.append("</div>")
+    parts += [headline, "</div>", TOP_END, body, "</div>"]
     return "".join(parts)
+
+
+def split_top(html: str) -> tuple[str, str]:
+    """A :func:`page` cut in two, each with the page's style and language: its top (in a
+    ``div.od-dashboard.od-head``) and the rest. ``("", html)`` for HTML that is not a page."""
+    start, end = html.find('<div class="od-top">'), html.find(TOP_END)
+    opening = html.rfind('<div class="od-dashboard" lang="', 0, start)
+    if start < 0 or end < start or opening < 0:
+        return "", html
+    lang = html[opening:start].split('lang="', 1)[1].split('"', 1)[0]
+    top = f'{_STYLE}<div class="od-dashboard od-head" lang="{lang}">{html[start:end]}</div>'
+    return top, html[:start] + html[end + len(TOP_END):]
 
 
 def join(parts: Iterable[str]) -> str:

@@ -15,6 +15,7 @@ This module is reference data, not a generated dataset: it has no ``SIZES`` nor 
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -65,6 +66,9 @@ _DEPARTMENTS = (
     ("82", "Tarn-et-Garonne", "Montauban", "82121", 1.3550, 44.0176),
 )
 DEPARTMENT_CODES = tuple(row[0] for row in _DEPARTMENTS)
+# The article each department's name takes in French (« l'Hérault », « le Gard », « les Hautes-Pyrénées »).
+_ARTICLES = {"09": "l'", "11": "l'", "12": "l'", "30": "le", "31": "la", "32": "le", "34": "l'", "46": "le",
+             "48": "la", "65": "les", "66": "les", "81": "le", "82": "le"}
 
 # Communes other than the prefectures: INSEE code, name, longitude, latitude (town hall).
 _OTHER_COMMUNES = (
@@ -119,6 +123,28 @@ _OTHER_COMMUNES = (
     ("66212", "Torreilles", 3.0289, 42.7561),
     ("81065", "Castres", 2.2400, 43.6061),
     ("82033", "Castelsarrasin", 1.1075, 44.0400),
+    # The communes of ATMO Occitanie's stations, whose exports write names in capitals without
+    # accents ("MEZE"): the official names are these (town halls to about 0.01°).
+    ("09261", "Saint-Girons", 1.1464, 42.9847),
+    ("30061", "La Calmette", 4.2650, 43.9236),
+    ("30278", "Saint-Laurent-des-Arbres", 4.7008, 44.0547),
+    ("30294", "Saint-Privat-des-Vieux", 4.1303, 44.1436),
+    ("30315", "Saze", 4.6806, 43.9433),
+    ("30336", "Vallabrègues", 4.6272, 43.8558),
+    ("31060", "Bélesta-en-Lauragais", 1.8228, 43.4408),
+    ("31066", "Bessières", 1.6050, 43.7981),
+    ("31344", "Miramont-de-Comminges", 0.7456, 43.0858),
+    ("31381", "Montgiscard", 1.5678, 43.4581),
+    ("32139", "Gaudonville", 0.8447, 43.8844),
+    ("32317", "Peyrusse-Vieille", 0.1811, 43.6294),
+    ("34084", "Corneilhan", 3.1917, 43.3986),
+    ("34107", "Fraisse-sur-Agout", 2.7994, 43.6044),
+    ("34146", "Lunel-Viel", 4.0922, 43.6781),
+    ("34157", "Mèze", 3.6053, 43.4256),
+    ("34255", "Saint-Gély-du-Fesc", 3.8053, 43.6931),
+    ("46029", "Biars-sur-Cère", 1.8528, 44.9275),
+    ("65025", "Argelès-Gazost", -0.0989, 43.0036),
+    ("66172", "Saint-Estève", 2.8436, 42.7133),
 )
 
 # The region's outline simplified to ~0.06° (Douglas-Peucker on the IGN outline): good enough to
@@ -144,13 +170,15 @@ def departments() -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``code`` ("09"...), ``name``, ``prefecture``, ``prefecture_insee``,
-        ``prefecture_lon`` and ``prefecture_lat`` (WGS84 degrees), sorted by code.
+        ``prefecture_lon`` and ``prefecture_lat`` (WGS84 degrees), ``article`` (the French
+        article of the name: "le", "la", "l'" or "les"), sorted by code.
     """
     frame = pd.DataFrame(
         _DEPARTMENTS,
         columns=["code", "name", "prefecture", "prefecture_insee", "prefecture_lon", "prefecture_lat"],
     )
-    for column in ("code", "name", "prefecture", "prefecture_insee"):
+    frame["article"] = frame["code"].map(_ARTICLES)
+    for column in ("code", "name", "prefecture", "prefecture_insee", "article"):
         frame[column] = frame[column].astype("string")
     return frame
 
@@ -171,6 +199,38 @@ def communes() -> pd.DataFrame:
     for column in ("insee_code", "name", "department"):
         frame[column] = frame[column].astype("string")
     return frame
+
+
+# Words written in lower case inside a French place name ("Saint-Laurent-des-Arbres", "Biars-sur-Cère").
+_PARTICLES = {"de", "des", "du", "la", "le", "les", "sur", "sous", "en", "et", "lès", "lez", "aux", "au", "d", "l"}
+
+
+def _written(name: str) -> str:
+    """A provider's upper-case name in a place name's usual case: "SAINT-LAURENT-DES-ARBRES" ->
+    "Saint-Laurent-des-Arbres". Accents a provider left out cannot be put back here."""
+    if not name.isupper():
+        return name
+    out, first = [], True
+    for part in re.split(r"([\s'-]+)", name.lower()):
+        if not part or re.fullmatch(r"[\s'-]+", part):
+            out.append(part)
+            continue
+        out.append(part if (part in _PARTICLES and not first) else part[:1].upper() + part[1:])
+        first = False
+    return "".join(out)
+
+
+def place_names(insee_code, commune) -> tuple[str, str | None]:
+    """The official names of a commune and of its department, from the commune's INSEE code.
+
+    Providers such as ATMO Occitanie write names in capitals without accents ("NIMES", "HERAULT"):
+    the department's name is always the reference's (None outside Occitanie); the commune's is the
+    reference's when :func:`communes` holds it, else ``commune`` in its usual case.
+    """
+    code = str(insee_code).strip().zfill(5)
+    names = dict(zip(communes()["insee_code"], communes()["name"]))
+    by_code = dict(zip(departments()["code"], departments()["name"]))
+    return names.get(code) or _written(str(commune).strip()), by_code.get(code[:2])
 
 
 def department_points() -> dict:

@@ -90,7 +90,8 @@ def test_map_and_table_carry_the_same_values(loaded):
     titles = map_titles(html)
     assert len(rows) == len(titles) == len(table)
     for row, title, (_, st) in zip(rows, titles, table.iterrows()):
-        assert row[0] == st["station_name"] and row[3] == str(st["index"]) and row[4] == st["label"]
+        # The class right after the name: it stays on a phone's screen.
+        assert row[0] == st["station_name"] and row[1] == st["label"] and row[2] == str(st["index"])
         assert title == f"{st['station_name']} ({st['commune']}) : {st['label']} ({st['index']})"
         assert st["colour"] == air.ATMO_COLOURS[st["index"]]
     # Every class shown in colour is also written in text, and the advice of each class is given.
@@ -116,7 +117,7 @@ def test_pollutant_selection_changes_map_and_chart(loaded):
     assert overall != no2
     sub = np.asarray(loaded.atmo.sub_indices["NO2"])[:, list(loaded.days).index(day)]
     rows = rows_of(no2, f"Sous-indice Dioxyde d'azote (NO₂) par station, {day:%d/%m/%Y}")
-    assert [r[3] for r in rows] == [str(int(i)) for i in sub]
+    assert [r[2] for r in rows] == [str(int(i)) for i in sub]
     assert "Seuil de la classe « Mauvais » (maximum journalier) (120)" in no2  # NO2 limit of class 4
     assert "Seuil de la classe" not in overall
 

@@ -107,7 +107,7 @@ def test_view_map_and_table_hold_the_same_levels():
     assert f'fill="{heat.LEVEL_COLOURS["alert"]}"' in html
     assert ">Canicule</text>" in html and ">1 seuil</text>" in html
     assert shown.set_index("Département").loc["Hérault", "IBMx (°C)"] == "37.0"
-    assert "1 département(s) sur 2 aux seuils de canicule le 5 août 2023." in html
+    assert "1 département sur 2 aux seuils de canicule le 5 août 2023." in html
 
 
 def test_departments_without_a_shape_become_points():
@@ -129,7 +129,7 @@ def test_day_and_department_selection_change_the_page():
         "Un seuil atteint"
     ariege = heat.view(alerts, department="09", shapes=[])
     assert "Ariège : indicateurs jour par jour" in ariege and "Hérault : indicateurs" not in ariege
-    series = table(ariege, "Indicateurs de Ariège")
+    series = table(ariege, "Indicateurs de l'Ariège")
     assert len(series) == 6 and series["Jour"].iloc[0] == "06/08/2023"
     assert "Seuil IBMx (34)" in ariege  # the chart's threshold line, labelled with its value
 
@@ -218,7 +218,7 @@ def test_live_controls_redraw_the_page(tiny_env, monkeypatch):
     second = live.output.outputs[0]["data"]["text/html"]
     assert second != first and "Pyrénées-Orientales : indicateurs jour par jour" in second
     live.controls["day"].value = pd.Timestamp("2023-08-01")
-    assert "Niveau par département le 1 août 2023" in live.output.outputs[0]["data"]["text/html"]
+    assert "Niveau par département le 1er août 2023" in live.output.outputs[0]["data"]["text/html"]
 
 
 # --------------------------------------------------------------------------- notebook
@@ -251,7 +251,7 @@ def test_snapshot_notebook_has_no_widget_and_the_key_figures(tiny_env, tmp_path,
     assert "widgets" not in nb["metadata"]  # no widget was even created
     html = "".join(outputs[0]["data"]["text/html"])
     assert "Instantané du" in html and "Dernières données : <strong>13/08/2023</strong>" in html
-    assert "0 département(s) sur 13 aux seuils de canicule le 13 août 2023." in html
+    assert "Aucun département sur 13 aux seuils de canicule le 13 août 2023." in html
     shown = table(html, "Niveau et indicateurs par département").set_index("Département")
     latest = alerts[alerts["day"] == alerts["day"].max()].set_index("name")
     for name, row in latest.iterrows():

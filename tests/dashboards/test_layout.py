@@ -24,9 +24,11 @@ def fake_render(lang="fr", pollutant="NO2"):
 
 
 def html_of(container) -> str:
-    outputs = container.dashboard.output.outputs
+    """The live page's HTML: its top (above the controls) and the rest."""
+    live = container.dashboard
+    outputs = live.output.outputs
     assert len(outputs) == 1
-    return outputs[0]["data"]["text/html"]
+    return "".join(o["data"]["text/html"] for o in live.top.outputs) + outputs[0]["data"]["text/html"]
 
 
 def test_live_language_switch_and_controls():
@@ -122,3 +124,18 @@ def test_a_site_dashboard_outside_the_registry_is_titled_by_its_slug_and_languag
     assert layout._title("tableau-du-site", "fr") == "tableau-du-site"
     with pytest.raises(ValueError):
         layout.build_dashboard(SLUG, fake_controls, fake_render, lang="de")
+
+
+def test_live_page_shows_its_top_above_the_controls():
+    def render(lang="fr", pollutant="NO2"):
+        return page(f"<p>valeur {pollutant}</p>", lang=lang, title="Titre", headline="<p>chiffre clé</p>")
+
+    box = layout.build_dashboard(SLUG, fake_controls, render)
+    live = box.dashboard
+    assert list(box.children) == [live.top, live.language, live.box, live.output]
+    top = live.top.outputs[0]["data"]["text/html"]
+    assert "<h1>Titre</h1>" in top and "chiffre clé" in top and "valeur" not in top
+    assert "valeur NO2" in live.output.outputs[0]["data"]["text/html"]
+    live.controls["pollutant"].value = "O3"
+    assert "chiffre clé" in live.top.outputs[0]["data"]["text/html"]
+    assert "valeur O3" in live.output.outputs[0]["data"]["text/html"]

@@ -115,8 +115,14 @@ def test_html_table():
     assert "<th scope=\"row\">Toulouse &lt;1&gt;</th><td>12.3</td><td>3</td><td>07/01/2024</td>" in html
     assert "<td>—</td>" in html and "07/01/2024 14:00" in html
     short = render.html_table(frame, caption="c", columns={"name": "Ville"}, max_rows=1)
-    assert "Albi" not in short and "1 ligne(s) de plus" in short
-    assert "1 more row(s)" in render.html_table(frame, caption="c", columns={"name": "Ville"}, max_rows=1, lang="en")
+    assert "Albi" not in short and "1 ligne de plus non affichée." in short
+    assert "1 more row not shown." in render.html_table(frame, caption="c", columns={"name": "Ville"}, max_rows=1,
+                                                        lang="en")
+    longer = pd.concat([frame] * 2, ignore_index=True)
+    assert "3 lignes de plus non affichées." in render.html_table(longer, caption="c", columns={"name": "Ville"},
+                                                                  max_rows=1)
+    assert "3 more rows not shown." in render.html_table(longer, caption="c", columns={"name": "Ville"}, max_rows=1,
+                                                         lang="en")
     with pytest.raises(KeyError):
         render.html_table(frame, caption="c", columns={"absent": "x"})
 
@@ -204,3 +210,16 @@ def test_long_labels_that_would_overlap_are_left_to_the_table_but_class_letters_
     assert roads.count("<title>") == 1 + 3  # the map's title, and every point keeps its tooltip
     letters = render.svg_map(crowded.assign(text=["E", "B", "S"]), shapes=SQUARE, title="t", description="d")
     assert sorted(re.findall(r'class="od-point-text"[^>]*>([^<]*)<', letters)) == ["B", "E", "S"]
+
+
+def test_page_puts_title_banner_date_and_headline_first_and_splits_there():
+    html = render.page("<p>corps</p>", lang="fr", title="Chaleur", updated=pd.Timestamp("2024-03-16"),
+                       banner='<div class="od-banner">bandeau</div>', headline='<div class="od-headline">chiffre</div>')
+    assert html.index("<h1>") < html.index("bandeau") < html.index("Dernières données") < html.index("chiffre") \
+        < html.index("<p>corps</p>")
+    top, rest = render.split_top(html)
+    for part in (top, rest):
+        assert part.count("<style>") == 1 and 'lang="fr"' in part
+    assert "<h1>Chaleur</h1>" in top and "bandeau" in top and "chiffre" in top and "corps" not in top
+    assert "corps" in rest and "<h1>" not in rest and "chiffre" not in rest
+    assert render.split_top("<p>pas une page</p>") == ("", "<p>pas une page</p>")

@@ -65,7 +65,7 @@ def test_latest_day_and_vehicles_per_counter(loaded, counts):
     html = traffic.view(loaded)
     assert f"Dernières données : <strong>{day:%d/%m/%Y}</strong>" in html
     total = f"{int(expected.sum()):,}".replace(",", "\u202f")
-    assert f"{total} véhicules comptés sur {len(expected)} points de comptage" in html
+    assert f"{total} véhicules comptés le {day:%d/%m/%Y}</span> sur {len(expected)} points de comptage" in html
 
 
 def test_nearest_station_and_its_no2(loaded, counts, no2):
@@ -124,7 +124,7 @@ def test_map_and_table_carry_the_same_values(loaded):
     assert len(titles) == len(table) + len(loaded.stations)
     for row, title, (_, c) in zip(rows, titles, table.iterrows()):
         vehicles = f"{int(c['vehicles']):,}".replace(",", "\u202f")
-        assert row[0] == c["counter_name"] and row[4] == str(int(c["vehicles"]))
+        assert row[0] == c["counter_name"] and row[1] == str(int(c["vehicles"]))
         assert title == f"{c['counter_name']} : {vehicles} véhicules"
     station_rows = rows_of(html, f"Stations de mesure du NO₂, moyenne du {day:%d/%m/%Y}")
     for row, title in zip(station_rows, titles[len(table):]):
@@ -154,7 +154,7 @@ def test_selection_changes_the_output(loaded):
     base = traffic.view(loaded)
     other_counter = next(c for c in loaded.counters.index if c != traffic.default_counter(loaded))
     assert traffic.view(loaded, counter=other_counter) != base
-    assert traffic.view(loaded, day=days[0]) != base and f"Le {days[0]:%d/%m/%Y}" in traffic.view(loaded, day=days[0])
+    assert traffic.view(loaded, day=days[0]) != base and f"comptés le {days[0]:%d/%m/%Y}" in traffic.view(loaded, day=days[0])
     with pytest.raises(ValueError):
         traffic.view(loaded, counter="nope")
     with pytest.raises(ValueError):
@@ -170,7 +170,7 @@ def test_main_roads_listed_first(loaded):
 def test_english_view(loaded):
     html = traffic.view(loaded, lang="en")
     assert 'class="od-dashboard" lang="en"' in html and "<h1>Traffic and air</h1>" in html
-    assert "Latest data:" in html and "vehicles counted at" in html and "véhicules" not in html
+    assert "Latest data:" in html and "vehicles counted on" in html and "véhicules" not in html
     assert "Motorway" in html
 
 
