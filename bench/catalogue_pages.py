@@ -27,19 +27,9 @@ import requests
 
 from occidata.hub.client import HubSession
 from occidata.platform import LocalHub
+from _platform import percentile, remove_accounts
 
 PREFIX = "services/catalogue/"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), linear between closest ranks; nan for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def timed(session: requests.Session, url: str, **params) -> float:
@@ -59,17 +49,6 @@ def line(label: str, times: list[float], reference: float | None = None) -> str:
     p50, p95 = percentile(times, 50), percentile(times, 95)
     ratio = f"  ({p50 / reference:.1f}x the hub API's p50)" if reference else ""
     return f"  {label:<38} p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms{ratio}"
-
-
-def remove_accounts(tag: str) -> None:
-    """Delete the system accounts this run made (their names start with ``tag``)."""
-    import pwd
-
-    from occidata.hub.system_users import remove_system_user
-
-    for account in pwd.getpwall():
-        if account.pw_name.startswith(tag):
-            remove_system_user(account.pw_name)
 
 
 def main() -> int:

@@ -56,6 +56,7 @@ import requests
 import websocket  # websocket-client, a dependency of jupyter_server
 
 from occidata.platform import REPO_ROOT, LocalHub
+from _platform import percentile
 
 PREFIX = "services/dashboards/"
 MIB = 1024 * 1024
@@ -68,17 +69,6 @@ NEVER = "0 4 1 1 *"  # scheduled snapshots: once a year, out of the run
 
 
 # --- small helpers ------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), linear between closest ranks; nan for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def load() -> str:

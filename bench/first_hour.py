@@ -31,21 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from lab_steps import log_in, run_first_code_cell, wait_for_first_lab  # noqa: E402
 from occidata.hub.client import HubSession  # noqa: E402
 from occidata.platform import LocalHub  # noqa: E402
+from _platform import remove_accounts  # noqa: E402
 
 PASSWORD = "premiere-heure-banc-essai"
 NOTEBOOK = "notebooks-occidata/air_quality/daily_report.ipynb"
 CHROMIUM = "/usr/bin/chromium"
-
-
-def remove_accounts(tag: str) -> None:
-    """Delete the system accounts this run made (their names start with ``tag``)."""
-    import pwd
-
-    from occidata.hub.system_users import remove_system_user
-
-    for account in pwd.getpwall():
-        if account.pw_name.startswith(tag):
-            remove_system_user(account.pw_name)
 
 
 def one_researcher(browser, url: str, name: str) -> tuple[float, float]:

@@ -294,7 +294,7 @@ def test_a_visitor_on_a_phone_searches_and_reads_an_entry_with_its_map(catalogue
         expect(page.locator("h1")).to_contain_text("Qualité de l'air")
         stations = page.locator("svg.od-map circle.od-point")
         assert stations.count() >= 3
-        table = page.locator("table", has=page.locator("caption", has_text="site(s) de mesure"))
+        table = page.locator("table", has=page.locator("caption", has_text="sites de mesure"))
         assert table.locator("tbody tr").count() == stations.count()
         assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the phone
         page.keyboard.press("Tab")

@@ -25,6 +25,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..dashboards import render
+from ..dashboards.wording import count
 from ..levels import LEVELS, needs_second_steward, required_level
 from .places import Places, is_public
 from .spec import BUILD_YEAR
@@ -187,8 +188,8 @@ def map_section(name: str, meta: Mapping, places: Places, shapes: list[dict], la
     if places.kind == "sites" and places.points is not None:
         points = places.points.assign(label=places.points["name"] + " (" + places.points["site"] + ")",
                                       colour=SITE_COLOUR)
-        caption = (f"{len(points)} site(s) de mesure de « {title} »" if fr
-                   else f"{len(points)} measurement site(s) of “{title}”")
+        caption = (f"{count(len(points), 'site')} de mesure de « {title} »" if fr
+                   else f"{count(len(points), 'measurement site', lang='en')} of “{title}”")
         svg = render.svg_map(points, shapes=shapes, title=caption,
                              description=("Carte de l'Occitanie : un rond par site, les départements en fond."
                                           if fr else "Map of Occitanie: one dot per site, departments behind."))
