@@ -47,6 +47,12 @@ def flat_env(prefix: str, section: dict) -> dict:
     return env
 
 
+def platform_environment(cfg: dict) -> dict:
+    """What every platform service is told of the platform: its mode, state, data and name."""
+    return {"OCCIDATA_MODE": cfg["mode"], "OCCIDATA_STATE_DIR": cfg["state_dir"],
+            "OCCIDATA_DATA_DIR": cfg["data_dir"], "OCCIDATA_LAB_NAME": cfg["lab_name"]}
+
+
 def _platform_service(cfg: dict, name: str, module: str, port: int | None, environment: dict, *, description: str,
                       scopes: list[str], python: str = sys.executable, display: bool = True,
                       oauth: bool = True) -> tuple[dict, dict]:
@@ -74,10 +80,7 @@ def reports_service(cfg: dict) -> tuple[dict, dict]:
     """
     reports = cfg["reports"]
     environment = {
-        "OCCIDATA_MODE": cfg["mode"],
-        "OCCIDATA_STATE_DIR": cfg["state_dir"],
-        "OCCIDATA_DATA_DIR": cfg["data_dir"],
-        "OCCIDATA_LAB_NAME": cfg["lab_name"],
+        **platform_environment(cfg),
         "OCCIDATA_ACCESS_LEVELS": ",".join(reports["access_levels"]),
         **flat_env("OCCIDATA_REPORTS", reports),
     }
@@ -108,10 +111,7 @@ def dashboards_service(cfg: dict) -> tuple[dict, dict]:
     """
     dashboards = cfg["dashboards"]
     environment = {
-        "OCCIDATA_MODE": cfg["mode"],
-        "OCCIDATA_STATE_DIR": cfg["state_dir"],
-        "OCCIDATA_DATA_DIR": cfg["data_dir"],
-        "OCCIDATA_LAB_NAME": cfg["lab_name"],
+        **platform_environment(cfg),
         **flat_env("OCCIDATA_DASHBOARDS", dashboards),
         **flat_env("OCCIDATA_SOURCES", cfg["sources"]),
         "OCCIDATA_REPORTS__ARCHIVE_DIR": cfg["reports"]["archive_dir"] or "null",
@@ -139,10 +139,7 @@ def catalogue_service(cfg: dict) -> tuple[dict, dict]:
     """
     section = cfg["catalogue_pages"]
     environment = {
-        "OCCIDATA_MODE": cfg["mode"],
-        "OCCIDATA_STATE_DIR": cfg["state_dir"],
-        "OCCIDATA_DATA_DIR": cfg["data_dir"],
-        "OCCIDATA_LAB_NAME": cfg["lab_name"],
+        **platform_environment(cfg),
         **flat_env("OCCIDATA_CATALOGUE_PAGES", section),
         **flat_env("OCCIDATA_SOURCES", cfg["sources"]),
         # The pages of non-public entries say who grants their level.
