@@ -148,6 +148,16 @@ def test_the_lab_is_a_home_with_the_curated_notebooks_its_commands_and_only_its_
         "cat = intake.from_yaml_file(os.environ['OCCIDATA_CATALOG'])\n"
         "print('rows', len(cat(year=2024).air_quality_hourly.read()) > 0)"))
     assert "rows True" in printed
+    # The platform's copy every lab clones from is root's: a researcher cannot plant a change in
+    # the other researchers' next update.
+    repository = Path(server.cfg["state_dir"]) / "lab" / "curated.git"
+    printed = researcher.execute(kernel, (
+        f"import subprocess\ntry:\n    open({str(repository / 'refs' / 'heads' / 'main')!r}, 'a')\n"
+        "except PermissionError:\n    print('refused')\n"
+        "git = ['git', '-C', 'notebooks-occidata', '-c', 'user.name=x', '-c', 'user.email=x@example.org']\n"
+        "subprocess.run([*git, 'commit', '--allow-empty', '-m', 'planted'], check=True, capture_output=True)\n"
+        f"print(subprocess.run([*git, 'push', {str(repository)!r}, 'HEAD:main'], capture_output=True).returncode != 0)"))
+    assert "refused" in printed and "True" in printed, printed
     printed = researcher.run_in_terminal("occidata catalog search ozone; echo FIN-$((2+2))", until="FIN-4", timeout=120)
     assert "air_quality_hourly" in printed and "command not found" not in printed, printed
 
