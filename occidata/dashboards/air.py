@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import compute
-from . import BY_SLUG, geo, layout
+from . import BY_SLUG, explorer, geo, layout
 from ..datasets import geography
 from .data import demonstration, load_public
 from .freshness import banner
@@ -432,6 +432,17 @@ def defaults(data: AirData) -> dict:
     return {"pollutant": OVERALL, "day": latest, "station": default_station(data, latest)}
 
 
+def static_views(data: AirData, lang: str = "fr") -> explorer.StaticViews:
+    """The static page's controls: the pollutant and the last days (every combination); the
+    chart shows the day's station with the highest index."""
+    t = TEXT[lang]
+    names = [(t["overall"], OVERALL)] + [(POLLUTANT_NAMES[lang][p], p) for p in data.pollutants]
+    pollutant = explorer.Choice("pollutant", t["pollutant"],
+                                tuple(explorer.Option(code, name, code) for name, code in names), OVERALL)
+    day = explorer.day_choice("day", t["day"], data.days_with_index(), lang)
+    return explorer.StaticViews((pollutant, day), fixed={"station": None})
+
+
 def show(lang: str = "fr", snapshot: bool = False) -> None:
     """Display the dashboard in a notebook (Voilà): live widgets, or a static snapshot."""
-    layout.show_with_data(SLUG, load, view, controls, defaults, lang=lang, snapshot=snapshot)
+    layout.show_with_data(SLUG, load, view, controls, defaults, lang=lang, snapshot=snapshot, static=static_views)

@@ -26,7 +26,7 @@ import pandas as pd
 from occidata import compute
 from occidata.compute.bathing_water import CLASSES
 from occidata.dashboards import data as dash_data
-from occidata.dashboards import geo, layout, render
+from occidata.dashboards import explorer, geo, layout, render
 from occidata.dashboards.freshness import banner
 from occidata.dashboards.wording import count, long_date, plural
 
@@ -501,6 +501,22 @@ def controls(samples_source, lang: str = "fr") -> dict:
     return {"season": season, "commune": commune}
 
 
+def static_views(samples: pd.DataFrame, lang: str = "fr") -> explorer.StaticViews:
+    """The static page's controls: the season and the commune. Rendered ahead: every season for
+    all communes, and every commune for the latest season (the live page crosses the two)."""
+    t = TEXT[_lang(lang)]
+    known = [str(s) for s in reversed(seasons(samples))]
+    if not known:
+        raise ValueError("no bathing season in the data")
+    season = explorer.Choice("season", t["season"], tuple(explorer.Option(s, s, int(s)) for s in known), known[0])
+    communes = [explorer.Option("", t["commune_placeholder"], "")] + [
+        explorer.Option(name, name, name) for name in match_communes(samples, None)]
+    commune = explorer.Choice("commune", t["commune"], tuple(communes), "")
+    combinations = tuple({"season": s, "commune": ""} for s in known) + tuple(
+        {"season": known[0], "commune": c.key} for c in communes[1:])
+    return explorer.StaticViews((season, commune), combinations)
+
+
 def show(lang: str = "fr", snapshot: bool = False) -> None:
     """Display the dashboard in a notebook (Voilà): live controls and page, or the static snapshot.
 
@@ -508,4 +524,5 @@ def show(lang: str = "fr", snapshot: bool = False) -> None:
     shapes and optional tile server come from the configuration (:mod:`occidata.dashboards.geo`).
     Returns None, so that the notebook cell that calls it shows the page once and nothing else.
     """
-    layout.show_with_map(SLUG, load, view, controls, SNAPSHOT_VALUES, lang=lang, snapshot=snapshot)
+    layout.show_with_map(SLUG, load, view, controls, SNAPSHOT_VALUES, lang=lang, snapshot=snapshot,
+                         static=static_views)

@@ -32,7 +32,7 @@ import pandas as pd
 from occidata import compute
 from occidata.compute._xp import to_host
 from occidata.dashboards import data as dash_data
-from occidata.dashboards import geo, layout, render
+from occidata.dashboards import explorer, geo, layout, render
 from occidata.dashboards.freshness import banner
 from occidata.dashboards.wording import count, long_date, of_place
 
@@ -562,6 +562,12 @@ def controls(alerts_source, lang: str = "fr") -> dict:
     return {"day": day, "department": department}
 
 
+def static_views(alerts: pd.DataFrame, lang: str = "fr") -> explorer.StaticViews:
+    """The static page's control: the last days; the chart shows each day's default department."""
+    day = explorer.day_choice("day", TEXT[_lang(lang)]["day"], recent_days(alerts), lang)
+    return explorer.StaticViews((day,), fixed={"department": None})
+
+
 def show(lang: str = "fr", snapshot: bool = False) -> None:
     """Display the dashboard in a notebook (Voilà): live controls and page, or the static snapshot.
 
@@ -569,4 +575,5 @@ def show(lang: str = "fr", snapshot: bool = False) -> None:
     shapes and optional tile server come from the configuration (:mod:`occidata.dashboards.geo`).
     Returns None, so that the notebook cell that calls it shows the page once and nothing else.
     """
-    layout.show_with_map(SLUG, load, view, controls, SNAPSHOT_VALUES, lang=lang, snapshot=snapshot)
+    layout.show_with_map(SLUG, load, view, controls, SNAPSHOT_VALUES, lang=lang, snapshot=snapshot,
+                         static=static_views)

@@ -29,6 +29,7 @@ from ..privacy.publish import declaring, publishable
 from ..reports.summary import SUMMARY_ENV, record_summary
 from . import BY_SLUG
 from .data import Lazy
+from .explorer import METADATA, StaticViews, form_html, view_key, with_form
 from .render import escape, notice, page, split_top
 
 __all__ = ["show_dashboard", "build_dashboard", "render_safely", "snapshot_note", "LANGUAGES"]
@@ -131,6 +132,62 @@ def _snapshot(slug: str, controls: Controls, render: Callable[..., str], lang: s
     return _with_note(html, snapshot_note(lang)), list(tables)
 
 
+def _static_views(slug: str, static: Callable[[str], StaticViews] | None, lang: str) -> StaticViews | None:
+    if static is None:
+        return None
+    try:
+        return static(lang)
+    except Exception as error:  # noqa: BLE001 - the default view alone is still a page
+        print(f"occidata.dashboards[{slug}]: no static views: {type(error).__name__}: {error}", file=sys.stderr)
+        return None
+
+
+def snapshot_views(slug: str, controls: Controls, render: Callable[..., str], lang: str,
+                   defaults: Mapping | None, static: Callable[[str], StaticViews] | None = None) -> list[tuple]:
+    """The outputs of a snapshot: ``(html, tables, values)`` for the default view, then (when the
+    dashboard declares ``static`` views) for every other view of its static page, each with the
+    form of its controls under the page's top; ``values`` (name -> option key) is None without
+    ``static``. A view other than the default that fails is left out (logged to stderr)."""
+    views = _static_views(slug, static, lang)
+    if views is None:
+        return [(*_snapshot(slug, controls, render, lang, defaults), None)]
+    note = snapshot_note(lang)
+    outputs = []
+    for position, combo in enumerate(views.keys()):
+        with declaring() as tables:
+            try:
+                html = with_form(render(lang=lang, **views.values(combo)), form_html(views.choices, combo, lang))
+            except Exception as error:  # noqa: BLE001 - citizens get a notice, operators the log line
+                if position:
+                    print(f"occidata.dashboards[{slug}]: view {view_key(combo)}: {type(error).__name__}: {error}",
+                          file=sys.stderr)
+                    continue
+                html = error_page(slug, lang, error)
+                tables.clear()
+        outputs.append((_with_note(html, note), list(tables), combo))
+        if position == 0 and not tables:  # the notice: no other view would fare better
+            break
+    return outputs
+
+
+def _display_snapshot(slug: str, outputs: list[tuple]) -> None:
+    """Each view as a sanctioned output; the first is the snapshot's page, the others are marked
+    ``alternative`` (kept out of the report's HTML, served by the static explorer)."""
+    for position, (html, tables, combo) in enumerate(outputs):
+        try:
+            shown = publishable(html, tables)
+        except ValueError as refused:
+            if not position:
+                raise
+            print(f"occidata.dashboards[{slug}]: view {view_key(combo)} left out: {refused}", file=sys.stderr)
+            continue
+        if combo is None:
+            display(shown)
+        else:
+            display(shown, metadata={METADATA: {"values": dict(combo), "default": not position,
+                                                "alternative": bool(position)}})
+
+
 def _html_output(html: str) -> tuple:
     return ({"output_type": "display_data", "data": {"text/html": html, "text/plain": "<page>"},
              "metadata": {}},)
@@ -224,7 +281,8 @@ def build_dashboard(slug: str, controls: Controls, render: Callable[..., str], *
 
 
 def show_dashboard(slug: str, controls: Controls, render: Callable[..., str], *, lang: str = "fr",
-                   snapshot: bool = False, defaults: Mapping | None = None) -> None:
+                   snapshot: bool = False, defaults: Mapping | None = None,
+                   static: Callable[[str], StaticViews] | None = None) -> None:
     """Display dashboard ``slug`` (its title comes from ``occidata.dashboards.BY_SLUG``, else it
     is the slug itself); returns None, so
     that a notebook cell ending with it shows the page once.
@@ -236,11 +294,13 @@ def show_dashboard(slug: str, controls: Controls, render: Callable[..., str], *,
     values and a note "Instantané du <date heure>", as a sanctioned output declaring its tables
     (the publication gate refuses any other). ``defaults`` (optional, name -> value) gives
     the snapshot's values without creating any widget: pass it, with ``controls`` as a function,
-    so that a snapshot notebook carries no widget state at all.
+    so that a snapshot notebook carries no widget state at all. ``static(lang)`` (optional) gives
+    the controls and views of the static page (:class:`occidata.dashboards.explorer.StaticViews`):
+    the snapshot then renders every one of them (see :func:`snapshot_views`).
     """
     if snapshot:
         _check_language(lang)
-        display(publishable(*_snapshot(slug, controls, render, lang, defaults)))
+        _display_snapshot(slug, snapshot_views(slug, controls, render, lang, defaults, static))
     else:
         display(build_dashboard(slug, controls, render, lang=lang, defaults=defaults))
     if snapshot and os.environ.get(SUMMARY_ENV):
@@ -249,7 +309,8 @@ def show_dashboard(slug: str, controls: Controls, render: Callable[..., str], *,
 
 
 def show_with_data(slug: str, load: Callable[[], object], view: Callable[..., str], controls: Callable,
-                   defaults: Callable[[object], Mapping], *, lang: str = "fr", snapshot: bool = False) -> None:
+                   defaults: Callable[[object], Mapping], *, lang: str = "fr", snapshot: bool = False,
+                   static: Callable[[object, str], StaticViews] | None = None) -> None:
     """:func:`show_dashboard` for a dashboard made of ``load() -> data``, ``view(data, lang=, **values)``,
     ``controls(data, lang) -> dict`` and ``defaults(data) -> dict``.
 
@@ -266,11 +327,12 @@ def show_with_data(slug: str, load: Callable[[], object], view: Callable[..., st
     except Exception:  # noqa: BLE001 - the layout shows the notice when render fails the same way
         opening = {}
     show_dashboard(slug, lambda lang: controls(data(), lang), render, lang=lang, snapshot=snapshot,
-                   defaults=opening)
+                   defaults=opening, static=None if static is None else lambda lang: static(data(), lang))
 
 
 def show_with_map(slug: str, load: Callable[[], object], view: Callable[..., str], controls: Callable,
-                  defaults: Mapping, *, lang: str = "fr", snapshot: bool = False) -> None:
+                  defaults: Mapping, *, lang: str = "fr", snapshot: bool = False,
+                  static: Callable[[object, str], StaticViews] | None = None) -> None:
     """:func:`show_dashboard` for a dashboard whose ``view(data, lang=, shapes=, tiles_url=, **values)``
     draws a map from the configured department shapes and tile server, and whose
     ``controls(data_source, lang)`` reads the data through the callable ``data_source``.
@@ -287,4 +349,4 @@ def show_with_map(slug: str, load: Callable[[], object], view: Callable[..., str
         return view(data(), lang=lang, shapes=shapes, tiles_url=tiles_url, **values)
 
     show_dashboard(slug, lambda lang: controls(data, lang), render, lang=lang, snapshot=snapshot,
-                   defaults=defaults)
+                   defaults=defaults, static=None if static is None else lambda lang: static(data(), lang))

@@ -517,6 +517,9 @@ _STYLE = """<style>
 .od-dashboard .od-headline{margin:.4rem 0 .6rem}
 .od-dashboard .od-headline p{margin:.25rem 0}
 .od-dashboard .od-figure{font-size:1.35rem;font-weight:700}
+.od-dashboard .od-explore{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;margin:.3rem 0 .6rem}
+.od-dashboard .od-explore label{font-weight:600;margin-right:.3rem}
+.od-dashboard .od-explore select,.od-dashboard .od-explore button{font-size:1rem;padding:.2rem;max-width:100%}
 @media (max-width:480px){
   .od-dashboard{padding:0 .25rem;font-size:.95rem}
   .od-dashboard h1{font-size:1.3rem}

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import compute
 from ..datasets import geography
-from . import BY_SLUG, geo, layout
+from . import BY_SLUG, explorer, geo, layout
 from .data import demonstration, latest_day, load_public
 from .freshness import banner
 from .render import escape, html_table, notice, page, svg_line_chart, svg_map
@@ -431,6 +431,12 @@ def defaults(data: TrafficData) -> dict:
     return {"counter": default_counter(data), "day": data.latest_day()}
 
 
+def static_views(data: TrafficData, lang: str = "fr") -> explorer.StaticViews:
+    """The static page's control: the last days; the detail shows the default counting point."""
+    day = explorer.day_choice("day", TEXT[lang]["day"], data.days(), lang, default=data.latest_day())
+    return explorer.StaticViews((day,), fixed={"counter": None})
+
+
 def show(lang: str = "fr", snapshot: bool = False) -> None:
     """Display the dashboard in a notebook (Voilà): live widgets, or a static snapshot."""
-    layout.show_with_data(SLUG, load, view, controls, defaults, lang=lang, snapshot=snapshot)
+    layout.show_with_data(SLUG, load, view, controls, defaults, lang=lang, snapshot=snapshot, static=static_views)

@@ -3,8 +3,10 @@
 A folder in the archive that looks like a run proves nothing: anything that could write there
 could plant one. The process that asked for a run (the scheduler, the dashboards' first
 renderings) appends one line to ``<archive>/.ledger.jsonl`` once the run is archived: the run,
-what started it (``schedule`` or ``snapshot``), the SHA-256 of the notebook it ran and of its
-HTML. Public pages serve a run only when its line is there and its HTML still has that digest.
+what started it (``schedule`` or ``snapshot``), the SHA-256 of the notebook it ran, of its
+HTML and of its executed notebook. Public pages serve a run only when its line is there and what
+they serve of it (the HTML; a dashboard's other views, from the executed notebook) still has that
+digest.
 Ad hoc runs (``occidata report run``) are never in a service's ledger.
 """
 
@@ -50,6 +52,7 @@ def record_run(archive_dir: str | os.PathLike, record, *, trigger: str, notebook
         raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}, not {trigger!r}")
     entry = {"name": record.name, "run_id": record.run_id, "trigger": trigger, "status": record.status,
              "notebook_sha256": _digest(Path(notebook)), "html_sha256": _digest(record.html_path),
+             "executed_sha256": _digest(record.notebook_path),
              "recorded": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     path = ledger_path(archive_dir)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -93,3 +96,12 @@ def ledger_entry(archive_dir: str | os.PathLike, record) -> dict | None:
     if entry is None or entry.get("html_sha256") is None:
         return None
     return entry if _digest(record.html_path) == entry["html_sha256"] else None
+
+
+def executed_unchanged(archive_dir: str | os.PathLike, record) -> bool:
+    """Whether the ledger vouches for ``record``'s executed notebook as it is now (runs recorded
+    before the ledger noted executed notebooks: never)."""
+    entry = ledger_entry(archive_dir, record)
+    if entry is None or not entry.get("executed_sha256"):
+        return False
+    return _digest(record.notebook_path) == entry["executed_sha256"]

@@ -13,7 +13,7 @@ import papermill
 import pytest
 
 from occidata import catalog, compute
-from occidata.dashboards import BY_SLUG, air, data as dash_data, layout
+from occidata.dashboards import explorer, BY_SLUG, air, data as dash_data, layout
 
 REPO = Path(__file__).resolve().parents[2]
 UTC1 = "Etc/GMT-1"
@@ -227,8 +227,14 @@ def test_snapshot_notebook_has_no_widget_and_the_figures(tiny_data_dir, tmp_path
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert not any(WIDGET_MIME in o.get("data", {}) for o in outputs)
     assert "widgets" not in nb.metadata
-    html = "".join(o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {}))
+    html = "".join(o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})
+                   and not o["metadata"]["occidata"]["alternative"])
     assert "Instantané du " in html and html.count("<h1>") == 1
+    # Every other view of the static page: each pollutant on each of the last days.
+    views = {(o["metadata"]["occidata"]["values"]["pollutant"], o["metadata"]["occidata"]["values"]["day"])
+             for o in outputs}
+    days = sorted({d.strftime("%Y-%m-%d") for d in loaded.days_with_index()})[-explorer.STATIC_DAYS:]
+    assert views == {(p, d) for p in ("ATMO",) + loaded.pollutants for d in days}
     table = air.station_table(loaded, loaded.latest_day())
     for _, st in table.iterrows():
         assert f"{html_lib.escape(st['station_name'], quote=True)} ({st['commune']}) : {st['label']} ({st['index']})" in html

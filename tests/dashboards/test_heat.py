@@ -247,8 +247,12 @@ def run_notebook(tmp_path, **parameters) -> dict:
 def test_snapshot_notebook_has_no_widget_and_the_key_figures(tiny_env, tmp_path, alerts):
     nb = run_notebook(tmp_path, snapshot=True)
     outputs = nb["cells"][-1]["outputs"]
-    assert len(outputs) == 1 and WIDGET_MIME not in outputs[0]["data"]
+    assert not any(WIDGET_MIME in o["data"] for o in outputs)
     assert "widgets" not in nb["metadata"]  # no widget was even created
+    # The page's view first, then the static page's other views, each marked as one.
+    marks = [o["metadata"]["occidata"] for o in outputs]
+    assert marks[0]["default"] and not marks[0]["alternative"]
+    assert len(outputs) > 1 and all(m["alternative"] and not m["default"] for m in marks[1:])
     html = "".join(outputs[0]["data"]["text/html"])
     assert "Instantané du" in html and "Dernières données : <strong>13/08/2023</strong>" in html
     assert "Aucun département sur 13 aux seuils de canicule le 13 août 2023." in html
