@@ -55,7 +55,7 @@ def rows_of(html: str, caption: str) -> list[list[str]]:
     start = html.index(f"<caption>{html_lib.escape(caption, quote=True)}")
     body = html[start:html.index("</table>", start)]
     return [[html_lib.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>")[1])]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>")[1])]
 
 
 def map_titles(html: str) -> list[str]:
