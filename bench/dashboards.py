@@ -1,36 +1,59 @@
-"""How fast do citizens get a public dashboard, live or as a snapshot, and what does a visitor cost?
+"""How fast do citizens get a public dashboard, static or live, and what does a visitor cost?
 
-Builds the data once (``--size tiny|demo``), then starts real hubs + proxies
+Builds the data once (``--size tiny|demo``, default demo), then starts real hubs + proxies
 (occidata.platform.LocalHub) one after the other, each with the dashboards service
 (/services/dashboards/) on ``voila_apps/``, and measures in one run, every request through
 the hub's proxy:
 
-1. first render of each dashboard, without preheating (hub A, ``dashboards.pool_size`` 0) and
-   with it (hub B, pool_size 1, once ``status`` shows every pool filled *and* the service's
-   processes are idle: ``preheated`` counts kernels started, not notebooks run), and the
-   ratio cold / preheated (median of ``--rounds`` visits per dashboard);
-2. ``--visitors`` (20) visitors at once, spread over the dashboards, on hub B (max_kernels
+1. static pages (hub A), the dashboards' public addresses ``<slug>/`` served from memory:
+   a. one visitor at a time: p50/p95 of ``--sequential`` (100) GETs, gzip accepted;
+   b. crowds of ``--crowd`` (20,100,500) HTTP clients released at once (tornado's
+      AsyncHTTPClient on asyncio, one connection each), spread evenly over the four addresses,
+      ``Accept-Encoding: gzip``: p50/p95 until the whole body is in (it must be gzipped and hold
+      the headline, ``od-headline``), failures counted by kind, and the machine's listen queue
+      overflows meanwhile (``TcpExt ListenOverflows``: a connection dropped there is retried by
+      its client a second later); then the largest crowd again (second round: the service's
+      page cache and the proxy warm), and once more as a browser's revisit (``If-None-Match``:
+      304 expected);
+   c. ``--browsers`` (20) real chromium contexts at once (Debian's /usr/bin/chromium through
+      Playwright, phone-sized, every request not to 127.0.0.1 blocked): time until
+      ``.od-headline`` is visible, the browser's first-contentful-paint, and the websockets the
+      pages opened (must be 0), blocked requests and console errors;
+   d. the size of each static page (default view, raw and gzip, as sent) and of one view alone
+      (``part=view``, what the page's script fetches when a control changes), against today's
+      snapshot: the ``report.html`` of the same snapshot run (served uncompressed; its gzip is
+      computed here for comparison);
+2. live first render of each dashboard, without preheating (hub A, ``dashboards.pool_size`` 0)
+   and with it (hub B, pool_size 1, once ``status`` shows every pool filled *and* the service's
+   processes are idle: ``preheated`` counts kernels started, not notebooks run), and the ratio
+   cold / preheated (median of ``--rounds`` visits per dashboard);
+3. ``--visitors`` (20) live visitors at once, spread over the dashboards, on hub B (max_kernels
    ``--burst-cap``, high enough that none should get the snapshot): p50/p95 time to a usable
-   page, live pages and busy snapshots counted; then the same burst on hub C with the default
-   cap (max_kernels 12): how many got the snapshot fallback, and its latency;
-3. memory of the visitor kernels right after the burst on hub B, while they are alive:
-   PSS (psutil ``memory_full_info().pss``) of the service's ``ipykernel_launcher`` children,
-   mean and max in MiB;
-4. snapshot serving: p50/p95 of ``--snapshot-requests`` (200) sequential GETs of
-   ``snapshots/<slug>/`` (on hub A), against the live pages' first render (ratio).
+   page; each visitor keeps its kernel's websocket open, as an open page does;
+4. the memory those 20 visitors hold: PSS (psutil ``memory_full_info().pss``) of the service's
+   ``ipykernel_launcher`` children while their pages are open, then 10 s and 20 s after they all
+   close them at once (websockets closed), with ``status`` (``visitors``, ``in_use``,
+   ``released``) and when the last of their kernels went away (``dashboards.release_after``);
+5. the same burst on hub C with the default cap (max_kernels ``--cap``, 12): how many got the
+   snapshot fallback, and its latency (skipped with ``--no-cap``).
 
-"Usable page" is what a browser needs before the visitor sees the dashboard: the GET of
-``voila/render/<slug>.ipynb`` until the whole body is in (Voilà runs the notebook before it
+"Usable page" of a live dashboard is what a browser needs before the visitor sees it: the GET
+of ``voila/render/<slug>.ipynb`` until the whole body is in (Voilà runs the notebook before it
 ends the page; the body must carry the notebook's title and no cell error), then, as Voilà's
 page does, the widgets' state asked of the visitor's kernel over its websocket
 (``jupyter.widget.control`` / ``request_states``), which must hold the dashboard
 (``od-dashboard``) and no error notice. Both times are printed; failures are counted, not
 hidden. Visitor kernels are cleared between measurements by starting a fresh hub; scheduled
-snapshots are moved out of the run (``snapshot_cron`` once a year) and the first snapshots,
-rendered once on hub A, are shared by the later hubs (one archive directory). Other work on
-the machine skews every figure: the 1-minute load average is printed at each step.
+snapshots are moved out of the run (``snapshot_cron`` once a year) and the first snapshots
+(French and English), rendered once on hub A before anything is measured, are given to the
+later hubs (one archive directory; as root, where the service runs as this run's own public
+account with an archive of its own, a copy with its ledger). The HTTP clients and the browsers run on the same machine
+as the platform, so their own CPU is in every figure; other work on the machine skews them too:
+the 1-minute load average is printed at each step. A summary table with every figure ends the
+output.
 
-    .venv/bin/python bench/dashboards.py [--size tiny|demo] [--visitors 20] [--quick]
+    .venv/bin/python bench/dashboards.py [--size tiny|demo] [--crowd 20,100,500] [--browsers 20]
+        [--visitors 20] [--rounds 2] [--no-cap] [--quick] [--keep]
 """
 
 from __future__ import annotations
@@ -40,6 +63,7 @@ import html
 import json
 import os
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -56,7 +80,8 @@ import requests
 import websocket  # websocket-client, a dependency of jupyter_server
 
 from occidata.platform import REPO_ROOT, LocalHub
-from _platform import percentile
+from _platform import percentile, remove_accounts
+from _static_pages import HEADLINE, Crowd, browser_crowd, etags_of, http_crowd, page_sizes
 
 PREFIX = "services/dashboards/"
 MIB = 1024 * 1024
@@ -90,6 +115,7 @@ class Visit:
     usable_s: float = float("nan")  # page + the widgets' state from the kernel
     kernel_id: str | None = None
     error: str | None = None
+    socket: object = None  # the kernel's websocket, kept open by a visitor who keeps the page (hold)
 
 
 def _message(msg_type: str, content: dict, session: str, metadata: dict | None = None) -> str:
@@ -117,12 +143,14 @@ def _strings(value) -> list[str]:
     return [s for item in value for s in _strings(item)] if isinstance(value, list) else []
 
 
-def widget_states(base: str, kernel_id: str, cookies: dict, timeout: float = 120) -> str:
+def widget_states(base: str, kernel_id: str, cookies: dict, timeout: float = 120, hold: bool = False):
     """The widgets' state of a visitor's kernel, as Voilà's page asks for it: every string in it
-    (the Output widget's HTML among them), joined."""
+    (the Output widget's HTML among them), joined; and the websocket, left open with ``hold``
+    (else None)."""
     session = uuid.uuid4().hex
     url = base.replace("http://", "ws://", 1) + f"api/kernels/{kernel_id}/channels?session_id={session}"
     ws = websocket.create_connection(url, timeout=timeout, cookie="; ".join(f"{k}={v}" for k, v in cookies.items()))
+    kept = False
     try:
         comm_id = uuid.uuid4().hex
         ws.send(_message("comm_open", {"comm_id": comm_id, "target_name": "jupyter.widget.control", "data": {}},
@@ -133,16 +161,19 @@ def widget_states(base: str, kernel_id: str, cookies: dict, timeout: float = 120
             message = _decode(ws.recv())
             content = message.get("content", {})
             if message.get("msg_type") == "comm_msg" and content.get("comm_id") == comm_id:
-                return "\n".join(_strings(content.get("data", {})))
+                kept = hold
+                return "\n".join(_strings(content.get("data", {}))), (ws if hold else None)
             if message.get("msg_type") == "comm_close" and content.get("comm_id") == comm_id:
                 raise RuntimeError("the kernel closed the widget control comm")
         raise TimeoutError("no widget state from the kernel")
     finally:
-        ws.close()
+        if not kept:
+            ws.close()
 
 
-def visit(base: str, slug: str, title: str | None, timeout: float = 300) -> Visit:
-    """One visitor: the live page through the proxy, then its widgets; a Visit whatever happens."""
+def visit(base: str, slug: str, title: str | None, timeout: float = 300, hold: bool = False) -> Visit:
+    """One visitor: the live page through the proxy, then its widgets; a Visit whatever happens.
+    With ``hold``, the visitor keeps the page open: its kernel's websocket stays open (``socket``)."""
     started = time.perf_counter()
     try:
         with requests.Session() as session:
@@ -162,29 +193,35 @@ def visit(base: str, slug: str, title: str | None, timeout: float = 300) -> Visi
                 return Visit(slug, "failed", page_s, error=f"title {title!r} not in the page")
             match = KERNEL_ID.search(body)
             kernel_id = match.group(1) if match else None
-            content = body
-            if DASHBOARD_MARK not in body:  # the dashboard lives in widgets: ask the kernel, as the page does
+            content, socket = body, None
+            if DASHBOARD_MARK not in body or hold:  # the dashboard lives in widgets: ask the kernel, as the page does
                 if not kernel_id:
                     return Visit(slug, "failed", page_s, error="no kernel id in the page")
-                content = widget_states(base, kernel_id, session.cookies.get_dict(), timeout=timeout)
+                states, socket = widget_states(base, kernel_id, session.cookies.get_dict(), timeout=timeout, hold=hold)
+                content = body + states
             usable_s = time.perf_counter() - started
             if DASHBOARD_MARK not in content:
-                return Visit(slug, "failed", page_s, usable_s, kernel_id, error="no dashboard in the page or widgets")
-            if ERROR_NOTICE in content:
-                return Visit(slug, "failed", page_s, usable_s, kernel_id, error="the dashboard shows its error notice")
-            return Visit(slug, "live", page_s, usable_s, kernel_id)
+                failed = Visit(slug, "failed", page_s, usable_s, kernel_id, error="no dashboard in the page or widgets")
+            elif ERROR_NOTICE in content:
+                failed = Visit(slug, "failed", page_s, usable_s, kernel_id, error="the dashboard shows its error notice")
+            else:
+                return Visit(slug, "live", page_s, usable_s, kernel_id, socket=socket)
+            if socket is not None:
+                socket.close()
+            return failed
     except Exception as error:  # a failure is a result here
         return Visit(slug, "failed", time.perf_counter() - started, error=f"{type(error).__name__}: {error}")
 
 
-def burst(base: str, slugs: list[str], titles: dict, visitors: int) -> tuple[list[Visit], float]:
-    """``visitors`` visits released at once, spread over the dashboards; the visits and the wall time."""
+def burst(base: str, slugs: list[str], titles: dict, visitors: int, hold: bool = False) -> tuple[list[Visit], float]:
+    """``visitors`` visits released at once, spread over the dashboards; the visits and the wall time.
+    With ``hold``, every visitor keeps its page open (see :func:`visit`)."""
     gate = threading.Barrier(visitors)
 
     def one(index: int) -> Visit:
         gate.wait()
         slug = slugs[index % len(slugs)]
-        return visit(base, slug, titles.get(slug))
+        return visit(base, slug, titles.get(slug), hold=hold)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=visitors) as pool:
@@ -233,6 +270,27 @@ class DashboardsHub:
     def stop(self) -> None:
         print(f"   stopping hub {self.label} ...", flush=True)
         self.local.stop()
+
+    @property
+    def snapshot_archive(self) -> Path:
+        """Where this hub's dashboards service keeps its snapshots: ``reports.archive_dir``, or,
+        where it runs as the public account (as root), that account's own archive (see
+        occidata.hub.services.dashboards_service)."""
+        from occidata.hub.isolation import public_dir
+        from occidata.hub.lab_accounts import labs_as_system_users
+        from occidata.reports.schedule import archive_path
+
+        cfg = self.local.cfg
+        return public_dir(cfg) / "snapshots" if labs_as_system_users(cfg) else archive_path(cfg)
+
+    def seed_snapshots(self, earlier: "DashboardsHub") -> None:
+        """Give this hub, before it starts, the snapshots an earlier hub rendered (with their
+        ledger), so that it renders none itself while the bench measures."""
+        import shutil
+
+        source, target = earlier.snapshot_archive, self.snapshot_archive
+        if source.resolve() != target.resolve():  # as root: one archive per state directory
+            shutil.copytree(source, target, dirs_exist_ok=True)  # the hub gives it to its account at start
 
     def status(self) -> dict | None:
         try:
@@ -300,8 +358,8 @@ class DashboardsHub:
         while time.monotonic() - started < timeout:
             status = self.status()
             ready = status is not None and status.get("admitting") == 0
-            if ready and snapshots:
-                ready = all(status["snapshots"].values())
+            if ready and snapshots:  # French and English: a rendering left running would skew every figure
+                ready = all(status["snapshots"].values()) and all((status.get("snapshots_en") or {}).values())
             if ready and preheated is not None:
                 ready = status["preheated"] >= preheated
             cpu = self._busy_cpu()
@@ -311,7 +369,8 @@ class DashboardsHub:
             if time.monotonic() - last_print > 15:
                 last_print = time.monotonic()
                 shown = {k: status[k] for k in ("live", "preheated", "visitors")} if status else "no answer"
-                done = sum(status["snapshots"].values()) if status else 0
+                done = sum(status["snapshots"].values()) + sum((status.get("snapshots_en") or {}).values()) \
+                    if status else 0
                 print(f"     ... waiting {time.monotonic() - started:.0f} s: {shown}, snapshots {done}, "
                       f"service cpu {cpu:.2f}, {load()}", flush=True)
         print(f"   WARNING: hub {self.label} not settled after {timeout:.0f} s; measuring anyway", flush=True)
@@ -380,22 +439,91 @@ def median_usable(visits: list[Visit]) -> float:
     return statistics.median(ok) if ok else float("nan")
 
 
-def snapshot_latency(base: str, slugs: list[str], requests_n: int) -> tuple[list[float], int]:
+def sequential_latency(addresses: list[str], requests_n: int) -> tuple[list[float], int]:
+    """One visitor at a time: ``requests_n`` GETs over ``addresses`` (gzip accepted), each timed
+    until its body is in, which must hold the headline; the times and how many failed."""
     times, failures = [], 0
     for index in range(requests_n):
-        slug = slugs[index % len(slugs)]
         started = time.perf_counter()
         try:
-            response = requests.get(f"{base}snapshots/{slug}/", timeout=60)
-            _ = response.content
+            response = requests.get(addresses[index % len(addresses)], headers={"Accept-Encoding": "gzip"}, timeout=60)
+            body = response.text  # decoded: the whole body is in
             elapsed = time.perf_counter() - started
-            if response.status_code == 200 and "X-Occidata-Snapshot" in response.headers:
+            if response.status_code == 200 and HEADLINE in body and response.headers.get("Content-Encoding") == "gzip":
                 times.append(elapsed)
             else:
                 failures += 1
         except requests.RequestException:
             failures += 1
     return times, failures
+
+
+def print_crowd(crowd: Crowd) -> None:
+    print(f"   {crowd.label}: p50 {percentile(crowd.times, 50) * 1000:.0f} ms, p95 "
+          f"{percentile(crowd.times, 95) * 1000:.0f} ms, max {max(crowd.times, default=float('nan')) * 1000:.0f} ms "
+          f"(wall {crowd.wall:.1f} s); {len(crowd.times)} ok, {crowd.failed} failed; listen queue overflows "
+          f"{crowd.extra.get('overflows')}  (load {crowd.load:.1f})", flush=True)
+    for what, n in crowd.failures.most_common(5):
+        print(f"     {n} x {what}", flush=True)
+
+
+def wait_no_visitors(hub: DashboardsHub, timeout: float = 90) -> dict:
+    """Until no visitor kernel is left (earlier visits' kernels are released once their page is
+    closed); the last status."""
+    deadline = time.monotonic() + timeout
+    status = hub.status() or {}
+    while time.monotonic() < deadline and status.get("visitors", 0) > 0:
+        time.sleep(1)
+        status = hub.status() or {}
+    return status
+
+
+def pss_line(mem: dict) -> str:
+    total = sum(mem["visitors"])
+    return (f"{len(mem['visitors'])} visitor kernels, PSS total {total:.0f} MiB"
+            + (f" (mean {statistics.mean(mem['visitors']):.0f}, max {max(mem['visitors']):.0f})" if mem["visitors"] else "")
+            + f"; {len(mem['others'])} other kernels (pools) {sum(mem['others']):.0f} MiB; service {mem['service']:.0f} MiB")
+
+
+def after_close(hub: DashboardsHub, visits: list[Visit], marks: tuple[float, ...] = (10, 20),
+                longest: float = 70) -> dict:
+    """Close every held page at once, then the memory and status at each of ``marks`` seconds,
+    and when the last of their kernels went away (up to ``longest`` s)."""
+    ids = {v.kernel_id for v in visits if v.kernel_id}
+    for v in visits:
+        if v.socket is not None:
+            try:
+                v.socket.close()
+            except Exception:  # noqa: BLE001 - already dropped: closed all the same
+                pass
+    closed = time.monotonic()
+    taken: dict = {}
+    gone_after = None
+    while True:
+        elapsed = time.monotonic() - closed
+        left = {kid for kid in ids for kernel in hub.kernels() if kid in " ".join(_cmdline(kernel))}
+        if not left and gone_after is None:
+            gone_after = elapsed
+        for mark in marks:
+            if mark not in taken and elapsed >= mark:
+                status = hub.status() or {}
+                taken[mark] = {"mem": memory(hub, ids),
+                               "status": {k: status.get(k) for k in ("visitors", "in_use", "released", "preheated")}}
+                print(f"   {mark:.0f} s after closing: {pss_line(taken[mark]['mem'])}; status "
+                      f"{json.dumps(taken[mark]['status'])}  ({load()})", flush=True)
+        if len(taken) == len(marks) and (gone_after is not None or elapsed >= longest):
+            break
+        time.sleep(0.5)
+    print("   the closed pages' kernels: " + (f"all gone {gone_after:.1f} s after closing" if gone_after is not None
+                                               else f"still there {longest:.0f} s after closing"), flush=True)
+    return {"marks": taken, "gone_after": gone_after}
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
 
 
 def memory(hub: DashboardsHub, visitor_ids: set[str]) -> dict:
@@ -413,23 +541,37 @@ def memory(hub: DashboardsHub, visitor_ids: set[str]) -> dict:
     return {"visitors": visitors, "others": others, "service": service_pss}
 
 
+def crowd_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(f"--crowd {text!r}: positive whole numbers separated by commas, e.g. 20,100,500")
+    return sizes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=["tiny", "demo"], default="demo", help="data built for the run (default demo)")
     parser.add_argument("--data-dir", help="use this already built data directory instead of building one")
     parser.add_argument("--apps-dir", default=str(REPO_ROOT / "voila_apps"), help="the dashboards' notebooks")
-    parser.add_argument("--visitors", type=int, default=20)
+    parser.add_argument("--crowd", type=crowd_sizes, default=[20, 100, 500],
+                        help="HTTP clients at once on the static pages, one crowd per number (default 20,100,500)")
+    parser.add_argument("--browsers", type=int, default=20, help="chromium contexts at once on the static pages (0: none)")
+    parser.add_argument("--sequential", type=int, default=100, help="GETs of the static pages one at a time")
+    parser.add_argument("--visitors", type=int, default=20, help="live visitors at once")
     parser.add_argument("--burst-cap", type=int, default=40,
-                        help="max_kernels of hub B: room for the burst, the earlier visits and the pool refills")
+                        help="max_kernels of hubs A and B: room for the burst, the earlier visits and the pool refills")
     parser.add_argument("--cap", type=int, default=12, help="max_kernels of hub C (the default cap)")
-    parser.add_argument("--rounds", type=int, default=2, help="first renders per dashboard, cold and preheated")
-    parser.add_argument("--snapshot-requests", type=int, default=200)
+    parser.add_argument("--no-cap", action="store_true", help="skip hub C (the cap's snapshot fallback)")
+    parser.add_argument("--rounds", type=int, default=2, help="live first renders per dashboard, cold and preheated")
     parser.add_argument("--keep", action="store_true", help="keep the state directories (logs) and print where")
     parser.add_argument("--quick", action="store_true",
-                        help="a smaller run: 6 visitors, cap 3, 1 round, 40 snapshot requests")
+                        help="a smaller run: crowds 20,100, 5 browsers, 6 live visitors, cap 3, 1 round, 40 sequential GETs")
     args = parser.parse_args()
     if args.quick:
-        args.visitors, args.cap, args.rounds, args.snapshot_requests = 6, 3, 1, 40
+        args.crowd, args.browsers, args.visitors, args.cap, args.rounds, args.sequential = [20, 100], 5, 6, 3, 1, 40
 
     apps_dir = Path(args.apps_dir).resolve()
     notebooks = sorted(apps_dir.glob("*.ipynb"))
@@ -444,17 +586,20 @@ def main() -> int:
             titles[notebook.stem] = None
 
     tmp = tempfile.mkdtemp(prefix="occidata-bench-dashboards-")
+    os.chmod(tmp, 0o755)  # as root, the dashboards and their kernels run as the public account, which must walk here
     root = Path(tmp)
+    # As root, the services run as system accounts: this run's own, removed at the end.
+    tag = f"db{secrets.token_hex(2)}"
     failures: list[str] = []
     notes: list[str] = []
-    results: dict = {}
+    r: dict = {}
     bench_started = time.perf_counter()
     try:
         data_dir = Path(args.data_dir) if args.data_dir else root / "data"
         if not args.data_dir:
             from occidata.datasets.build import build_all
 
-            print(f"0. building the {args.size} data in {data_dir} ...", flush=True)
+            print(f"0. building the {args.size} data in {data_dir} ...  ({load()})", flush=True)
             started = time.perf_counter()
             build_all(args.size, data_dir, progress=lambda line: print(f"   {line}", flush=True))
             print(f"   data built in {time.perf_counter() - started:.1f} s", flush=True)
@@ -462,98 +607,146 @@ def main() -> int:
             "DATA_DIR": str(data_dir),
             "DASHBOARDS__APPS_DIR": str(apps_dir),
             "DASHBOARDS__SNAPSHOT_CRON": NEVER,
-            "DASHBOARDS__CULL_IDLE_TIMEOUT": "3600",  # kernels stay for the memory figure; fresh hubs clear them
             "REPORTS__ENABLED": "false",
             "REPORTS__ARCHIVE_DIR": str(root / "archive"),  # the first snapshots, shared by the three hubs
             "CULLER__ENABLED": "false",
             "HUB__LOG_LEVEL": "WARN",
+            "SERVER__USER_PREFIX": f"{tag}-", "SERVER__SERVICE_USER": f"{tag}d", "SERVER__PUBLIC_USER": f"{tag}p",
+            "SERVER__REPORTS_USER": f"{tag}r", "SERVER__GATE_PREFIX": f"{tag}g-",
         }
 
-        # --- hub A: no preheating ---
-        print(f"1a. hub A, no preheating (pool_size 0, max_kernels {args.burst_cap}): first snapshots, then "
-              f"{args.rounds} cold first render(s) per dashboard", flush=True)
+        # --- hub A: the static pages, then live first renders without preheating ---
+        print(f"hub A, no preheating (pool_size 0, max_kernels {args.burst_cap}): first snapshots, static pages, "
+              f"then {args.rounds} cold first render(s) per dashboard", flush=True)
         hub = DashboardsHub("A", root, {**common, "DASHBOARDS__POOL_SIZE": "0",
                                         "DASHBOARDS__MAX_KERNELS": str(args.burst_cap)})
         hub.start()
         try:
-            waited = hub.wait_settled(snapshots=True)
+            waited = hub.wait_settled(snapshots=True, timeout=900)
             status = hub.status() or {}
             slugs = status.get("dashboards") or [n.stem for n in notebooks]
-            print(f"   dashboards {', '.join(slugs)}; first snapshots rendered and service idle after "
-                  f"{waited:.0f} s; snapshots {status.get('snapshots')}", flush=True)
-            cold = first_renders(hub, slugs, titles, args.rounds, preheated=False)
-            failures += [f"cold {v.slug}: {v.kind}: {v.error}" for vs in cold.values() for v in vs if v.kind != "live"]
+            r["slugs"], r["snapshots_waited"] = slugs, waited
+            print(f"   dashboards {', '.join(slugs)}; first snapshots (fr, en) rendered and service idle after "
+                  f"{waited:.0f} s; fr {status.get('snapshots')}, en {status.get('snapshots_en')}  ({load()})", flush=True)
+            addresses = [f"{hub.base}{slug}/" for slug in slugs]
 
-            print(f"4. snapshot serving: {args.snapshot_requests} sequential GETs of snapshots/<slug>/ on hub A", flush=True)
+            print(f"1a. static pages, one visitor at a time: {args.sequential} GETs of <slug>/, gzip accepted", flush=True)
+            r["sequential"], seq_failures = sequential_latency(addresses, args.sequential)
+            print(f"   p50 {percentile(r['sequential'], 50) * 1000:.1f} ms, p95 {percentile(r['sequential'], 95) * 1000:.1f} ms, "
+                  f"{seq_failures} failed  ({load()})", flush=True)
+            if seq_failures:
+                failures.append(f"static pages, sequential: {seq_failures} of {args.sequential} GETs failed")
+
+            print(f"1b. static pages, crowds of HTTP clients at once ({', '.join(map(str, args.crowd))}), over the "
+                  f"{len(addresses)} addresses, gzip accepted", flush=True)
+            r["crowds"] = []
+            for n in args.crowd:
+                hub.wait_settled()
+                r["crowds"].append(http_crowd(addresses, n, f"{n} clients"))
+                print_crowd(r["crowds"][-1])
+            largest = max(args.crowd)
             hub.wait_settled()
-            snap_times, snap_failures = snapshot_latency(hub.base, slugs, args.snapshot_requests)
-            print(f"   p50 {percentile(snap_times, 50) * 1000:.1f} ms, p95 {percentile(snap_times, 95) * 1000:.1f} ms, "
-                  f"{snap_failures} not a snapshot/failed  ({load()})", flush=True)
-            if snap_failures:
-                failures.append(f"snapshots: {snap_failures} of {args.snapshot_requests} GETs not a snapshot")
+            r["crowds"].append(http_crowd(addresses, largest, f"{largest} clients, second round"))
+            print_crowd(r["crowds"][-1])
+            hub.wait_settled()
+            r["crowds"].append(http_crowd(addresses, largest, f"{largest} revisits (If-None-Match: 304)",
+                                          etags=etags_of(addresses)))
+            print_crowd(r["crowds"][-1])
+            failures += [f"static crowd '{c.label}': {n} x {what}" for c in r["crowds"] for what, n in c.failures.items()]
+
+            if args.browsers:
+                print(f"1c. static pages, {args.browsers} chromium contexts at once (phone-sized, loopback only)", flush=True)
+                hub.wait_settled()
+                r["browsers"] = crowd = browser_crowd(addresses, args.browsers, f"{args.browsers} browsers")
+                fcp = crowd.extra["fcp"]
+                print(f"   headline visible: p50 {percentile(crowd.times, 50) * 1000:.0f} ms, p95 "
+                      f"{percentile(crowd.times, 95) * 1000:.0f} ms; first-contentful-paint: p50 "
+                      f"{percentile(fcp, 50) * 1000:.0f} ms, p95 {percentile(fcp, 95) * 1000:.0f} ms ({len(fcp)} pages); "
+                      f"{crowd.failed} failed; websockets opened {crowd.extra['websockets']}, blocked requests "
+                      f"{crowd.extra['blocked']}, console errors {len(crowd.extra['errors'])}  (load {crowd.load:.1f})",
+                      flush=True)
+                for what, n in crowd.failures.most_common(5):
+                    print(f"     {n} x {what}", flush=True)
+                for error in crowd.extra["errors"][:3]:
+                    print(f"     console: {error[:150]}", flush=True)
+                failures += [f"browsers: {n} x {what}" for what, n in crowd.failures.items()]
+                if crowd.extra["websockets"]:
+                    failures.append(f"browsers: {crowd.extra['websockets']} websocket(s) opened by static pages")
+
+            print("1d. sizes of the static pages and of today's snapshot (report.html of the same run)", flush=True)
+            r["sizes"] = [page_sizes(hub.base, slug, hub.snapshot_archive) for slug in slugs]
+            print_sizes(r["sizes"])
+
+            print(f"2a. live first render, cold: {args.rounds} visit(s) per dashboard  ({load()})", flush=True)
+            hub.wait_settled()
+            r["cold"] = first_renders(hub, slugs, titles, args.rounds, preheated=False)
+            failures += [f"cold {v.slug}: {v.kind}: {v.error}" for vs in r["cold"].values() for v in vs if v.kind != "live"]
         finally:
             hub.stop()
             notes += summarise_log(hub)
 
-        # --- hub B: preheating, burst with room for all ---
-        print(f"1b. hub B, preheating (pool_size 1, max_kernels {args.burst_cap}): {args.rounds} preheated first "
-              f"render(s) per dashboard, each once the pools are filled and the service idle", flush=True)
+        # --- hub B: preheating, a burst with room for all, and what the visitors' kernels hold ---
+        print(f"hub B, preheating (pool_size 1, max_kernels {args.burst_cap})", flush=True)
+        first = hub
         hub = DashboardsHub("B", root, {**common, "DASHBOARDS__POOL_SIZE": "1",
                                         "DASHBOARDS__MAX_KERNELS": str(args.burst_cap)})
+        hub.seed_snapshots(first)
         hub.start()
         try:
             waited = hub.wait_settled(preheated=len(slugs), snapshots=True)
-            print(f"   pools filled and service idle after {waited:.0f} s", flush=True)
-            warm = first_renders(hub, slugs, titles, args.rounds, preheated=True)
-            failures += [f"preheated {v.slug}: {v.kind}: {v.error}" for vs in warm.values() for v in vs if v.kind != "live"]
+            print(f"2b. live first render, preheated: {args.rounds} visit(s) per dashboard, each once the pools are "
+                  f"filled and the service idle (pools filled after {waited:.0f} s)", flush=True)
+            r["warm"] = first_renders(hub, slugs, titles, args.rounds, preheated=True)
+            failures += [f"preheated {v.slug}: {v.kind}: {v.error}" for vs in r["warm"].values() for v in vs if v.kind != "live"]
 
-            print(f"2a. {args.visitors} visitors at once on hub B (max_kernels {args.burst_cap}, pools refilled)", flush=True)
+            print(f"3. {args.visitors} live visitors at once on hub B, each keeping its page open", flush=True)
+            wait_no_visitors(hub)
             hub.wait_settled(preheated=len(slugs))
             before = hub.status() or {}
             print(f"   before: {before.get('visitors')} visitor kernels, {before.get('preheated')} preheated ({load()})",
                   flush=True)
-            visits_b, wall_b = burst(hub.base, slugs, titles, args.visitors)
+            visits_b, wall_b = burst(hub.base, slugs, titles, args.visitors, hold=True)
+            r["b"] = (visits_b, wall_b, os.getloadavg()[0])
             print_visits("burst", visits_b, wall_b)
             failures += [f"burst B {v.slug}: {v.kind}: {v.error}" for v in visits_b if v.kind in ("failed", "preparing")]
 
-            print("3. memory of the kernels right after the burst", flush=True)
-            mem = memory(hub, {v.kernel_id for v in visits_b if v.kernel_id})
-            if mem["visitors"]:
-                print(f"   {len(mem['visitors'])} burst visitors' kernels: PSS mean {statistics.mean(mem['visitors']):.0f} MiB, "
-                      f"max {max(mem['visitors']):.0f} MiB, total {sum(mem['visitors']):.0f} MiB", flush=True)
-            if mem["others"]:
-                print(f"   {len(mem['others'])} other kernels (earlier visits, pools): PSS mean "
-                      f"{statistics.mean(mem['others']):.0f} MiB", flush=True)
-            print(f"   the service process itself: PSS {mem['service']:.0f} MiB", flush=True)
-            after = hub.status() or {}
-            print(f"   status after: {json.dumps({k: after.get(k) for k in ('live', 'preheated', 'visitors', 'served_snapshots_busy')})}",
-                  flush=True)
+            print("4. memory of the visitors' kernels, pages open, then after they all close them", flush=True)
+            ids = {v.kernel_id for v in visits_b if v.kernel_id}
+            open_status = hub.status() or {}
+            r["mem_open"] = memory(hub, ids)
+            r["status_open"] = {k: open_status.get(k) for k in ("visitors", "in_use", "released", "preheated")}
+            print(f"   pages open: {pss_line(r['mem_open'])}; status {json.dumps(r['status_open'])}  ({load()})", flush=True)
+            r["closed"] = after_close(hub, visits_b)
         finally:
             hub.stop()
             notes += summarise_log(hub)
 
         # --- hub C: the default cap ---
-        print(f"2b. {args.visitors} visitors at once on hub C: preheating and the cap at {args.cap} "
-              f"(above it, the snapshot with a note)", flush=True)
-        hub = DashboardsHub("C", root, {**common, "DASHBOARDS__POOL_SIZE": "1", "DASHBOARDS__MAX_KERNELS": str(args.cap)})
-        hub.start()
-        try:
-            hub.wait_settled(preheated=len(slugs), snapshots=True)
-            visits_c, wall_c = burst(hub.base, slugs, titles, args.visitors)
-            print_visits("burst", visits_c, wall_c)
-            failures += [f"burst C {v.slug}: {v.kind}: {v.error}" for v in visits_c if v.kind in ("failed", "preparing")]
-            after = hub.status() or {}
-            print(f"   status after: {after.get('visitors')} visitor kernels (cap {after.get('max_kernels')}), "
-                  f"served_snapshots_busy {after.get('served_snapshots_busy')}", flush=True)
-            if after.get("visitors") is not None and after["visitors"] > args.cap:
-                failures.append(f"hub C: {after['visitors']} visitor kernels above the cap {args.cap}")
-        finally:
-            hub.stop()
-            notes += summarise_log(hub)
-
-        results = {"slugs": slugs, "cold": cold, "warm": warm, "snap": snap_times, "b": (visits_b, wall_b),
-                   "c": (visits_c, wall_c), "mem": mem}
+        if not args.no_cap:
+            print(f"5. {args.visitors} live visitors at once on hub C: preheating and the cap at {args.cap} "
+                  f"(above it, the snapshot with a note)", flush=True)
+            hub = DashboardsHub("C", root, {**common, "DASHBOARDS__POOL_SIZE": "1", "DASHBOARDS__MAX_KERNELS": str(args.cap)})
+            hub.seed_snapshots(first)
+            hub.start()
+            try:
+                hub.wait_settled(preheated=len(slugs), snapshots=True)
+                visits_c, wall_c = burst(hub.base, slugs, titles, args.visitors)
+                r["c"] = (visits_c, wall_c, os.getloadavg()[0])
+                print_visits("burst", visits_c, wall_c)
+                failures += [f"burst C {v.slug}: {v.kind}: {v.error}" for v in visits_c if v.kind in ("failed", "preparing")]
+                after = hub.status() or {}
+                print(f"   status after: {after.get('visitors')} visitor kernels, {after.get('in_use')} in use "
+                      f"(cap {after.get('max_kernels')}), served_snapshots_busy {after.get('served_snapshots_busy')}",
+                      flush=True)
+                if after.get("in_use") is not None and after["in_use"] > args.cap:
+                    failures.append(f"hub C: {after['in_use']} visitor kernels in use above the cap {args.cap}")
+            finally:
+                hub.stop()
+                notes += summarise_log(hub)
+        r["done"] = True
     finally:
+        if os.geteuid() == 0:
+            remove_accounts(tag)
         if args.keep:
             print(f"state directories and logs kept in {root}", flush=True)
         else:
@@ -562,8 +755,8 @@ def main() -> int:
             shutil.rmtree(root, ignore_errors=True)
 
     total = time.perf_counter() - bench_started
-    if results:
-        print_summary(args, results, total)
+    if r.get("done"):
+        print_summary(args, r, total)
     print("\nhub logs")
     for note in notes:
         print(f"  {note}")
@@ -573,10 +766,47 @@ def main() -> int:
     return 1 if failures else 0
 
 
+def kib(n: int) -> str:
+    return f"{n / 1024:8.1f}"
+
+
+def print_sizes(sizes: list) -> None:
+    """Bytes (KiB) of each static page against the report.html of its run, with ratios."""
+    print(f"     {'dashboard':<12} {'page':>8} {'page gz':>8} {'view':>8} {'view gz':>8} {'report':>8} {'rep. gz':>8}"
+          f"   {'page/rep':>8} {'page gz/rep':>11} {'gz/gz':>6} {'view gz/rep':>11}   (KiB; report served uncompressed)")
+    for z in sizes:
+        print(f"     {z.slug:<12} {kib(z.page)} {kib(z.page_gz)} {kib(z.fragment)} {kib(z.fragment_gz)} {kib(z.report)} "
+              f"{kib(z.report_gz)}   {z.page / z.report:8.2f} {z.page_gz / z.report:11.3f} {z.page_gz / z.report_gz:6.2f} "
+              f"{z.fragment_gz / z.report:11.3f}", flush=True)
+
+
 def print_summary(args, r: dict, total: float) -> None:
     print(f"\ndashboards results ({args.size if not args.data_dir else args.data_dir} data, {os.cpu_count()} CPUs, "
-          f"{total:.0f} s in all)")
-    print("  1. first render, usable page (median of {} visit(s); page = GET body only)".format(args.rounds))
+          f"{total:.0f} s in all; 1-minute load average now {os.getloadavg()[0]:.1f})")
+    print("  1. static pages <slug>/ (from memory, gzip), through the proxy; time until the whole body is in")
+    print(f"     {'who':<44} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'ok':>5} {'failed':>6} {'wall s':>7} {'load':>5}"
+          f" {'overflows':>9}")
+    seq = r["sequential"]
+    print(f"     {'1 visitor at a time, ' + str(args.sequential) + ' GETs':<44} {percentile(seq, 50) * 1000:8.1f} "
+          f"{percentile(seq, 95) * 1000:8.1f} {max(seq, default=float('nan')) * 1000:8.1f} {len(seq):5d} "
+          f"{args.sequential - len(seq):6d}")
+    for c in r["crowds"]:
+        print(f"     {c.label + ' at once':<44} {percentile(c.times, 50) * 1000:8.0f} {percentile(c.times, 95) * 1000:8.0f} "
+              f"{max(c.times, default=float('nan')) * 1000:8.0f} {len(c.times):5d} {c.failed:6d} {c.wall:7.1f} {c.load:5.1f}"
+              f" {c.extra.get('overflows')!s:>9}")
+    if "browsers" in r:
+        c = r["browsers"]
+        fcp = c.extra["fcp"]
+        print(f"     {c.label + ': headline visible':<44} {percentile(c.times, 50) * 1000:8.0f} "
+              f"{percentile(c.times, 95) * 1000:8.0f} {max(c.times, default=float('nan')) * 1000:8.0f} {len(c.times):5d} "
+              f"{c.failed:6d} {c.wall:7.1f} {c.load:5.1f}")
+        print(f"     {c.label + ': first-contentful-paint':<44} {percentile(fcp, 50) * 1000:8.0f} "
+              f"{percentile(fcp, 95) * 1000:8.0f} {max(fcp, default=float('nan')) * 1000:8.0f} {len(fcp):5d}")
+        print(f"     websockets opened by the static pages: {c.extra['websockets']}; requests blocked (not 127.0.0.1): "
+              f"{c.extra['blocked']}; console errors: {len(c.extra['errors'])}")
+    print("  1d. sizes, default view (page) and one view alone (view, part=view), against report.html of the same run")
+    print_sizes(r["sizes"])
+    print("  2. live first render, usable page (median of {} visit(s); page = GET body only)".format(args.rounds))
     print(f"     {'dashboard':<12} {'cold s':>8} {'preheated s':>12} {'cold/pre':>9}   {'cold page':>9} {'pre page':>9}")
     colds, warms = [], []
     for slug in r["slugs"]:
@@ -590,36 +820,36 @@ def print_summary(args, r: dict, total: float) -> None:
     cold_all = statistics.median([c for c in colds if c == c] or [float("nan")])
     warm_all = statistics.median([w for w in warms if w == w] or [float("nan")])
     print(f"     {'median':<12} {cold_all:8.2f} {warm_all:12.2f} {cold_all / warm_all:8.1f}x")
-    visits_b, wall_b = r["b"]
+    static_p50 = percentile(r["sequential"], 50)
+    print(f"     one visitor at a time, p50: static page {static_p50 * 1000:.1f} ms; live first render (median) cold "
+          f"{cold_all / static_p50:.0f}x, preheated {warm_all / static_p50:.0f}x that")
+    visits_b, wall_b, load_b = r["b"]
     live_b = [v.usable_s for v in visits_b if v.kind == "live"]
     kinds_b = Counter(v.kind for v in visits_b)
-    print(f"  2. {args.visitors} visitors at once, max_kernels {args.burst_cap}: usable page p50 "
-          f"{percentile(live_b, 50):.2f} s, p95 {percentile(live_b, 95):.2f} s (wall {wall_b:.1f} s); "
+    print(f"  3. {args.visitors} live visitors at once, max_kernels {args.burst_cap}: usable page p50 "
+          f"{percentile(live_b, 50):.2f} s, p95 {percentile(live_b, 95):.2f} s (wall {wall_b:.1f} s, load {load_b:.1f}); "
           f"{kinds_b['live']} live, {kinds_b['busy-snapshot']} busy snapshot, "
           f"{kinds_b['failed'] + kinds_b['preparing']} failed")
-    visits_c, wall_c = r["c"]
-    live_c = [v.usable_s for v in visits_c if v.kind == "live"]
-    busy_c = [v.page_s for v in visits_c if v.kind == "busy-snapshot"]
-    kinds_c = Counter(v.kind for v in visits_c)
-    print(f"     {args.visitors} visitors at once, max_kernels {args.cap}: {kinds_c['live']} live (p50 "
-          f"{percentile(live_c, 50):.2f} s, p95 {percentile(live_c, 95):.2f} s), {kinds_c['busy-snapshot']} got the "
-          f"snapshot (p50 {percentile(busy_c, 50) * 1000:.0f} ms, p95 {percentile(busy_c, 95) * 1000:.0f} ms), "
-          f"{kinds_c['failed'] + kinds_c['preparing']} failed")
-    mem = r["mem"]
-    if mem["visitors"]:
-        print(f"  3. PSS per visitor kernel: mean {statistics.mean(mem['visitors']):.0f} MiB, max "
-              f"{max(mem['visitors']):.0f} MiB ({len(mem['visitors'])} kernels); service {mem['service']:.0f} MiB")
-    else:
-        print("  3. PSS per visitor kernel: no visitor kernel found")
-    snap = r["snap"]
-    p50, p95 = percentile(snap, 50), percentile(snap, 95)
-    live_cold = [v.usable_s for vs in r["cold"].values() for v in vs if v.kind == "live"]
-    live_warm = [v.usable_s for vs in r["warm"].values() for v in vs if v.kind == "live"]
-    print(f"  4. snapshot, {len(snap)} sequential GETs: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
-    print(f"     live first render, cold:      p50 {percentile(live_cold, 50):.2f} s, p95 {percentile(live_cold, 95):.2f} s"
-          f"  -> {percentile(live_cold, 50) / p50:.0f}x the snapshot's p50")
-    print(f"     live first render, preheated: p50 {percentile(live_warm, 50):.2f} s, p95 {percentile(live_warm, 95):.2f} s"
-          f"  -> {percentile(live_warm, 50) / p50:.0f}x the snapshot's p50")
+    if r["crowds"] and live_b:
+        same = next((c for c in r["crowds"] if c.visitors == args.visitors), None)
+        if same and same.times:
+            print(f"     against {same.label} at once on the static pages: p50 {percentile(live_b, 50) / percentile(same.times, 50):.0f}x, "
+                  f"p95 {percentile(live_b, 95) / percentile(same.times, 95):.0f}x")
+    print(f"  4. memory of those {args.visitors} visitors' kernels (PSS):")
+    print(f"     pages open:          {pss_line(r['mem_open'])}; status {json.dumps(r['status_open'])}")
+    for mark, taken in r["closed"]["marks"].items():
+        print(f"     {mark:.0f} s after closing: {pss_line(taken['mem'])}; status {json.dumps(taken['status'])}")
+    gone = r["closed"]["gone_after"]
+    print("     the closed pages' kernels: " + (f"all gone {gone:.1f} s after closing" if gone is not None else "still there"))
+    if "c" in r:
+        visits_c, wall_c, load_c = r["c"]
+        live_c = [v.usable_s for v in visits_c if v.kind == "live"]
+        busy_c = [v.page_s for v in visits_c if v.kind == "busy-snapshot"]
+        kinds_c = Counter(v.kind for v in visits_c)
+        print(f"  5. {args.visitors} live visitors at once, max_kernels {args.cap}: {kinds_c['live']} live (p50 "
+              f"{percentile(live_c, 50):.2f} s, p95 {percentile(live_c, 95):.2f} s), {kinds_c['busy-snapshot']} got the "
+              f"snapshot (p50 {percentile(busy_c, 50) * 1000:.0f} ms, p95 {percentile(busy_c, 95) * 1000:.0f} ms), "
+              f"{kinds_c['failed'] + kinds_c['preparing']} failed (wall {wall_c:.1f} s, load {load_c:.1f})")
 
 
 if __name__ == "__main__":

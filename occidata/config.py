@@ -149,9 +149,11 @@ DEFAULTS: dict[str, Any] = {
         "port": None,  # loopback port of the service; null: a free port chosen at hub start
         "apps_dir": None,  # the dashboards' notebooks; resolved to voila_apps/ in the repository
         "pool_size": 1,  # preheated kernels kept ready per dashboard (0: no preheating)
-        "max_kernels": 12,  # live visitor kernels; above it visitors get the latest snapshot
+        "max_kernels": 12,  # visitor kernels in use (pages open); above it visitors get the latest snapshot
         "cull_idle_timeout": 300,  # seconds before a kernel no browser talks to is shut down
         "cull_interval": 60,  # seconds between two culling rounds
+        "release_after": 10,  # seconds before the kernel of a closed page (no browser connected) is shut down
+        "connect_timeout": 60,  # seconds a rendered page's kernel waits for its browser to connect
         "snapshot_cron": "*/30 * * * *",  # when the static snapshots are rendered (Europe/Paris)
         "snapshot_timeout": 300,  # seconds per cell of a snapshot rendering
         "tiles_url": None,  # map tiles, e.g. http://tiles.example/{z}/{x}/{y}.png; null: no tiles
@@ -297,6 +299,8 @@ SCHEMA: dict[str, Any] = _section(
                 "max_kernels": _positive_int,
                 "cull_idle_timeout": _positive_int,
                 "cull_interval": _positive_int,
+                "release_after": _positive_int,
+                "connect_timeout": _positive_int,
                 "snapshot_cron": {"type": "string", "minLength": 9},
                 "snapshot_timeout": _positive_int,
                 "tiles_url": {"type": ["string", "null"], "pattern": "^https?://.*[{]z[}].*[{]x[}].*[{]y[}]"},

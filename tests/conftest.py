@@ -336,8 +336,9 @@ class Visit:
         assert self.console_errors == [], f"errors in the browser console: {self.console_errors[:5]}"
 
 
-def open_visit(browser, width: int = 1280, height: int = 900) -> tuple[object, Visit]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
+def open_visit(browser, width: int = 1280, height: int = 900, **options) -> tuple[object, Visit]:
+    """A browser context (``options``: Playwright's, e.g. is_mobile) whose page can reach 127.0.0.1 only."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height}, **options)
     page = context.new_page()
     visit = Visit(page)
 

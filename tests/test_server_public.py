@@ -142,6 +142,17 @@ def test_every_public_page_works_in_server_mode_in_chromium(server, dashboards_r
         page.goto(server.hub.url + PREFIX + f"snapshots/{slug}/")
         expect(page.locator(".od-dashboard h1")).to_have_text(dashboard.title_fr)
         assert page.locator(".od-dashboard table").count() >= 1
+        # The public address, served by the public account: its controls switch views without a kernel.
+        sockets = []
+        page.on("websocket", lambda socket: sockets.append(socket.url))
+        page.goto(server.hub.url + PREFIX + f"{slug}/")
+        expect(page.locator(".od-dashboard h1")).to_have_text(dashboard.title_fr)
+        select = page.locator("form.od-explore select").first
+        name, other = select.get_attribute("name"), select.locator("option").nth(1).get_attribute("value")
+        select.select_option(other)
+        expect(page.locator("form.od-explore select").first).to_have_value(other)
+        page.wait_for_url(f"**{name}=*")
+        assert sockets == [], "a static page opened a websocket"
         visit.assert_clean()
     finally:
         context.close()

@@ -12,9 +12,10 @@
 - ``<prefix>status``: counts of kernels (visitors, preheated) as JSON, for operators and tests.
 
 Kernels: ``dashboards.pool_size`` preheated kernels per dashboard (Voilà runs the notebook in
-them ahead of the visit); a visitor kernel that no browser talks to for
-``dashboards.cull_idle_timeout`` seconds is shut down (Voilà's own page shuts its kernel down
-when the tab closes). Kernels see public data only: the service empties
+them ahead of the visit); a visitor's kernel is released a few seconds after its page is closed,
+or never connected (``live``: ``dashboards.release_after``, ``dashboards.connect_timeout``), and
+only pages in use count under the cap; the idle cull (``dashboards.cull_idle_timeout``) remains
+behind it. Kernels see public data only: the service empties
 ``OCCIDATA_ACCESS_LEVELS`` and drops the hub's token before any kernel starts.
 """
 
@@ -29,11 +30,13 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from tornado import ioloop, web
 
 from ..config import load_config
@@ -41,13 +44,17 @@ from ..processes import hold_service_lock
 from ..hub import csp
 from ..reports.schedule import Scheduler, archive_path
 from . import APPS_DIR, BY_SLUG, Dashboard
-from .snapshots import (approved_dashboards, in_language, latest_snapshot, navigation, refused_snapshots, render_missing,
-                        snapshot_schedules, with_banner)
+from .live import VisitorKernels, page_kernel_id
+from .snapshots import (approved_dashboards, in_language, latest_snapshot, navigation, refused_snapshots, render_changed,
+                        render_missing, snapshot_schedules, with_banner)
+from .static_pages import StaticPages, addressed, document, prepare_page, query_of
 
 log = logging.getLogger("occidata.dashboards.service")
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VOILA_TEMPLATES = TEMPLATES / "voila"  # a JUPYTER_PATH entry: voila/templates/occidata/
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # explorer.js, served at <prefix>explorer/
+DATA_CHECK_SECONDS = 30  # how often the service looks for snapshots whose data changed
 DEFAULT_PREFIX = "/services/dashboards/"
 PARIS = ZoneInfo("Europe/Paris")
 PAGE_POLICY = csp.page_policy()
@@ -78,14 +85,21 @@ def pooled_kernel_ids(kernel_manager) -> set[str]:
     return ids
 
 
-def kernel_counts(kernel_manager) -> dict:
-    """Live kernels, split into preheated ones and visitors' ones.
+def kernel_counts(kernel_manager, visitor_kernels=None) -> dict:
+    """Live kernels, split into preheated ones and visitors' ones; with ``visitor_kernels``
+    (:class:`~occidata.dashboards.live.VisitorKernels`), the visitors' kernels in use (``in_use``),
+    those of them whose page is being rendered (``rendering``) and how many were ``released``.
 
     A pool kernel still starting is counted as a visitor's: the cap errs on the safe side.
     """
     live = set(kernel_manager.list_kernel_ids())
     pooled = pooled_kernel_ids(kernel_manager) & live
-    return {"live": len(live), "preheated": len(pooled), "visitors": len(live - pooled)}
+    counts = {"live": len(live), "preheated": len(pooled), "visitors": len(live - pooled)}
+    if visitor_kernels is not None:
+        in_use = visitor_kernels.in_use()
+        counts.update(in_use=len(in_use), rendering=len(in_use & set(visitor_kernels.rendered)),
+                      released=visitor_kernels.released)
+    return counts
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -139,22 +153,28 @@ def snapshot_time(record) -> str:
     return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
-def write_snapshot(handler: PageHandler, slug: str, busy: bool, lang: str = "fr") -> None:
-    """The latest snapshot of ``slug`` in ``lang``, under a bar saying what it is (and, when
-    ``busy``, that the live kernels are at their cap); a 'being prepared' page when there is none."""
+def _message_no_snapshot(handler: PageHandler, slug: str, busy: bool) -> None:
     state = handler.state
-    record = latest_snapshot(state["archive_dir"], slug, lang, state_dir=state["state_dir"])
-    live_url = f"{state['prefix']}voila/render/{slug}.ipynb"
-    if record is None:
-        handler.set_header("Retry-After", "60")
-        handler.render_page("message.html", title=describe(apps_dir_of(state["cfg"]), slug).title_fr, refresh=60,
-                            message=("Ce tableau de bord est très demandé et sa version enregistrée est en "
-                                     "préparation. Cette page se rechargera dans une minute." if busy else
-                                     "La version enregistrée de ce tableau de bord est en préparation. "
-                                     "Cette page se rechargera dans une minute."),
-                            message_en="The saved version of this dashboard is being prepared.",
-                            link=live_url if not busy else None)
-        return
+    handler.set_header("Retry-After", "60")
+    handler.render_page("message.html", title=describe(apps_dir_of(state["cfg"]), slug).title_fr, refresh=60,
+                        message=("Ce tableau de bord est très demandé et sa version enregistrée est en "
+                                 "préparation. Cette page se rechargera dans une minute." if busy else
+                                 "La version enregistrée de ce tableau de bord est en préparation. "
+                                 "Cette page se rechargera dans une minute."),
+                        message_en="The saved version of this dashboard is being prepared.",
+                        link=f"{state['prefix']}voila/render/{slug}.ipynb" if not busy else None)
+
+
+def write_snapshot(handler: PageHandler, slug: str, busy: bool, lang: str = "fr") -> None:
+    """The static page of ``slug`` in ``lang`` (:func:`write_static_page`); a snapshot rendered
+    before the static views existed is served as its report's HTML, under the same bar."""
+    state = handler.state
+    snapshot = state["static"].latest(slug, lang)
+    if snapshot is None:
+        return _message_no_snapshot(handler, slug, busy)
+    if snapshot.default is not None:
+        return write_static_page(handler, slug, lang, snapshot, busy)
+    record = snapshot.record
     page = in_language(record.html_path.read_text(encoding="utf-8"), lang)
     page = with_banner(page, navigation(state["prefix"], slug, lang, busy, snapshot_time(record)))
     handler.set_header("Content-Type", "text/html; charset=utf-8")
@@ -165,20 +185,63 @@ def write_snapshot(handler: PageHandler, slug: str, busy: bool, lang: str = "fr"
     handler.finish(page)
 
 
+def write_static_page(handler: PageHandler, slug: str, lang: str, snapshot, busy: bool) -> None:
+    """One view of the latest snapshot, as a page (or, with ``part=view``, the view alone, for
+    explorer.js): the view named by the query's controls, or the closest one rendered ahead."""
+    state, request = handler.state, handler.request
+    wanted = {name: handler.get_query_argument(name) for name in request.query_arguments}
+    changed, part = wanted.pop("changed", None), wanted.pop("part", None)
+    key, exact = snapshot.closest(wanted, changed)
+    fragment = part == "view"
+    cached = (key, fragment, busy, exact)
+    page = snapshot.pages.get(cached)
+    if page is None:
+        query = "" if key == snapshot.default else query_of(snapshot.values[key])
+        nav = navigation(state["prefix"], slug, lang, busy, snapshot_time(snapshot.record), query, missed=not exact)
+        static_path = f"{state['prefix']}{slug}/" + ("en/" if lang == "en" else "")
+        if fragment:
+            text = (nav if not exact else "") + addressed(snapshot.views[key], static_path)
+        else:
+            dashboard = describe(apps_dir_of(state["cfg"]), slug)
+            text = document(dashboard.title_fr if lang == "fr" else dashboard.title_en, lang, nav,
+                            snapshot.views[key], state["prefix"] + "explorer/explorer.js", static_path)
+        page = snapshot.pages.setdefault(cached, prepare_page(text, snapshot.run_id, *cached))
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    handler.set_header(csp.HEADER, csp.page_policy(scripts_from=csp.path_source(request, state["prefix"] + "explorer/"),
+                                                   tiles_url=state["cfg"]["dashboards"]["tiles_url"]))
+    handler.set_header("Cache-Control", "no-cache")
+    handler.set_header("Vary", "Accept-Encoding")
+    handler.set_header("X-Occidata-Snapshot", snapshot.run_id)
+    handler.set_header("X-Occidata-View", query_of(snapshot.values[key])[1:])
+    handler.set_header("Etag", page.etag)
+    if handler.check_etag_header():
+        handler.set_status(304)
+        return handler.finish()
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        handler.set_header("Content-Encoding", "gzip")
+        return handler.finish(page.gzipped)
+    handler.finish(page.body)
+
+
 class LandingHandler(PageHandler):
     def get(self):
         state = self.state
         cards = []
         for slug in state["slug_order"]:
-            record = latest_snapshot(state["archive_dir"], slug, state_dir=state["state_dir"])
+            snapshot = state["static"].latest(slug)
+            headline = state["static"].headline(slug)
             cards.append({"d": describe(apps_dir_of(state["cfg"]), slug),
-                          "snapshot_time": snapshot_time(record) if record else None,
-                          "snapshot_en": latest_snapshot(state["archive_dir"], slug, "en",
-                                                         state_dir=state["state_dir"]) is not None})
+                          "snapshot_time": snapshot_time(snapshot.record) if snapshot else None,
+                          # From the snapshot the gate passed and the ledger vouches for, as served.
+                          "headline": Markup(headline) if headline else None,
+                          "snapshot_en": state["static"].latest(slug, "en") is not None})
         self.render_page("landing.html", title="Tableaux de bord publics", cards=cards)
 
 
 class SnapshotHandler(PageHandler):
+    """A dashboard's public address (``<prefix><slug>/``, and the older ``snapshots/<slug>/``):
+    its static page, in French, or in English under ``en/``."""
+
     def get(self, slug: str, lang: str | None = None):
         if slug not in self.state["slugs"]:
             raise web.HTTPError(404)
@@ -188,7 +251,7 @@ class SnapshotHandler(PageHandler):
 class StatusHandler(PageHandler):
     def get(self):
         state = self.state
-        counts = kernel_counts(state["kernel_manager"])
+        counts = kernel_counts(state["kernel_manager"], state["visitor_kernels"])
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps({**counts, "admitting": state["inflight"], "max_kernels": state["max_kernels"],
@@ -210,6 +273,8 @@ def capped_voila_handler():
     class CappedVoilaHandler(TornadoVoilaHandler):
         def initialize(self, **kwargs):
             self.state = kwargs.pop("occidata_state")
+            self.rendering = False
+            self.page_kernel = None  # the kernel of the page being rendered, once Voilà wrote it
             super().initialize(**kwargs)
 
         async def get(self, path=None):
@@ -217,8 +282,11 @@ def capped_voila_handler():
             slug = (path or "").removesuffix(".ipynb")
             if path != f"{slug}.ipynb" or slug not in state["slugs"]:
                 raise web.HTTPError(404)
-            # Requests being rendered count as kernels already: a burst cannot overshoot the cap.
-            taken = kernel_counts(self.kernel_manager)["visitors"] + state["inflight"]
+            # Only pages in use count (see live.py): a closed page's kernel, waiting to be released,
+            # leaves its room. Requests being rendered count as kernels already, once each: a burst
+            # cannot overshoot the cap.
+            counts = kernel_counts(self.kernel_manager, state["visitor_kernels"])
+            taken = counts["in_use"] - counts["rendering"] + state["inflight"]
             if taken >= state["max_kernels"]:
                 state["busy_served"] += 1
                 log.warning("dashboard %s: %d visitor kernels (cap %d), serving the snapshot", slug, taken,
@@ -226,6 +294,7 @@ def capped_voila_handler():
                 PageHandler.initialize(self, state)
                 return write_snapshot(self, slug, busy=True)
             state["inflight"] += 1
+            self.rendering = True
             # Sets the _xsrf cookie, which Voilà's page sends back when it closes to shut its
             # kernel down (without it that request is refused and the kernel waits for the cull).
             self.xsrf_token
@@ -233,11 +302,17 @@ def capped_voila_handler():
                 await super().get(path)
             finally:
                 state["inflight"] -= 1
+                if self.page_kernel:
+                    state["visitor_kernels"].render_ended(self.page_kernel)
 
         def render_page(self, template, **values):
             return PageHandler.render_page(self, template, **values)
 
         def write(self, chunk):
+            if self.rendering and self.page_kernel is None and isinstance(chunk, str):
+                self.page_kernel = page_kernel_id(chunk)
+                if self.page_kernel:
+                    self.state["visitor_kernels"].render_started(self.page_kernel)
             super().write("<!-- -->\n" if chunk == VOILA_HEARTBEAT else chunk)
 
         def set_header(self, name, value):
@@ -259,6 +334,12 @@ def dashboards_app_class():
         def init_handlers(self):
             state = self.occidata_state
             state["kernel_manager"] = self.kernel_manager
+            kernels = self.kernel_manager
+            # Closed pages' kernels are released within seconds, not at the idle cull.
+            state["visitor_kernels"] = VisitorKernels(
+                kernels, lambda: set(kernels.list_kernel_ids()) - pooled_kernel_ids(kernels),
+                state["release_after"], state["connect_timeout"])
+            state["visitor_kernels"].start()
             prefix = state["prefix"]
             render_kwargs = {"template_paths": self.template_paths, "config": self.config,
                              "voila_configuration": self.voila_configuration, "occidata_state": state}
@@ -266,13 +347,16 @@ def dashboards_app_class():
                 (prefix, LandingHandler, {"state": state}),
                 (prefix + r"status", StatusHandler, {"state": state}),
                 (prefix + r"snapshots/([a-z0-9-]+)/?(?:(en)/?)?", SnapshotHandler, {"state": state}),
+                (prefix + r"explorer/(explorer\.js)", web.StaticFileHandler, {"path": str(STATIC_DIR)}),
                 (prefix + r"voila/render/(.*)", capped_voila_handler(), render_kwargs),
                 (prefix + r"voila/tree(?:/.*)?", web.RedirectHandler, {"url": prefix}),
             ]
             # Every response of the application (Voilà's own, static files, errors) gets a policy
             # without inline script; Voilà.start has made self.app just before asking for handlers.
             csp.protect(self.app, state["voila_csp"])
-            # Tornado takes the first pattern that matches: ours come before Voilà's.
+            # Tornado takes the first pattern that matches: ours come before Voilà's, and the
+            # dashboards' own addresses (<prefix><slug>/) after every other of ours.
+            ours.append((prefix + r"([a-z0-9-]+)/(?:(en)/)?", SnapshotHandler, {"state": state}))
             return ours + super().init_handlers()
 
     return DashboardsVoila
@@ -339,14 +423,30 @@ def make_state(cfg: dict, prefix: str) -> dict:
     return {"cfg": cfg, "prefix": prefix, "lab_name": cfg["lab_name"], "jinja": jinja,
             # Only dashboards a steward approved (as they are now) are served, live or saved.
             "slug_order": approved, "slugs": set(approved), "state_dir": cfg["state_dir"],
-            "archive_dir": archive_path(cfg),
+            "archive_dir": archive_path(cfg), "static": StaticPages(archive_path(cfg), cfg["state_dir"]),
             "max_kernels": section["max_kernels"], "pool_size": section["pool_size"],
             "csp": PAGE_POLICY, "archive_csp": csp.archive_policy(section["tiles_url"]),
-            "voila_csp": voila_policy(prefix, section["tiles_url"]), "inflight": 0, "busy_served": 0}
+            "voila_csp": voila_policy(prefix, section["tiles_url"]), "inflight": 0, "busy_served": 0,
+            "release_after": section["release_after"], "connect_timeout": section["connect_timeout"],
+            "visitor_kernels": None}
+
+
+def keep_snapshots_fresh(run, cfg: dict, apps_dir: Path, archive: Path, slugs: list[str]) -> None:
+    """The first snapshots, then, every :data:`DATA_CHECK_SECONDS`, a snapshot rendered again as soon
+    as the data it shows changed (an ingest, a new build): citizens never wait for the schedule."""
+    render_missing(run, cfg, apps_dir, archive, slugs)
+    tried: set = set()
+    while True:
+        try:
+            render_changed(run, cfg, apps_dir, archive, slugs, tried, state_dir=cfg["state_dir"])
+        except Exception:  # noqa: BLE001 - keep checking
+            log.exception("checking the snapshots' data failed")
+        time.sleep(DATA_CHECK_SECONDS)
 
 
 def start_snapshots(cfg: dict) -> Scheduler:
-    """Render missing snapshots now (in the background), then on ``dashboards.snapshot_cron``."""
+    """Render missing snapshots now (in the background), again when their data change, and on
+    ``dashboards.snapshot_cron``."""
     from ..reports.service import isolated_runner
 
     apps_dir, archive = apps_dir_of(cfg), archive_path(cfg)
@@ -354,7 +454,7 @@ def start_snapshots(cfg: dict) -> Scheduler:
     slugs = approved_dashboards(apps_dir, cfg["state_dir"])
     scheduler = Scheduler(snapshot_schedules(cfg, apps_dir, slugs), Path(cfg["state_dir"]) / "dashboards", run,
                           archive_dir=archive, concurrency=1, catch_up="latest")
-    threading.Thread(target=render_missing, args=(run, cfg, apps_dir, archive, slugs), name="first-snapshots",
+    threading.Thread(target=keep_snapshots_fresh, args=(run, cfg, apps_dir, archive, slugs), name="fresh-snapshots",
                      daemon=True).start()
 
     def tick():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..approvals import is_approved
+from ..datasets.stored import stored_record
 from ..reports.archive import RunRecord, list_runs
 from ..reports.ledger import ledger_entry, record_run
 from ..reports.runner import new_run_id
@@ -113,6 +114,22 @@ def _refused(record: RunRecord, k: int) -> bool:
     return bool(reasons)
 
 
+def _render(run: Callable, cfg: dict, apps_dir: str | Path, archive_dir: str | Path, slug: str,
+            lang: str) -> RunRecord | None:
+    """One snapshot of ``slug`` in ``lang``, noted in the archive's ledger; None when it could not run."""
+    notebook = Path(apps_dir) / f"{slug}.ipynb"
+    try:
+        record = run(str(notebook), snapshot_parameters(lang), timeout=cfg["dashboards"]["snapshot_timeout"],
+                     archive_dir=archive_dir, run_id=new_run_id() + "-" + schedule_name(slug, lang))
+        record_run(archive_dir, record, trigger="snapshot", notebook=notebook)
+    except Exception:  # noqa: BLE001 - the service must keep serving the live dashboards
+        log.exception("%s snapshot of %s could not be rendered", lang, slug)
+        return None
+    if record.status != "ok":
+        log.error("%s snapshot of %s failed: %s", lang, slug, record.error)
+    return record
+
+
 def render_missing(run: Callable, cfg: dict, apps_dir: str | Path, archive_dir: str | Path,
                    slugs: list[str] | None = None) -> list[RunRecord]:
     """Render, one after the other, every snapshot not there yet: French ones first.
@@ -127,18 +144,49 @@ def render_missing(run: Callable, cfg: dict, apps_dir: str | Path, archive_dir: 
             if latest_snapshot(archive_dir, slug, lang) is not None:
                 continue
             log.info("rendering the first %s snapshot of %s", lang, slug)
-            notebook = Path(apps_dir) / f"{slug}.ipynb"
-            try:
-                record = run(str(notebook), snapshot_parameters(lang),
-                             timeout=cfg["dashboards"]["snapshot_timeout"], archive_dir=archive_dir,
-                             run_id=new_run_id() + "-" + schedule_name(slug, lang))
-                record_run(archive_dir, record, trigger="snapshot", notebook=notebook)
-            except Exception:  # noqa: BLE001 - the service must keep serving the live dashboards
-                log.exception("%s snapshot of %s could not be rendered", lang, slug)
+            record = _render(run, cfg, apps_dir, archive_dir, slug, lang)
+            if record is not None:
+                records.append(record)
+    return records
+
+
+def data_changed(record: RunRecord, data_dir: str | Path) -> list[str]:
+    """The datasets ``record`` read whose stored files changed since (an ingest, a new build):
+    their build time or file checksums differ from what the run noted. A dataset the caller
+    cannot read the record of is not counted as changed."""
+    changed = []
+    for read in record.datasets or []:
+        try:
+            stored = stored_record(data_dir, read["name"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if stored is None:
+            continue
+        if (dict(stored.get("files") or {}) != dict(read.get("checksums") or {})
+                or stored.get("built_at") != read.get("built_at")):
+            changed.append(read["name"])
+    return changed
+
+
+def render_changed(run: Callable, cfg: dict, apps_dir: str | Path, archive_dir: str | Path, slugs: list[str],
+                   tried: set, state_dir: str | Path | None = None) -> list[RunRecord]:
+    """Render again every snapshot whose data changed since it was rendered (:func:`data_changed`),
+    French first. ``tried`` holds the snapshots already rendered again (a failure is not retried
+    before the next scheduled fire, nor before the data change again)."""
+    records = []
+    for lang in LANGUAGES:
+        for slug in slugs:
+            record = latest_snapshot(archive_dir, slug, lang, state_dir=state_dir)
+            if record is None or (slug, lang, record.run_id) in tried:
                 continue
-            if record.status != "ok":
-                log.error("%s snapshot of %s failed: %s", lang, slug, record.error)
-            records.append(record)
+            changed = data_changed(record, cfg["data_dir"])
+            if not changed:
+                continue
+            tried.add((slug, lang, record.run_id))
+            log.info("rendering the %s snapshot of %s again: %s changed", lang, slug, ", ".join(changed))
+            fresh = _render(run, cfg, apps_dir, archive_dir, slug, lang)
+            if fresh is not None:
+                records.append(fresh)
     return records
 
 
@@ -149,35 +197,40 @@ def with_banner(page: str, banner_html: str) -> str:
     return page[:at] + banner_html + page[at:]
 
 
-def navigation(prefix: str, slug: str, lang: str, busy: bool, taken_at: str) -> str:
-    """The bar above a served snapshot: what it is, the way back, the live page, the other language.
+def navigation(prefix: str, slug: str, lang: str, busy: bool, taken_at: str, query: str = "",
+               missed: bool = False) -> str:
+    """The bar above a served snapshot: what it is, the live page (« Explorer en direct »), the
+    other language (at the same view: ``query``, e.g. ``?day=2024-03-16``), the way back.
 
     ``busy``: served because the live kernels are at their cap (says so, and when it was saved).
+    ``missed``: the view asked for was not rendered ahead; the closest one is shown.
     """
     live = html.escape(f"{prefix}voila/render/{slug}.ipynb")
-    other = f"{prefix}snapshots/{slug}/" + ("en/" if lang == "fr" else "")
-    style = ("font-family:system-ui,sans-serif;padding:.6rem 1rem;margin:.5rem;border:1px solid #c9a227;"
-             "background:#fff3cd;color:#3d2e00" if busy else
-             "font-family:system-ui,sans-serif;padding:.4rem 1rem;margin:.5rem;color:#1b1b1b")
+    other = html.escape(f"{prefix}{slug}/" + ("en/" if lang == "fr" else "") + query)
+    style = ("font-family:system-ui,sans-serif;font-size:.9rem;padding:.5rem .8rem;margin:.3rem;"
+             "border:1px solid #c9a227;background:#fff3cd;color:#3d2e00" if busy else
+             "font-family:system-ui,sans-serif;font-size:.9rem;padding:.3rem .8rem;color:#1b1b1b")
     if lang == "fr":
-        lead = ("<strong>Beaucoup de visiteurs en ce moment.</strong> Voici la dernière version enregistrée "
-                f"({html.escape(taken_at)}). <a href=\"{live}\">Réessayer la version interactive</a> dans "
-                "quelques minutes." if busy else
-                f"Version enregistrée le {html.escape(taken_at)}. <a href=\"{live}\">Version interactive</a>.")
-        links = (f' · <a href="{html.escape(prefix)}">Tous les tableaux de bord</a>'
-                 f' · <a href="{html.escape(other)}" lang="en" hreflang="en">English version</a>')
+        lead = ("<strong>Beaucoup de visiteurs en ce moment.</strong> Voici la version enregistrée "
+                f"({html.escape(taken_at)}). <a href=\"{live}\">Réessayer en direct</a> dans quelques minutes." if busy
+                else f"Version enregistrée le {html.escape(taken_at)} · <a href=\"{live}\">Explorer en direct</a>")
+        links = (f' · <a href="{other}" lang="en" hreflang="en">English</a>'
+                 f' · <a href="{html.escape(prefix)}">Tous les tableaux de bord</a>')
+        miss = ("<p>Cette combinaison n'a pas été préparée à l'avance : voici la plus proche. "
+                f"<a href=\"{live}\">Explorez en direct</a> pour la voir.</p>")
     else:
-        lead = ("<strong>Many visitors right now.</strong> This is the latest saved version "
-                f"({html.escape(taken_at)}). <a href=\"{live}\">Try the interactive page</a> again in a few "
-                "minutes." if busy else
-                f"Saved version ({html.escape(taken_at)}). <a href=\"{live}\">Interactive page</a>.")
-        links = (f' · <a href="{html.escape(prefix)}">All dashboards</a>'
-                 f' · <a href="{html.escape(other)}" lang="fr" hreflang="fr">Version française</a>')
-    role = ' role="status"' if busy else ""
+        lead = ("<strong>Many visitors right now.</strong> This is the saved version "
+                f"({html.escape(taken_at)}). <a href=\"{live}\">Try the live page</a> again in a few minutes." if busy
+                else f"Saved on {html.escape(taken_at)} · <a href=\"{live}\">Explore live</a>")
+        links = (f' · <a href="{other}" lang="fr" hreflang="fr">Français</a>'
+                 f' · <a href="{html.escape(prefix)}">All dashboards</a>')
+        miss = ("<p>This combination was not prepared ahead: here is the closest one. "
+                f"<a href=\"{live}\">Explore live</a> to see it.</p>")
+    role = ' role="status"' if busy or missed else ""
     css_class = "od-busy" if busy else "od-snapshot-nav"
     label = "Autres pages" if lang == "fr" else "Other pages"
     return (f'<div class="{css_class}"{role} lang="{lang}" style="{style}">{lead}'
-            f'<nav aria-label="{label}" style="display:inline">{links}</nav></div>')
+            f'<nav aria-label="{label}" style="display:inline">{links}</nav>{miss if missed else ""}</div>')
 
 
 def in_language(page: str, lang: str) -> str:

@@ -102,9 +102,9 @@ def test_render_missing_renders_only_what_is_missing_french_first(tmp_path):
 
 
 @pytest.mark.parametrize("lang, busy, expected, link", [
-    ("fr", False, "Version enregistrée le", "English version"),
-    ("fr", True, "Beaucoup de visiteurs en ce moment", "English version"),
-    ("en", True, "Many visitors right now", "Version française"),
+    ("fr", False, "Version enregistrée le", ">English<"),
+    ("fr", True, "Beaucoup de visiteurs en ce moment", ">English<"),
+    ("en", True, "Many visitors right now", ">Français<"),
 ])
 def test_the_bar_above_a_snapshot_says_what_it_is_and_links_the_other_language(lang, busy, expected, link):
     page = '<!DOCTYPE html><html lang="fr"><head></head><body class="jp-Notebook"><p>vue</p></body></html>'
@@ -115,5 +115,28 @@ def test_the_bar_above_a_snapshot_says_what_it_is_and_links_the_other_language(l
     assert served.index(expected) < served.index("<p>vue</p>")
     assert link in served and "22/11/2026 à 09:30" in served
     assert ('role="status"' in bar) == busy
-    other = "/services/dashboards/snapshots/chaleur/" + ("en/" if lang == "fr" else "")
+    other = "/services/dashboards/chaleur/" + ("en/" if lang == "fr" else "")
     assert f'href="{other}"' in bar
+    assert "Explorer en direct" in bar if lang == "fr" and not busy else True
+    # The other language at the same view.
+    at_view = snapshots.navigation("/services/dashboards/", "chaleur", lang, busy, "x", "?day=2023-08-13")
+    assert f'href="{other}?day=2023-08-13"' in at_view
+
+
+def test_a_snapshot_is_out_of_date_once_the_data_it_read_changed(tiny_data_dir):
+    from occidata.datasets.stored import stored_record
+
+    stored = stored_record(tiny_data_dir, "air_quality_hourly")
+    read = {"name": "air_quality_hourly", "access": "public", "built_at": stored.get("built_at"),
+            "checksums": dict(stored["files"])}
+    record = RunRecord(name="qualite-air", run_id="r", notebook="x", status="ok", datasets=[read])
+    assert snapshots.data_changed(record, tiny_data_dir) == []
+    ingested = RunRecord(name="qualite-air", run_id="r", notebook="x", status="ok",
+                         datasets=[{**read, "checksums": {**read["checksums"], "ingest/part.parquet": "0" * 64}}])
+    assert snapshots.data_changed(ingested, tiny_data_dir) == ["air_quality_hourly"]
+    rebuilt = RunRecord(name="qualite-air", run_id="r", notebook="x", status="ok",
+                        datasets=[{**read, "built_at": "2020-01-01T00:00:00+00:00"}])
+    assert snapshots.data_changed(rebuilt, tiny_data_dir) == ["air_quality_hourly"]
+    # A dataset this account cannot see the record of is not taken for a change.
+    unknown = RunRecord(name="x", run_id="r", notebook="x", status="ok", datasets=[{**read, "name": "absent"}])
+    assert snapshots.data_changed(unknown, tiny_data_dir) == []
