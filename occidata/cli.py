@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from .config import ConfigError, load_config, redact
+from .modes import mode_of
 from .catalog import CatalogError
 from .datasets import UnknownDatasetError
 from .datasets.schema import SchemaError
@@ -55,20 +56,8 @@ def cmd_up(args) -> int:
         print(f"  Public dashboards (no account): {url}services/dashboards/ (first snapshots render in the background)")
     if cfg["catalogue_pages"]["enabled"]:
         print(f"  Data catalogue (no account for public entries): {url}services/catalogue/")
-    if cfg["mode"] == "demo":
-        from .dashboards.gate import isolated
-        from .hub.lab_accounts import sharing_note
-
-        print(f"  Demo mode: {sharing_note(cfg)}.\n  Restricted (personal) datasets are never built nor served in demo "
-              "mode; partner data reach hub group 'partner' through the data service.")
-        if not isolated(cfg):
-            print("  The publication gate runs notebooks as this user: its verdicts are advisory (run as root "
-                  "for throwaway accounts).")
-    elif cfg["mode"] == "server":
-        server = cfg["server"]
-        print(f"  Server mode: hub user <name> runs as system user {server['user_prefix']}<name> (made at first login);"
-              f"\n  non-public data is readable by {server['service_user']} only, served by the data service at"
-              f" {url}services/data/ to hub groups 'partner' and 'restricted:<dataset>'.")
+    for line in mode_of(cfg).startup_lines(cfg, url):
+        print(line)
     print_login_help(cfg, state)
     return 0
 
@@ -78,7 +67,7 @@ def buildable(cfg: dict) -> list[str]:
     since nothing in it keeps researchers apart."""
     from .datasets import get_dataset, names
 
-    if cfg["mode"] != "demo":
+    if mode_of(cfg).serves_restricted:
         return names()
     return [name for name in names() if get_dataset(name).METADATA["access"] != "restricted"]
 
@@ -91,7 +80,7 @@ def ensure_demo_data(cfg: dict) -> None:
     if missing:
         print(f"Building demo data ({len(missing)} datasets) in {cfg['data_dir']}")
         build_all("demo", cfg["data_dir"], only=missing)
-    if cfg["mode"] == "demo":
+    if not mode_of(cfg).own_accounts:  # a mode with its own accounts secures its data as it prepares
         secure_data(cfg)
 
 
@@ -131,11 +120,9 @@ def secure_data(cfg: dict) -> None:
     """New data files get the owner and modes of their access level at once: non-public ones are
     readable by the data service's account only (server mode), or by the account that runs the
     demo (so no other account of the machine, nor the publication gate's throwaway accounts)."""
-    import pwd
-
     from .hub.isolation import secure_data_dir
 
-    owner = cfg["server"]["service_user"] if cfg["mode"] == "server" else pwd.getpwuid(os.geteuid()).pw_name
+    owner = mode_of(cfg).data_owner(cfg)
     secure_data_dir(cfg["data_dir"], owner)
     print(f"Data directory secured: non-public datasets readable by {owner} only")
 

@@ -23,6 +23,8 @@ from typing import Any, Mapping
 import jsonschema
 import yaml
 
+from .modes import MODES, mode_of
+
 ENV_PREFIX = "OCCIDATA_"
 # OCCIDATA_* variables that are not configuration keys (set for kernels and lab servers).
 NOT_CONFIG_ENV = {
@@ -42,7 +44,6 @@ NOT_CONFIG_ENV = {
     "OCCIDATA_CATALOG",  # set for lab servers: the absolute path of catalog/catalog.yaml (plain Intake)
 }
 SECRET_WORDS = ("secret", "password", "token")
-MODES = ("demo", "server", "kubernetes", "slurm")
 SERVER_STATE_DIR = "/opt/occidata/state"
 
 
@@ -472,7 +473,7 @@ def read_env(environ: Mapping[str, str]) -> dict:
 def _resolve_paths(cfg: dict) -> dict:
     # Root runs the platform for other accounts (server mode, and demo mode's labs): its state
     # lives where every account can reach it, not in root's closed home.
-    shared = cfg["mode"] == "server" or os.geteuid() == 0
+    shared = mode_of(cfg).shared_state()
     state_dir = cfg["state_dir"] or (SERVER_STATE_DIR if shared else default_state_dir())
     cfg["state_dir"] = os.path.abspath(os.path.expanduser(state_dir))
     data_dir = cfg["data_dir"] or os.path.join(cfg["state_dir"], "data")
@@ -515,7 +516,7 @@ def check_server_accounts(cfg: Mapping) -> None:
             if other != pkey and start.startswith(prefix):
                 problems.append(f"'{pkey}' is {prefix!r}, the start of '{other}' ({start!r}): their accounts would "
                                 "collide; choose prefixes that do not start one another")
-    if cfg.get("mode") == "server" and "server.user_prefix" in prefixes:
+    if cfg.get("mode") in MODES and mode_of(cfg).own_accounts and "server.user_prefix" in prefixes:
         import pwd
 
         prefix, home_dir = prefixes["server.user_prefix"], Path(cfg["server"].get("home_dir") or "/home")

@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from .config import load_config
+from .modes import mode_of
 from .hub.network import free_port, internal_ports, port_in_use  # free_port: the tests' and benchmarks' too
 from .processes import platform_processes, resident_memory, stop_processes
 from .state import StatePaths
@@ -55,14 +56,7 @@ def start_hub(cfg: dict, config_file: Path, env: dict | None = None, log_file: P
     # Researchers' servers are left alone: the new hub finds them running and keeps them.
     stop_processes(state.root, services_only=True)
     check_ports_free(cfg)
-    if cfg["mode"] == "server":
-        from .hub.isolation import prepare_server
-
-        prepare_server(cfg, Path(config_file).resolve().parent)
-    elif os.geteuid() == 0:
-        from .hub.isolation import prepare_demo_as_root
-
-        prepare_demo_as_root(cfg)
+    mode_of(cfg).prepare(cfg, Path(config_file).resolve().parent)
     from .approvals import approve_curated
 
     approve_curated(cfg)

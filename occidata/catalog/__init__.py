@@ -29,6 +29,7 @@ import intake
 from ..config import load_config
 from ..datasets.stored import stored_record
 from ..levels import required_level
+from ..modes import mode_of
 from ..privacy.audit import record_read
 from ..state import StatePaths
 from .access_message import DEMO, access_refusal
@@ -198,7 +199,7 @@ def load(name: str, *, levels: set[str] | None = None, user: str | None = None, 
     meta = entry.metadata
     access = meta["access"]
     needed = required_level(name, access)
-    if access == "restricted" and cfg["mode"] == "demo":
+    if access == "restricted" and not mode_of(cfg).serves_restricted:
         raise _deny(name, access, access_refusal(name, access, cfg, DEMO))
     service = remote.service_url() if access != "public" else None
     if service is None:

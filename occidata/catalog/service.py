@@ -60,6 +60,7 @@ from occidata.processes import hold_service_lock
 from occidata.datasets import get_dataset, names
 from occidata.datasets.stored import stored_record
 from occidata.hub.service_app import hub_service_app
+from occidata.modes import mode_of
 from occidata.levels import GRANT_SCOPE, is_level_group, level_groups, needs_second_steward, required_level
 from occidata.privacy.audit import query_audit, record_event
 from occidata.state import StatePaths
@@ -315,7 +316,7 @@ class Base(_hub_authenticated(), web.RequestHandler):
                                 "until they can (see its log)") from None
 
     def granted(self, meta: dict, name: str) -> bool:
-        if meta["access"] == "restricted" and self.state["mode"] == "demo":
+        if meta["access"] == "restricted" and not self.state["serves_restricted"]:
             return False
         return self.holds(required_level(name, meta["access"]))
 
@@ -340,7 +341,7 @@ class Base(_hub_authenticated(), web.RequestHandler):
         meta = self.entry(name)
         access = meta["access"]
         needed = required_level(name, access)
-        if access == "restricted" and self.state["mode"] == "demo":
+        if access == "restricted" and not self.state["serves_restricted"]:
             self.audit("access_denied", what=name, access=access, reason="demo mode")
             raise self.refusal(name, access, DEMO)
         if needed != "public" and needed not in self.groups:
@@ -665,7 +666,7 @@ def service_state(cfg: dict, prefix: str) -> dict:
     """What every handler of the service shares: paths, mode and the catalogue's entries."""
     return {
         "prefix": "/" + prefix.strip("/") + "/",
-        "mode": cfg["mode"],
+        "serves_restricted": mode_of(cfg).serves_restricted,
         "data_dir": cfg["data_dir"],
         "audit_log": StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl",
         "entries": catalogue_entries(),
@@ -721,7 +722,7 @@ def main() -> None:
         log.warning("no grants file yet: created %s empty; hub group memberships made before it grant nothing "
                     "until a steward grants them again with `occidata access grant`", grants_path(cfg["state_dir"]))
     app.listen(url.port, address=url.hostname or "127.0.0.1")
-    note = " (demo mode: restricted datasets are not served)" if cfg["mode"] == "demo" else ""
+    note = "" if mode_of(cfg).serves_restricted else f" ({cfg['mode']} mode: restricted datasets are not served)"
     log.info("data service on %s%s for %s%s", url.geturl(), prefix, cfg["data_dir"], note)
     state = service_state(cfg, prefix)
     ioloop.PeriodicCallback(lambda: reconcile(hub_auth, state), RECONCILE_EVERY_MS).start()

@@ -54,6 +54,7 @@ from typing import Any
 from ..atomic import write_atomic
 from ..config import load_config
 from ..levels import LEVELS
+from ..modes import mode_of
 from ..privacy.disclosure import GATE_TAG, K, count_columns_of, judge_notebook, original_cells
 from ..state import StatePaths
 from . import APPS_DIR
@@ -355,7 +356,7 @@ def _execute_isolated(copy: Path, parameters: dict, cfg: dict, timeout: float | 
             notebook = work / copy.name
             shutil.copyfile(copy, notebook)
             os.chown(notebook, account.pw_uid, account.pw_gid)
-            python = server_python(cfg) if cfg["mode"] == "server" else sys.executable
+            python = server_python(cfg) if mode_of(cfg).own_accounts else sys.executable
             command = [python, "-m", "occidata.dashboards.gate", "--execute", str(notebook), "--archive",
                        str(work / "runs"), "--parameters", json.dumps(parameters)]
             command += ["--timeout", str(timeout)] if timeout else []

@@ -13,20 +13,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from ..modes import mode_of
 from ..state import StatePaths
 
 
 def labs_as_system_users(cfg: dict) -> bool:
-    """Whether each researcher's lab runs as a system account of its own."""
-    return cfg["mode"] == "server" or (cfg["mode"] == "demo" and os.geteuid() == 0)
+    """Whether each researcher's lab runs as a system account of its own (:mod:`occidata.modes`)."""
+    return mode_of(cfg).labs_as_system_users()
 
 
 def lab_home_root(cfg: dict) -> str:
     """Where those accounts' homes are made."""
-    if cfg["mode"] == "server":
+    if mode_of(cfg).own_accounts:
         return cfg["server"]["home_dir"]
     return str(StatePaths(Path(cfg["state_dir"])).homes)
 

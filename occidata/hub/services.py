@@ -7,6 +7,7 @@ import sys
 
 from ..addresses import PUBLIC_URL_ENV, public_url
 from ..levels import GRANT_SCOPE, level_groups, steward_names
+from ..modes import mode_of
 from ..processes import prepare_service_lock
 from .lab_accounts import labs_as_system_users
 from .network import loopback_port
@@ -200,8 +201,8 @@ def data_service(cfg: dict) -> tuple[dict, dict]:
         cfg, "data", "occidata.catalog.service", section["port"], environment, python=service_python(cfg), display=False,
         description="Data service: reads users' groups and roles, changes group membership",
         scopes=DATA_SERVICE_SCOPES)
-    if cfg["mode"] == "server":
-        # Server mode: the service runs as the account that alone may read non-public data.
+    if mode_of(cfg).own_accounts:
+        # The service runs as the account that alone may read non-public data.
         service["user"] = cfg["server"]["service_user"]
     return service, role
 

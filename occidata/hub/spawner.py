@@ -13,8 +13,9 @@ from ..catalog.spec import CATALOG_PATH
 from ..config import ConfigError
 from ..lab import CONFIG_DIR as LAB_CONFIG_DIR
 from ..lab.curated import curated_repository, git_environment
+from ..modes import ModeUnavailable, mode_of
 from ..state import StatePaths
-from .lab_accounts import lab_home_root, labs_as_system_users
+from .lab_accounts import lab_home_root
 from .profiles import (
     available_profiles,
     gpu_available,
@@ -25,10 +26,8 @@ from .profiles import (
     resolve_profile,
 )
 
-SPAWNERS = {
-    "demo": "jupyterhub.spawner.SimpleLocalProcessSpawner",
-    "server": "occidata.hub.system_users.SystemUserSpawner",
-}
+# Labs as system accounts of their own, whatever the mode (occidata.modes).
+SYSTEM_USER_SPAWNER = "occidata.hub.system_users.SystemUserSpawner"
 
 
 def profiles_path(cfg: dict, root: Path) -> Path:
@@ -56,17 +55,15 @@ def lab_environment(cfg: dict, env_bin: Path) -> dict:
 
 def update_spawner(c, cfg: dict, root: Path) -> None:
     """Set the spawner of the configured mode and attach the profiles."""
-    mode = cfg["mode"]
-    if mode not in SPAWNERS:
-        raise ConfigError(
-            f"mode '{mode}' is not available yet: this release runs the 'demo' mode "
-            "(set mode: demo or server in the site config, or OCCIDATA_MODE=demo; kubernetes and "
-            "slurm use the values in deploy/)"
-        )
+    mode = mode_of(cfg)
+    try:
+        mode.check_available()
+    except ModeUnavailable as unavailable:
+        raise ConfigError(str(unavailable)) from None
     spawner = cfg["spawner"]
     state = StatePaths(Path(cfg["state_dir"]))
-    system_users = labs_as_system_users(cfg)
-    c.JupyterHub.spawner_class = SPAWNERS["server" if system_users else mode]
+    system_users = mode.labs_as_system_users()
+    c.JupyterHub.spawner_class = SYSTEM_USER_SPAWNER if system_users else mode.spawner
     c.JupyterHub.concurrent_spawn_limit = cfg["hub"]["concurrent_spawn_limit"]
     c.SimpleLocalProcessSpawner.home_dir_template = str(state.homes / "{username}")
     c.SystemUserSpawner.user_prefix = cfg["server"]["user_prefix"]
@@ -80,7 +77,7 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
         c.Spawner.cmd = [server_python(cfg), "-m", "jupyterhub.singleuser"]
     # The lab's catalogue (occidata.catalog and plain intake) finds the data through these.
     c.Spawner.environment = {"OCCIDATA_DATA_DIR": cfg["data_dir"], "OCCIDATA_STATE_DIR": cfg["state_dir"],
-                             "OCCIDATA_MODE": mode, PUBLIC_URL_ENV: public_url(cfg, {})}
+                             "OCCIDATA_MODE": mode.name, PUBLIC_URL_ENV: public_url(cfg, {})}
     if system_users:
         c.Spawner.environment = {**c.Spawner.environment, **server_python_environment()}
     c.Spawner.environment = {**c.Spawner.environment, **lab_environment(cfg, Path(c.Spawner.cmd[0]).parent)}
