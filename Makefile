@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: up down test bench bench-compute data install install-test proxy chromium gpu-wheels gpu-check gpu-check-dry
+.PHONY: up down test bench bench-compute data install install-test proxy chromium slurm gpu-wheels gpu-check gpu-check-dry
 
 up: install proxy
 	$(BIN)/occidata up
@@ -16,7 +16,7 @@ up: install proxy
 down:
 	@if [ -x $(BIN)/occidata ]; then $(BIN)/occidata down; else echo "Nothing to stop (no $(VENV))."; fi
 
-test: install-test proxy chromium
+test: install-test proxy chromium slurm
 	$(BIN)/occidata kernels install
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
@@ -76,6 +76,14 @@ proxy: node_modules/.bin/configurable-http-proxy
 node_modules/.bin/configurable-http-proxy: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Debian's Slurm and munge for the slurm-mode tests (tests/slurm_cluster.py starts its own daemons on
+# loopback ports; the machine's own services stay off); installed only when missing and we are root.
+slurm:
+	@if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && command -v munged >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge; \
+	else echo "Slurm is missing: run 'sudo apt-get install slurmctld slurmd slurm-client munge' (slurm-mode tests need it)"; fi
 
 # Debian's chromium for the browser tests; installed only when missing and we are root.
 chromium:

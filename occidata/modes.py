@@ -36,6 +36,9 @@ class Mode:
     own, and the state lives where every one of them can reach it. serves_restricted: restricted
     (personal) datasets may be built and served. spawner: the spawner class of labs run as the
     caller's account (system accounts always use occidata.hub.system_users.SystemUserSpawner).
+    dask_workers: how ``occidata.cluster()`` (:mod:`occidata.dask_cluster`) gives a lab Dask workers:
+    "local" (a LocalCluster within the lab's own limits), "slurm" (dask-jobqueue's SLURMCluster, the
+    researcher's own Slurm jobs), "gateway" (dask-gateway).
     """
 
     name: str
@@ -44,6 +47,7 @@ class Mode:
     serves_restricted: bool
     spawner: str = ""
     unavailable: str = ""
+    dask_workers: str = "local"
 
     def check_available(self) -> None:
         """Raise :class:`ModeUnavailable` for a mode declared but not runnable in this release."""
@@ -103,10 +107,10 @@ MODES: dict[str, Mode] = {mode.name: mode for mode in (
     Mode("demo", available=True, own_accounts=False, serves_restricted=False,
          spawner="jupyterhub.spawner.SimpleLocalProcessSpawner"),
     Mode("server", available=True, own_accounts=True, serves_restricted=True),
-    Mode("slurm", available=False, own_accounts=True, serves_restricted=True,
+    Mode("slurm", available=False, own_accounts=True, serves_restricted=True, dask_workers="slurm",
          unavailable=_LATER.format(what="slurm mode (labs as Slurm jobs through batchspawner's SlurmSpawner) "
                                         "is planned, see deploy/README.md")),
-    Mode("kubernetes", available=False, own_accounts=True, serves_restricted=True,
+    Mode("kubernetes", available=False, own_accounts=True, serves_restricted=True, dask_workers="gateway",
          unavailable=_LATER.format(what="kubernetes mode (Zero to JupyterHub's KubeSpawner) is planned, see "
                                         "deploy/README.md")),
 )}

@@ -61,14 +61,21 @@ def _gpu_names(visible: str | None) -> tuple[str, ...]:
     return tuple(names)
 
 
-def server_resources(environ=None) -> ServerResources:
-    """The resources of this server: the spawner's limits (``CPU_LIMIT``, ``MEM_LIMIT``, which
-    JupyterHub sets when configured), else what the process may use (CPU affinity, its cgroup's
-    memory limit, the machine's memory), and the GPUs ``CUDA_VISIBLE_DEVICES`` leaves visible."""
+def lab_limits(environ=None) -> tuple[float, int]:
+    """``(cores, memory in bytes)`` this server may use: the spawner's limits (``CPU_LIMIT``,
+    ``MEM_LIMIT``, which JupyterHub sets when configured), else what the process may use (CPU
+    affinity, its cgroup's memory limit, the machine's memory)."""
     environ = os.environ if environ is None else environ
     cores = float(environ.get("CPU_LIMIT") or len(os.sched_getaffinity(0)))
     limits = [int(environ["MEM_LIMIT"])] if environ.get("MEM_LIMIT") else []
     cgroup = _cgroup_memory_limit()
-    memory = min([*limits, *([cgroup] if cgroup else []), _machine_memory()])
+    return cores, min([*limits, *([cgroup] if cgroup else []), _machine_memory()])
+
+
+def server_resources(environ=None) -> ServerResources:
+    """The resources of this server: its :func:`lab_limits` and the GPUs ``CUDA_VISIBLE_DEVICES``
+    leaves visible."""
+    environ = os.environ if environ is None else environ
+    cores, memory = lab_limits(environ)
     return ServerResources(profile=environ.get("OCCIDATA_PROFILE", "cpu"), cores=cores, memory_bytes=memory,
                            gpus=_gpu_names(environ.get("CUDA_VISIBLE_DEVICES")))
