@@ -305,6 +305,33 @@ def test_each_public_dashboard_snapshot_declares_its_tables_and_passes_the_gate(
         assert [t["columns"] for t in declared] == [t["columns"] for t in shown]
 
 
+def test_a_view_planted_in_an_archived_snapshot_is_never_served(dashboard_snapshots, tmp_path):
+    """Whoever can write the archive edits an executed snapshot after its run, to slip a view of
+    their own onto the static page (a table the gate never judged, a script): the service serves
+    views only from an executed notebook the ledger vouches for, so it serves none of them."""
+    import shutil
+
+    from occidata.dashboards.static_pages import StaticPages
+    from occidata.reports.archive import read_run
+
+    source = dashboard_snapshots["qualite-air"]
+    archive = tmp_path / "archive"
+    record = read_run(shutil.copytree(source.folder, archive / "qualite-air" / source.run_id))
+    record_run(archive, record, trigger="snapshot", notebook=APPS_DIR / "qualite-air.ipynb")
+    served = StaticPages(archive, None).latest("qualite-air")
+    assert served.default is not None and len(served.views) > 1  # vouched for: every view served
+
+    executed = json.loads(record.notebook_path.read_text(encoding="utf-8"))
+    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+    planted = '<p id="planted">Liste nominative</p><script>window.pwned = 1</script>'
+    outputs[1]["data"]["text/html"] = planted
+    record.notebook_path.write_text(json.dumps(executed), encoding="utf-8")
+    tampered = StaticPages(archive, None).latest("qualite-air")
+    assert tampered.record.run_id == record.run_id  # its report's HTML, untouched, is still served...
+    assert tampered.default is None and tampered.views == {}  # ...but no view of the edited notebook
+    assert "planted" not in json.dumps(tampered.views)
+
+
 def test_run_as_root_the_gate_uses_a_throwaway_account_else_its_verdict_is_advisory(env, capsys, monkeypatch):
     """Not root (a researcher's own demo), the gate cannot keep the notebook from what its caller
     may read or write: it says its verdict is advisory, and so does the audit record."""

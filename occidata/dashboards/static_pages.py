@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import html
 import json
 import re
 import threading
@@ -27,6 +26,7 @@ from urllib.parse import urlencode
 from ..reports.archive import RunRecord
 from ..reports.ledger import executed_unchanged
 from .explorer import FORM_CLASS, METADATA, view_key
+from .render import escape
 from .snapshots import latest_snapshot
 
 __all__ = ["StaticPages", "Snapshot", "Page", "prepare_page", "document", "addressed", "query_of", "RECHECK_SECONDS", "headline_of"]
@@ -168,10 +168,6 @@ class StaticPages:
 def query_of(values: dict[str, str]) -> str:
     """``?name=key&...`` for a view's values (empty for none), names in their order."""
     return "?" + urlencode(values) if values else ""
-
-
-def escape(text: str) -> str:
-    return html.escape(text, quote=True)
 
 
 def addressed(view_html: str, static_path: str) -> str:
