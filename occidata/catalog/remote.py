@@ -62,14 +62,28 @@ def _raise_for(response, url: str) -> None:
     raise CatalogError(message)
 
 
+# The hub answers for a service it has not routed yet (its proxy's 404, or 502-504 while it
+# starts): not the data service's own JSON. Asked again for a while, as a person would.
+NOT_YET_ROUTED = (404, 502, 503, 504)
+ROUTE_RETRIES, ROUTE_WAIT_S = 6, 2.0
+
+
 def _get(url: str, headers: dict, params=None, stream: bool = False):
+    import time
+
     import requests
 
-    try:
-        response = requests.get(url, headers=headers, params=params, stream=stream, timeout=(10, 600),
-                                allow_redirects=False)
-    except requests.RequestException as error:
-        raise CatalogError(f"data service unreachable at {url}: {error}; is the hub running?") from None
+    for attempt in range(ROUTE_RETRIES + 1):
+        try:
+            response = requests.get(url, headers=headers, params=params, stream=stream, timeout=(10, 600),
+                                    allow_redirects=False)
+        except requests.RequestException as error:
+            raise CatalogError(f"data service unreachable at {url}: {error}; is the hub running?") from None
+        from_hub = "application/json" not in response.headers.get("Content-Type", "")
+        if not (response.status_code in NOT_YET_ROUTED and from_hub) or attempt == ROUTE_RETRIES:
+            break
+        response.close()
+        time.sleep(ROUTE_WAIT_S)
     if response.status_code in (301, 302, 303, 307):
         raise PermissionError(f"the data service at {url} asks for a login: the token was not accepted")
     if response.status_code in (502, 503, 504) and "application/json" not in response.headers.get("Content-Type", ""):
