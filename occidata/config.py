@@ -42,6 +42,8 @@ NOT_CONFIG_ENV = {
     "OCCIDATA_PUBLIC_URL",  # set by the hub for lab servers and the data service: occidata.addresses.public_url
     "OCCIDATA_TOKEN",  # a steward's own hub token for `occidata access` (occidata.hub.access)
     "OCCIDATA_CATALOG",  # set for lab servers: the absolute path of catalog/catalog.yaml (plain Intake)
+    "OCCIDATA_DASK_WORKERS",  # slurm mode, set for lab servers: their Dask workers' limits (occidata.dask_cluster)
+    "OCCIDATA_DASK_HOST",  # slurm mode, optional: where a lab's Dask scheduler listens (occidata.dask_cluster)
 }
 SECRET_WORDS = ("secret", "password", "token")
 SERVER_STATE_DIR = "/opt/occidata/state"
@@ -181,6 +183,19 @@ DEFAULTS: dict[str, Any] = {
         "reports_user": "occidata-reports",  # runs the report scheduler and owns the report archive
         "gate_prefix": "occgate-",  # throwaway accounts of the publication gate: one per run, removed after
         "python": None,  # a Python every user can read; null: this one, which must be
+    },
+    "slurm": {  # mode: slurm only: each lab is a Slurm job of the researcher's account (deploy/slurm/)
+        # The head node's address labs on compute nodes use to reach the hub, its proxy and services.
+        "connect_host": "127.0.0.1",
+        # Where a lab listens on its compute node (the hub connects to the node's NodeAddr); every
+        # request to a lab needs the hub's token, and compute nodes sit on the cluster's own network.
+        "lab_ip": "0.0.0.0",
+        "conf": None,  # slurm.conf for Slurm's commands (SLURM_CONF); null: Slurm's own default
+        # Storage every node mounts: data_dir, the homes (server.home_dir) and state_dir live under it.
+        "shared_dir": None,  # null: the parent of data_dir
+        "check_mount": True,  # `occidata up` requires shared_dir to be a mount point of its own
+        "poll_interval": 2,  # seconds between two looks at a starting lab's job
+        "pending_timeout": 1800,  # seconds a lab may wait in Slurm's queue before the hub cancels it
     },
 }
 
@@ -332,6 +347,17 @@ SCHEMA: dict[str, Any] = _section(
                 "reports_user": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]{0,31}$"},
                 "gate_prefix": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]*$", "maxLength": 16},
                 "python": _str_or_null,
+            }
+        ),
+        "slurm": _section(
+            {
+                "connect_host": {"type": "string", "minLength": 1},
+                "lab_ip": {"type": "string", "minLength": 1},
+                "conf": _str_or_null,
+                "shared_dir": {"type": ["string", "null"], "pattern": "^/"},
+                "check_mount": {"type": "boolean"},
+                "poll_interval": {"type": "number", "exclusiveMinimum": 0},
+                "pending_timeout": {"type": "integer", "minimum": 0},
             }
         ),
     }

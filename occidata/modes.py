@@ -10,7 +10,8 @@ mode          labs                     non-public data
 demo          the caller's account     partner through the data service; restricted never built
               (as root: system ones)   nor served (nothing keeps researchers apart)
 server        one system account each  readable by the data service's account only
-slurm         (not available yet)      as server mode, on storage every node mounts
+slurm         one system account each, as server mode, on storage every node mounts
+              as a Slurm job (batchspawner)
 kubernetes    (not available yet)      mounted into the data service's pod only
 ============  =======================  ==========================================================
 """
@@ -48,6 +49,9 @@ class Mode:
     spawner: str = ""
     unavailable: str = ""
     dask_workers: str = "local"
+    # Labs run as jobs of a workload manager (Slurm) on compute nodes, not as processes of the hub's
+    # machine: the spawner is batch_spawner's, and `occidata up` checks the manager first.
+    batch: bool = False
 
     def check_available(self) -> None:
         """Raise :class:`ModeUnavailable` for a mode declared but not runnable in this release."""
@@ -73,6 +77,12 @@ class Mode:
 
     def prepare(self, cfg: dict, repository: Path) -> None:
         """What the machine needs before the hub starts in this mode (accounts, folders, modes)."""
+        if self.batch:
+            # One clear line per missing piece (munge, slurmctld, partitions, shared storage) before
+            # anything is made.
+            from .slurm.checks import require_head_node
+
+            require_head_node(cfg, repository)
         if self.own_accounts:
             from .hub.isolation import prepare_server
 
@@ -84,6 +94,12 @@ class Mode:
 
     def startup_lines(self, cfg: dict, url: str) -> list[str]:
         """What ``occidata up`` says of this mode once the hub answers."""
+        if self.batch:
+            server, slurm = cfg["server"], cfg["slurm"]
+            return [f"  Slurm mode: hub user <name>'s lab is a Slurm job of system user {server['user_prefix']}<name> "
+                    f"(made at first login; the account must exist on every compute node);\n  labs reach the hub at "
+                    f"{slurm['connect_host']}; non-public data is readable by {server['service_user']} only, served by "
+                    f"the data service at {url}services/data/."]
         if self.own_accounts:
             server = cfg["server"]
             return [f"  Server mode: hub user <name> runs as system user {server['user_prefix']}<name> (made at first "
@@ -100,16 +116,15 @@ class Mode:
         return lines
 
 
-_LATER = ("this release runs the 'demo' and 'server' modes (set mode: demo or server in the site config, or "
+_LATER = ("this release runs the 'demo', 'server' and 'slurm' modes (set mode: in the site config, or "
           "OCCIDATA_MODE=server); {what}")
 
 MODES: dict[str, Mode] = {mode.name: mode for mode in (
     Mode("demo", available=True, own_accounts=False, serves_restricted=False,
          spawner="jupyterhub.spawner.SimpleLocalProcessSpawner"),
     Mode("server", available=True, own_accounts=True, serves_restricted=True),
-    Mode("slurm", available=False, own_accounts=True, serves_restricted=True, dask_workers="slurm",
-         unavailable=_LATER.format(what="slurm mode (labs as Slurm jobs through batchspawner's SlurmSpawner) "
-                                        "is planned, see deploy/README.md")),
+    Mode("slurm", available=True, own_accounts=True, serves_restricted=True, dask_workers="slurm", batch=True,
+         spawner="occidata.hub.slurm_spawner.OccidataSlurmSpawner"),
     Mode("kubernetes", available=False, own_accounts=True, serves_restricted=True, dask_workers="gateway",
          unavailable=_LATER.format(what="kubernetes mode (Zero to JupyterHub's KubeSpawner) is planned, see "
                                         "deploy/README.md")),

@@ -159,7 +159,8 @@ def stop_pid(pid: int, timeout: float = 120) -> None:
 def stop_hub(cfg: dict) -> bool:
     """Stop the hub and the proxy of this state directory, then every process the platform
     started that is still there (what a crashed hub left: services, their workers and kernels,
-    researchers' servers); False if nothing ran."""
+    researchers' servers, except where they are jobs of a workload manager, which outlive the hub
+    and which it finds again: slurm mode); False if nothing ran."""
     state = StatePaths(Path(cfg["state_dir"]))
     stopped = False
     for pid_file in (state.hub_pid, state.proxy_pid):
@@ -168,7 +169,7 @@ def stop_hub(cfg: dict) -> bool:
             stop_pid(pid)
             stopped = True
         pid_file.unlink(missing_ok=True)
-    return bool(stop_processes(state.root)) or stopped
+    return bool(stop_processes(state.root, services_only=mode_of(cfg).batch)) or stopped
 
 
 def platform_footprint(cfg: dict) -> tuple[int, int]:
@@ -236,7 +237,8 @@ class LocalHub:
         proxy = read_pid(self.state.proxy_pid)
         if proxy:
             stop_pid(proxy)
-        stop_processes(self.state_dir)  # what the hub did not stop (kernels of a killed service...)
+        # What the hub did not stop (kernels of a killed service...); labs that are Slurm jobs stay.
+        stop_processes(self.state_dir, services_only=mode_of(self.cfg).batch)
 
     def __enter__(self) -> "LocalHub":
         return self.start()

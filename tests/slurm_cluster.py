@@ -15,6 +15,7 @@ installs them when run as root).
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from occidata.hub.network import free_port
 DAEMONS = ("munged", "slurmctld", "slurmd", "sinfo", "sbatch", "squeue", "scancel", "srun")
 PARTITIONS = ("cpu", "gpu")
 GPUS = 2
+CPUS = 16
 
 
 def missing() -> list[str]:
@@ -68,6 +70,8 @@ class SlurmCluster:
         ctld_port, slurmd_port = free_port(), free_port()
         self.conf.write_text("\n".join([
             "ClusterName=occidata-test",
+            # Jobs' cgroups are named by job id on the machine: two test clusters at once never share one.
+            f"FirstJobId={random.randrange(10, 90) * 100_000}",
             f"SlurmctldHost={self.node}(127.0.0.1)",
             f"SlurmctldPort={ctld_port}",
             f"SlurmdPort={slurmd_port}",
@@ -82,7 +86,9 @@ class SlurmCluster:
             "GresTypes=gpu", "ReturnToService=2", "MpiDefault=none", "SchedulerType=sched/backfill",
             "JobAcctGatherType=jobacct_gather/cgroup",
             "JobCompType=jobcomp/filetxt", f"JobCompLoc={self.jobcomp}",
-            f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory={_memory_mb()} "
+            # More CPUs than the machine has (config_overrides), so that several labs fit at once.
+            "SlurmdParameters=config_overrides",
+            f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={CPUS} RealMemory={_memory_mb()} "
             f"Gres=gpu:{GPUS} State=UNKNOWN",
             f"PartitionName=cpu Nodes={self.node} Default=YES MaxTime=INFINITE State=UP",
             f"PartitionName=gpu Nodes={self.node} MaxTime=INFINITE State=UP",

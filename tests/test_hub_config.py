@@ -192,13 +192,24 @@ def test_server_mode_state_defaults_outside_roots_home():
     assert cfg["data_dir"] == "/opt/occidata/state/data"
 
 
-@pytest.mark.parametrize("mode", ["kubernetes", "slurm"])
-def test_modes_other_than_demo_are_refused(configure, mode):
+@pytest.mark.parametrize("mode", ["kubernetes"])
+def test_modes_not_available_are_refused(configure, mode):
     with pytest.raises(ConfigError) as info:
         configure(OCCIDATA_MODE=mode)
     message = str(info.value)
     assert mode in message
     assert "demo" in message
+
+
+def test_slurm_mode_runs_labs_as_jobs_that_reach_the_hub_at_the_connect_host(configure):
+    c, _ = configure(OCCIDATA_MODE="slurm", OCCIDATA_SLURM__CONNECT_HOST="10.1.2.3",
+                     OCCIDATA_SLURM__CONF="/etc/slurm/site.conf")
+    assert c.JupyterHub.spawner_class == "occidata.hub.slurm_spawner.OccidataSlurmSpawner"
+    assert c.JupyterHub.hub_ip == c.JupyterHub.hub_connect_ip == "10.1.2.3"
+    assert c.JupyterHub.cleanup_servers is False  # labs are jobs: a hub restart finds them again
+    assert c.OccidataSlurmSpawner.slurm_conf == "/etc/slurm/site.conf"
+    assert c.Spawner.cmd[0].endswith("/jupyterhub-singleuser")
+    assert c.Spawner.start_timeout > 1800  # a lab may wait in Slurm's queue
 
 
 # --- services -----------------------------------------------------------------------------

@@ -46,13 +46,22 @@ def test_what_each_runnable_mode_keeps_apart():
     assert server.data_owner(cfg) == cfg["server"]["service_user"]
 
 
-@pytest.mark.parametrize("name", ["slurm", "kubernetes"])
-def test_modes_declared_but_not_runnable_say_what_to_do(name):
+def test_a_mode_declared_but_not_runnable_says_what_to_do():
     with pytest.raises(ModeUnavailable) as info:
-        MODES[name].check_available()
+        MODES["kubernetes"].check_available()
     message = str(info.value)
-    assert f"mode '{name}' is not available yet" in message and "mode: demo or server" in message
+    assert "mode 'kubernetes' is not available yet" in message and "'demo', 'server' and 'slurm' modes" in message
     assert "deploy/README.md" in message
+    MODES["slurm"].check_available()
+
+
+def test_slurm_mode_runs_labs_as_jobs_of_the_researchers_accounts():
+    slurm = MODES["slurm"]
+    assert slurm.batch and slurm.own_accounts and slurm.dask_workers == "slurm"
+    assert slurm.spawner == "occidata.hub.slurm_spawner.OccidataSlurmSpawner"
+    cfg = load_config({"OCCIDATA_MODE": "slurm", "OCCIDATA_SLURM__CONNECT_HOST": "10.0.0.1"})
+    [line] = slurm.startup_lines(cfg, "http://10.0.0.1:8000/")
+    assert "Slurm job of system user" in line and "labs reach the hub at 10.0.0.1" in line
 
 
 def test_the_start_up_message_is_the_modes_own():

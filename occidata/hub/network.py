@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..atomic import write_atomic
 from ..config import ConfigError
+from ..modes import mode_of
 from ..state import StatePaths, ensure_secret
 
 
@@ -93,7 +94,8 @@ def update_network(c, cfg: dict, root: Path) -> None:
     c.JupyterHub.ip = hub["ip"]
     c.JupyterHub.port = hub["port"]
     c.JupyterHub.base_url = hub["base_url"]
-    c.JupyterHub.hub_ip = "127.0.0.1"
+    # Labs on compute nodes (slurm mode) reach the hub's API at the head node's address.
+    c.JupyterHub.hub_ip = cfg["slurm"]["connect_host"] if mode_of(cfg).batch else "127.0.0.1"
     c.JupyterHub.hub_port = ports["hub_port"]
     c.JupyterHub.log_level = hub["log_level"]
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports['proxy_api_port']}"

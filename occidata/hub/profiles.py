@@ -17,7 +17,9 @@ import yaml
 
 from ..config import ConfigError
 
-_KEYS = {"slug", "display_name", "description", "kernel", "kernels", "gpu", "default", "env"}
+from ..slurm.requests import RequestError, SlurmRequest, read_request
+
+_KEYS = {"slug", "display_name", "description", "kernel", "kernels", "gpu", "default", "env", "slurm", "groups"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,14 @@ class Profile:
     env: dict = field(default_factory=dict)
     # Every kernel its lab offers, the default (``kernel``) first; others are hidden.
     kernels: tuple[str, ...] = ()
+    # What a lab of this profile asks Slurm for (slurm mode; occidata.slurm.requests).
+    slurm: SlurmRequest | None = None
+    # The hub groups that may start it; empty: everyone (e.g. GPU profiles for group 'gpu' only).
+    groups: tuple[str, ...] = ()
+
+    def allows(self, user_groups) -> bool:
+        """Whether a user of these hub groups may start a server of this profile."""
+        return not self.groups or bool(set(self.groups) & set(user_groups))
 
     def offered_kernels(self) -> tuple[str, ...]:
         """The kernels a server of this profile offers, its default first."""
@@ -65,6 +75,13 @@ def read_profiles(path: str | Path) -> list[Profile]:
         kernels = entry.get("kernels") or []
         if not isinstance(kernels, list) or not all(isinstance(name, str) and name for name in kernels):
             raise ConfigError(f"{where}, kernels: a list of kernel names, e.g. [occidata-gpu, occidata-cpu]")
+        groups = entry.get("groups") or []
+        if not isinstance(groups, list) or not all(isinstance(name, str) and name for name in groups):
+            raise ConfigError(f"{where}, groups: a list of hub group names, e.g. [gpu]")
+        try:
+            slurm = read_request(entry["slurm"], where) if entry.get("slurm") is not None else None
+        except RequestError as error:
+            raise ConfigError(str(error)) from None
         profiles.append(
             Profile(
                 slug=str(entry["slug"]),
@@ -75,6 +92,8 @@ def read_profiles(path: str | Path) -> list[Profile]:
                 default=bool(entry.get("default", False)),
                 env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
                 kernels=tuple(kernels),
+                slurm=slurm,
+                groups=tuple(groups),
             )
         )
     slugs = [p.slug for p in profiles]
@@ -124,28 +143,44 @@ def unavailable_profile(profiles: list[Profile], user_options: dict | None) -> s
     return slug if slug and slug not in {p.slug for p in profiles} else None
 
 
-def render_options_form(profiles: list[Profile], gone: str | None = None) -> str:
+def render_options_form(profiles: list[Profile], gone: str | None = None, *, notes: dict | None = None,
+                        refused: dict | None = None, wall_time: bool = False) -> str:
     """The spawn page's radio buttons; empty (no form) when there is nothing to choose, unless
     the profile of the last start (``gone``) is no longer offered: then the form says so and
     offers what is left, even a single profile (the remembered choice would be refused at
-    every start, with no way to choose another)."""
-    if len(profiles) < 2 and not gone:
+    every start, with no way to choose another).
+
+    ``notes``: a French line per slug under its description (what a Slurm job gives, whether it
+    can start now). ``refused``: slug -> why this researcher may not start it (shown, disabled).
+    ``wall_time``: offer the « Durée » field (hours, within each profile's maximum).
+    """
+    notes, refused = notes or {}, refused or {}
+    if len(profiles) < 2 and not gone and not wall_time:
         return ""
-    chosen = default_profile(profiles)
+    allowed = [p for p in profiles if p.slug not in refused] or profiles
+    chosen = default_profile(allowed)
     rows = []
     if gone:
         rows.append(f'<p class="alert alert-warning" id="profile-gone">L\'environnement de votre dernier serveur, '
                     f'« {html.escape(gone)} », n\'est plus proposé sur ce hub : choisissez-en un autre.</p>')
     for p in profiles:
+        slug = html.escape(p.slug)
         checked = " checked" if p is chosen else ""
+        disabled = " disabled" if p.slug in refused else ""
+        extra = "".join(f'<br><span class="profile-note" id="profile-{slug}-{kind}">{html.escape(text)}</span>'
+                        for kind, text in (("note", notes.get(p.slug)), ("refused", refused.get(p.slug))) if text)
         rows.append(
             f'<div class="form-check mb-2">'
-            f'<input class="form-check-input" type="radio" name="profile" id="profile-{html.escape(p.slug)}" '
-            f'value="{html.escape(p.slug)}"{checked}>'
-            f'<label class="form-check-label" for="profile-{html.escape(p.slug)}">'
+            f'<input class="form-check-input" type="radio" name="profile" id="profile-{slug}" '
+            f'value="{slug}"{checked}{disabled}>'
+            f'<label class="form-check-label" for="profile-{slug}">'
             f"<strong>{html.escape(p.display_name)}</strong><br>"
-            f'<span class="text-muted">{html.escape(p.description)}</span></label></div>'
+            f'<span class="text-muted">{html.escape(p.description)}</span>{extra}</label></div>'
         )
+    if wall_time:
+        rows.append('<div class="mb-2"><label class="form-label" for="hours">Durée du serveur (heures ; vide : la '
+                    'durée par défaut de l\'environnement)</label><input class="form-control" type="number" '
+                    'id="hours" name="hours" min="0.25" step="0.25" inputmode="decimal"></div>')
     return '<fieldset><legend>Environnement de calcul</legend>' + "".join(rows) + "</fieldset>"
 
 

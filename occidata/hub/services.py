@@ -176,6 +176,8 @@ def data_service_url(cfg: dict) -> str:
     """Where lab servers reach the data service (through the hub's proxy)."""
     hub = cfg["hub"]
     host = hub["ip"] if hub["ip"] not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    if mode_of(cfg).batch:
+        host = cfg["slurm"]["connect_host"]  # labs run on compute nodes
     return f"http://{host}:{hub['port']}{hub['base_url'].rstrip('/')}/services/data/"
 
 

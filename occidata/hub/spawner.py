@@ -63,7 +63,7 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     spawner = cfg["spawner"]
     state = StatePaths(Path(cfg["state_dir"]))
     system_users = mode.labs_as_system_users()
-    c.JupyterHub.spawner_class = SYSTEM_USER_SPAWNER if system_users else mode.spawner
+    c.JupyterHub.spawner_class = mode.spawner if mode.batch else SYSTEM_USER_SPAWNER if system_users else mode.spawner
     c.JupyterHub.concurrent_spawn_limit = cfg["hub"]["concurrent_spawn_limit"]
     c.SimpleLocalProcessSpawner.home_dir_template = str(state.homes / "{username}")
     c.SystemUserSpawner.user_prefix = cfg["server"]["user_prefix"]
@@ -83,6 +83,8 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     c.Spawner.environment = {**c.Spawner.environment, **lab_environment(cfg, Path(c.Spawner.cmd[0]).parent)}
     c.Spawner.default_url = spawner["default_url"]
     c.Spawner.start_timeout = cfg["hub"]["start_timeout"]
+    if mode.batch:
+        update_slurm_spawner(c, cfg)
     c.Spawner.http_timeout = cfg["hub"]["start_timeout"]
     if spawner["cpu_limit"] is not None:
         c.Spawner.cpu_limit = spawner["cpu_limit"]
@@ -91,18 +93,31 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     # No lab ever runs as root: started by root, every mode runs labs as system accounts.
     c.Spawner.args = []
 
+    # In slurm mode the GPUs are on the compute nodes: a profile's request says what it needs.
     profiles = available_profiles(
-        read_profiles(profiles_path(cfg, root)), gpu_available(cfg["gpu"]["enabled"])
+        read_profiles(profiles_path(cfg, root)), mode.batch or gpu_available(cfg["gpu"]["enabled"])
     )
+    if mode.batch:
+        check_slurm_requests(profiles, profiles_path(cfg, root))
     devices = cfg["gpu"]["devices"]
     def options_form(spawner_instance) -> str:
         # The choice of the last start is remembered (user_options); when its profile is gone,
         # the form shows, so the researcher can choose again instead of meeting a refusal.
-        return render_options_form(profiles, unavailable_profile(profiles, spawner_instance.user_options))
+        groups = user_groups(spawner_instance)
+        refused = {p.slug: f"Réservé aux groupes : {', '.join(p.groups)}." for p in profiles if not p.allows(groups)}
+        notes = {}
+        if mode.batch:
+            from ..slurm.queue import partition_status
+
+            notes = {p.slug: f"{p.slurm.summary_fr()} — "
+                             f"{partition_status(cfg, p.slurm.partition, p.slurm.cpus, p.slurm.gpus)}"
+                     for p in profiles if p.slug not in refused}
+        return render_options_form(profiles, unavailable_profile(profiles, spawner_instance.user_options),
+                                   notes=notes, refused=refused, wall_time=mode.batch)
 
     c.Spawner.options_form = options_form
     c.Spawner.options_from_form = "simple"
-    profile_keys = {key for p in profiles for key in p.env}
+    profile_keys = {key for p in profiles for key in p.env} | {"CUDA_VISIBLE_DEVICES"}
 
     def apply_profile(spawner_instance, user_options: dict) -> None:
         # user_options may come straight from the REST API: resolve_profile refuses
@@ -111,9 +126,17 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
             profile = resolve_profile(profiles, user_options)
         except ValueError as exc:
             raise web.HTTPError(400, str(exc)) from None
+        if not profile.allows(user_groups(spawner_instance)):
+            raise web.HTTPError(403, f"l'environnement « {profile.slug} » est réservé aux groupes "
+                                     f"{', '.join(profile.groups)} ; demandez à un administrateur de vous y ajouter")
         # Drop what another profile set at an earlier start of this same Spawner object.
         kept = {k: v for k, v in spawner_instance.environment.items() if k not in profile_keys}
-        spawner_instance.environment = {**kept, **profile_environment(profile, devices)}
+        environment = profile_environment(profile, devices)
+        if mode.batch:
+            environment = {**environment, **slurm_start(spawner_instance, profile, user_options)}
+            # Slurm gives the job its own GPUs (--gres) and says which in CUDA_VISIBLE_DEVICES.
+            environment.pop("CUDA_VISIBLE_DEVICES", None)
+        spawner_instance.environment = {**kept, **environment}
         # JupyterHub keeps the Spawner object across stop/start of a server, so args still
         # hold the previous start's kernel flag; Jupyter Server refuses a repeated flag.
         kernel_flag = "--MappingKernelManager.default_kernel_name="
@@ -124,3 +147,58 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
         spawner_instance.log.info("Spawning %s with profile %s", spawner_instance.user.name, profile.slug)
 
     c.Spawner.apply_user_options = apply_profile
+
+
+def user_groups(spawner_instance) -> list[str]:
+    """The hub groups of the user a spawner starts a server for (none for a spawner without a user)."""
+    return [group.name for group in getattr(getattr(spawner_instance, "user", None), "groups", [])]
+
+
+def check_slurm_requests(profiles, path: Path) -> None:
+    """Slurm mode needs every profile to say what its job asks Slurm for."""
+    missing = [p.slug for p in profiles if p.slurm is None]
+    if missing:
+        raise ConfigError(f"{path}: mode slurm needs a 'slurm' request (partition, cpus, memory, time) in "
+                          f"profile(s) {', '.join(missing)}; see deploy/slurm/README.md")
+
+
+def slurm_start(spawner_instance, profile, user_options: dict) -> dict:
+    """Set this start's Slurm request on the spawner (from the profile and the wall time the
+    researcher chose, within its maximum) and return the lab's variables that go with it."""
+    import json
+
+    from ..slurm.requests import WORKERS_ENV, RequestError, chosen_time, workers_limits
+
+    try:
+        minutes = chosen_time(profile.slurm, (user_options or {}).get("hours"))
+    except RequestError as error:
+        raise web.HTTPError(400, str(error)) from None
+    spawner_instance.sbatch_options = profile.slurm.sbatch_options(minutes)
+    spawner_instance.partition = profile.slurm.partition
+    spawner_instance.memory_label = f"{profile.slurm.memory_mib}M"
+    return {WORKERS_ENV: json.dumps(workers_limits(profile.slurm, minutes))}
+
+
+def update_slurm_spawner(c, cfg: dict) -> None:
+    """Slurm mode: the lab is a job of the researcher's account (occidata.hub.slurm_spawner)."""
+    from . import slurm_spawner  # noqa: F401  (puts the lab port handler in place of batchspawner's)
+    from .isolation import server_python
+
+    slurm, server = cfg["slurm"], cfg["server"]
+    bin_dir = Path(server_python(cfg)).parent
+    for script in ("jupyterhub-singleuser", "batchspawner-singleuser"):
+        if not (bin_dir / script).is_file():
+            raise ConfigError(f"mode slurm: {bin_dir / script} is missing; server.python must be the Python of "
+                              "an environment with occidata installed (pip install -e .), on every node")
+    c.OccidataSlurmSpawner.user_prefix = server["user_prefix"]
+    c.OccidataSlurmSpawner.home_root = server["home_dir"]
+    c.OccidataSlurmSpawner.lab_ip = slurm["lab_ip"]
+    c.OccidataSlurmSpawner.slurm_conf = slurm["conf"] or ""
+    c.OccidataSlurmSpawner.startup_poll_interval = float(slurm["poll_interval"])
+    c.OccidataSlurmSpawner.batchspawner_singleuser_cmd = str(bin_dir / "batchspawner-singleuser")
+    c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
+    # A lab may wait in Slurm's queue: the hub gives up (and cancels the job) only after this.
+    c.Spawner.start_timeout = cfg["hub"]["start_timeout"] + slurm["pending_timeout"]
+    c.JupyterHub.hub_connect_ip = slurm["connect_host"]
+    # Labs are Slurm jobs: they outlive a hub restart, which finds them again through their job ids.
+    c.JupyterHub.cleanup_servers = False

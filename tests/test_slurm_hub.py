@@ -1,0 +1,255 @@
+"""Slurm mode end to end (issue 17): a real hub in slurm mode, a real Slurm (munged, slurmctld, slurmd
+on loopback ports, tests/slurm_cluster.py), real system accounts. Each lab is a Slurm job of the
+researcher's account; Slurm enforces its memory, its GPUs and its wait in the queue; the hub tells the
+researcher, in French, why a lab waits or ended. Root and Slurm are required (CI runs as root): without
+them these tests fail, never skip."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import pwd
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import require_root, server_mode_hub
+from occidata.hub.client import HubClientError
+from occidata.platform import LocalHub
+from slurm_cluster import SlurmCluster, missing
+
+PASSWORD = "garrigue-causse-2026"
+LAB_MEMORY_MB = 1024
+SMALL_MEMORY_MB = 40  # less than a Jupyter server needs: Slurm's cgroup kills it while it starts
+
+require_root("slurm-mode tests")
+
+pytestmark = [pytest.mark.hub, pytest.mark.slow]
+
+PROFILES = f"""
+profiles:
+  - slug: cpu
+    display_name: "CPU — analyses courantes"
+    description: "NumPy, xarray et Numba."
+    kernel: occidata-cpu
+    slurm: {{partition: cpu, cpus: 1, memory: {LAB_MEMORY_MB}M, time: "1:00:00", max_time: "2:00:00"}}
+  - slug: gpu
+    display_name: "GPU — calcul accéléré"
+    description: "CuPy et numba.cuda."
+    kernel: occidata-cpu
+    gpu: true
+    groups: [gpu]
+    slurm: {{partition: gpu, cpus: 1, memory: {LAB_MEMORY_MB}M, gpus: 1, time: "1:00:00", max_time: "2:00:00"}}
+  - slug: petit
+    display_name: "Petit — essai"
+    description: "Très peu de mémoire."
+    kernel: occidata-cpu
+    slurm: {{partition: cpu, cpus: 1, memory: {SMALL_MEMORY_MB}M, time: "0:30:00"}}
+"""
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    lacking = missing()
+    if lacking:
+        pytest.fail(f"a real Slurm is needed (missing {', '.join(lacking)}): run `make test` as root")
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm")).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(slurm, tiny_data_dir, tmp_path_factory):
+    profiles = tmp_path_factory.mktemp("profiles") / "profiles.yaml"
+    profiles.write_text(PROFILES)
+    os.chmod(profiles.parent, 0o755)
+    with server_mode_hub(tiny_data_dir, "slurm", MODE="slurm", SLURM__CONF=str(slurm.conf),
+                         SLURM__CHECK_MOUNT="false", SLURM__LAB_IP="127.0.0.1", SLURM__CONNECT_HOST="127.0.0.1",
+                         SLURM__POLL_INTERVAL="0.5", SPAWNER__PROFILES_FILE=str(profiles),
+                         HUB__START_TIMEOUT="120") as made:
+        yield made
+
+
+def researcher(platform, name: str, groups: tuple[str, ...] = ()):
+    """A researcher who signed up, was approved, logged in and holds a token; in ``groups``."""
+    hub = platform.hub
+    person = hub.session()
+    assert person.signup(name, PASSWORD).status_code == 200
+    admin = hub.session()
+    assert admin.login(hub.admin_name, hub.admin_password)
+    assert admin.toggle_approval(name).status_code == 200
+    assert person.login(name, PASSWORD)
+    person.request_token(note="test")
+    service = hub.service()
+    for group in groups:
+        service.api("POST", f"groups/{group}")
+        assert service.api("POST", f"groups/{group}/users", json={"users": [name]}).status_code == 200
+    return person
+
+
+def account(platform, name: str) -> str:
+    return f"{platform.names['prefix']}{name}"
+
+
+def jobs_of(slurm, user: str) -> list[dict]:
+    """The user's jobs in Slurm's queue: id, state, name, reason."""
+    out = slurm.run(["squeue", "-h", "-u", user, "-o", "%i|%T|%j|%r|%b"]).stdout
+    return [dict(zip(("id", "state", "name", "reason", "tres"), line.split("|"))) for line in out.splitlines() if line]
+
+
+def progress_messages(person, until: str, timeout: float = 90) -> list[str]:
+    """The French messages of the waiting page's event stream, until one contains ``until``
+    (or the stream ends)."""
+    url = person.url(f"hub/api/users/{person.username}/server/progress")
+    messages = []
+    deadline = time.monotonic() + timeout
+    with person.http.get(url, headers={"Authorization": f"token {person.token}"}, stream=True,
+                         timeout=timeout) as stream:
+        for line in stream.iter_lines(decode_unicode=True):
+            if line and line.startswith("data:"):
+                event = json.loads(line[5:])
+                messages.append(event.get("message", ""))
+                if until in messages[-1] or event.get("failed") or event.get("ready"):
+                    break
+            if time.monotonic() > deadline:
+                break
+    return messages
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")
+
+
+def test_a_lab_is_a_slurm_job_of_the_researchers_account_and_stopping_cancels_it(platform, slurm):
+    marie = researcher(platform, "marie")
+    page = html.unescape(marie.http.get(marie.url("hub/spawn")).text)
+    # The spawn page says what each profile gives and, from sinfo/squeue, that it can start now.
+    assert "1 cœur · 1 Go · 1 h (jusqu'à 2 h) — Peut démarrer tout de suite." in page
+    assert f"1 cœur · {SMALL_MEMORY_MB} Mo · 30 min — Peut démarrer tout de suite." in page
+    assert 'name="hours"' in page
+    assert 'id="profile-gpu" value="gpu" disabled' in page and "Réservé aux groupes : gpu." in page
+    marie.start_server({"profile": "cpu", "hours": "1.5"}, timeout=180)
+    jobs = jobs_of(slurm, account(platform, "marie"))
+    assert len(jobs) == 1 and jobs[0]["state"] == "RUNNING" and jobs[0]["name"] == "occidata-lab", jobs
+    limits = slurm.run(["scontrol", "show", "job", "-o", jobs[0]["id"]]).stdout
+    assert "TimeLimit=01:30:00" in limits and "MinMemoryNode=1G" in limits, limits
+    kernel = marie.start_kernel()["id"]
+    printed = marie.execute(kernel, "import os, getpass\nprint(getpass.getuser(), os.environ['SLURM_JOB_ID'])")
+    assert printed.split() == [account(platform, "marie"), jobs[0]["id"]]
+    marie.stop_server(timeout=90)
+    assert wait_for(lambda: not jobs_of(slurm, account(platform, "marie")), 60, "the lab's job cancelled")
+
+
+def test_the_partner_data_stay_closed_to_a_lab_without_the_group(platform):
+    paul = researcher(platform, "paul")
+    paul.start_server({"profile": "cpu"}, timeout=180)
+    try:
+        kernel = paul.start_kernel()["id"]
+        partner = Path(platform.cfg["data_dir"]) / "agri_sensors"
+        printed = paul.execute(kernel, (
+            f"import os\ntry:\n    os.listdir({str(partner)!r})\n    print('read')\n"
+            "except PermissionError:\n    print('PermissionError')"))
+        assert printed.strip() == "PermissionError"
+    finally:
+        paul.stop_server(timeout=90)
+
+
+def test_a_group_without_gpus_is_refused_the_gpu_profile_also_through_the_rest_api(platform, slurm):
+    luc = researcher(platform, "luc")
+    refused = luc.api("POST", f"users/{luc.username}/server", json={"profile": "gpu"})
+    assert refused.status_code == 403, refused.text
+    assert "réservé aux groupes gpu" in refused.json()["message"]
+    too_long = luc.api("POST", f"users/{luc.username}/server", json={"profile": "cpu", "hours": "5"})
+    assert too_long.status_code == 400 and "au plus 2 h" in too_long.json()["message"], too_long.text
+    assert not jobs_of(slurm, account(platform, "luc"))
+
+
+def test_two_gpu_labs_get_their_own_device_and_a_third_waits_in_the_queue_until_one_stops(platform, slurm):
+    people = [researcher(platform, name, groups=("gpu",)) for name in ("ana", "bea", "cloe")]
+    try:
+        devices = []
+        for person in people[:2]:
+            person.start_server({"profile": "gpu"}, timeout=180)
+            kernel = person.start_kernel()["id"]
+            devices.append(person.execute(kernel, "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])").strip())
+        assert sorted(devices) == ["0", "1"]
+        third = people[2]
+        assert third.api("POST", f"users/{third.username}/server", json={"profile": "gpu"}).status_code == 202
+        messages = progress_messages(third, until="en attente dans la file")
+        assert any("en attente dans la file dans la partition gpu : 1re sur 1" in m and "(Resources)" in m
+                   for m in messages), messages
+        page = third.http.get(third.url("hub/spawn")).text  # another look at the spawn page while it waits
+        people[0].stop_server(timeout=90)
+        ready = wait_for(lambda: third.api("GET", f"users/{third.username}").json()["servers"].get("", {}).get("ready"),
+                         120, "the waiting lab started once a GPU was free")
+        assert ready and page
+        assert [job["tres"] for job in jobs_of(slurm, account(platform, "cloe"))] == ["gres:gpu:1"]
+    finally:
+        for person in people:
+            try:
+                person.stop_server(timeout=90)
+            except HubClientError:
+                pass
+
+
+def test_a_lab_over_its_memory_is_killed_by_slurm_and_the_researcher_is_told_why(platform, slurm):
+    eve = researcher(platform, "eve")
+    started = eve.api("POST", f"users/{eve.username}/server", json={"profile": "petit"})
+    # A job killed within the hub's first seconds ends the request itself; a later one, the waiting page.
+    if started.status_code == 503:
+        messages = [started.json()["message"]]
+    else:
+        assert started.status_code == 202, started.text
+        messages = progress_messages(eve, until="mémoire dépassée", timeout=120)
+    assert any(f"mémoire dépassée (limite : {SMALL_MEMORY_MB} Mo)" in m for m in messages), messages
+    # The hub stays healthy: the same researcher starts a profile with enough memory.
+    eve.start_server({"profile": "cpu"}, timeout=180)
+    eve.stop_server(timeout=90)
+
+
+def test_a_hub_restart_with_labs_running_loses_none_of_them(platform, slurm):
+    zoe = researcher(platform, "zoe")
+    zoe.start_server({"profile": "cpu"}, timeout=180)
+    job = jobs_of(slurm, account(platform, "zoe"))[0]["id"]
+    kernel = zoe.start_kernel()["id"]
+    zoe.execute(kernel, "kept = 42")
+    local: LocalHub = platform.hub.local
+    local.stop()
+    assert [j["id"] for j in jobs_of(slurm, account(platform, "zoe"))] == [job]  # the job kept running
+    local.start()
+    server = zoe.api("GET", f"users/{zoe.username}").json()["servers"][""]
+    assert server["ready"]
+    # The very kernel of before the restart: the lab itself was never stopped.
+    assert zoe.execute(kernel, "print(kept)").strip() == "42"
+    zoe.stop_server(timeout=90)
+    assert wait_for(lambda: not jobs_of(slurm, account(platform, "zoe")), 60, "the lab's job cancelled")
+
+
+def test_the_lab_port_api_takes_a_port_and_nothing_else(platform):
+    """batchspawner's own handler let a lab's token set any attribute of its spawner, its commands
+    (run by the hub as root) included; ours takes a port, only from a lab being started."""
+    ida = researcher(platform, "ida")
+    ida.start_server({"profile": "cpu"}, timeout=180)
+    try:
+        kernel = ida.start_kernel()["id"]
+        printed = ida.execute(kernel, (
+            "import os, requests\n"
+            "url = os.environ['JUPYTERHUB_API_URL'] + '/batchspawner'\n"
+            "headers = {'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN']}\n"
+            "for body in ({'batch_cancel_cmd': 'touch /tmp/pwned-by-lab; scancel {job_id}'}, {'port': 1}):\n"
+            "    print(requests.post(url, json=body, headers=headers).status_code)"))
+        assert printed.split() == ["403", "403"], printed
+    finally:
+        ida.stop_server(timeout=90)
+    assert not Path("/tmp/pwned-by-lab").exists()
