@@ -203,6 +203,24 @@ def test_two_gpu_labs_get_their_own_device_and_a_third_waits_in_the_queue_until_
                 pass
 
 
+def test_a_researcher_cancels_a_lab_waiting_in_the_queue(platform, slurm):
+    # Both GPUs taken by other jobs: the researcher's GPU lab waits; « Arrêter le serveur » on the
+    # waiting page (the hub's DELETE) withdraws it from Slurm's queue.
+    busy = [slurm.run(["sbatch", "--parsable", "-p", "gpu", "--gres=gpu:1", "--mem=50M", "--wrap", "sleep 600"]
+                      ).stdout.strip() for _ in range(2)]
+    try:
+        gil = researcher(platform, "gil", groups=("gpu",))
+        assert gil.api("POST", f"users/{gil.username}/server", json={"profile": "gpu"}).status_code == 202
+        messages = progress_messages(gil, until="en attente dans la file")
+        assert any("(Resources)" in m for m in messages), messages
+        [waiting] = jobs_of(slurm, account(platform, "gil"))
+        assert waiting["state"] == "PENDING"
+        gil.stop_server(timeout=90)
+        assert wait_for(lambda: not jobs_of(slurm, account(platform, "gil")), 60, "the waiting job withdrawn")
+    finally:
+        slurm.run(["scancel", *busy], check=False)
+
+
 def test_a_lab_over_its_memory_is_killed_by_slurm_and_the_researcher_is_told_why(platform, slurm):
     eve = researcher(platform, "eve")
     started = eve.api("POST", f"users/{eve.username}/server", json={"profile": "petit"})
