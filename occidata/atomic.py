@@ -6,6 +6,7 @@ temporary file behind and the old version untouched.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -58,3 +59,24 @@ def swap_in_directory(staging: str | os.PathLike, target: str | os.PathLike) -> 
             os.replace(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def append_line(path: str | os.PathLike, line: str, mode: int = 0o600) -> None:
+    """Append the text ``line`` (one line, without its newline) to ``path``, created with file mode
+    ``mode``, under an exclusive ``flock`` and on an ``O_APPEND`` descriptor, then fsync: two
+    processes appending at once never interleave, and a line never continues one torn by a crash."""
+    if "\n" in line or "\r" in line:
+        raise ValueError("append_line writes one line: the text holds a line break")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = line + "\n"
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = "\n" + data  # never glue a line onto a torn one
+        os.write(fd, data.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # closing releases the lock

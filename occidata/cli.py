@@ -1,4 +1,4 @@
-"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest|ingests|undo-ingest | catalog ... | report run|list | audit verify|query|prune`."""
+"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest|ingests|undo-ingest | catalog ... | report run|list | audit verify|query|prune | usage`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,11 @@ def cmd_up(args) -> int:
     config_file = Path(args.config_file).resolve()
     if not config_file.is_file():
         raise PlatformError(f"{config_file} does not exist; pass --config-file with the repository's jupyterhub_config.py")
+    if mode_of(cfg).batch:
+        # Before anything is made (data on a disk the nodes do not share would be lost work).
+        from .slurm.checks import require_head_node
+
+        require_head_node(cfg, config_file.parent)
     state = StatePaths(Path(cfg["state_dir"])).prepare()
     Path(cfg["data_dir"]).mkdir(parents=True, exist_ok=True)
     print(f"Kernels installed: {', '.join(install_kernels())}")
@@ -399,6 +404,20 @@ def cmd_audit_prune(args) -> int:
     return 0
 
 
+def cmd_usage(args) -> int:
+    from .usage import UsageError, render_json, render_table, usage_report
+
+    try:
+        report = usage_report(load_config(), since=args.since, until=args.until, jobcomp=args.jobcomp)
+    except UsageError as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 2
+    print(render_json(report) if args.json else render_table(report))
+    for skipped in report.skipped:  # never dropped in silence
+        print(f"occidata: ligne ignorée / skipped line: {skipped}", file=sys.stderr)
+    return 0
+
+
 def cmd_publish(args) -> int:
     from .dashboards.gate import GateError, PublicationRefused, publish_notebook
 
@@ -514,6 +533,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="your own hub token from /hub/token ('-': ask for it); default $OCCIDATA_TOKEN. "
                               "A lab server's $JUPYTERHUB_API_TOKEN may list but not grant or revoke")
         sub.set_defaults(func=cmd_access)
+    usage = commands.add_parser("usage", help="CPU-hours, GPU-hours and jobs (or servers) per user and hub group "
+                                              "over a period (Slurm's records in slurm mode, else the hub's)")
+    usage.add_argument("--since", type=_audit_date, default=None, metavar="YYYY-MM-DD",
+                       help="first day, Europe/Paris (default: the first of the current month)")
+    usage.add_argument("--until", type=_audit_date, default=None, metavar="YYYY-MM-DD",
+                       help="last day, included (default: the end of the current month)")
+    usage.add_argument("--jobcomp", default=None, metavar="FILE",
+                       help="Slurm's job completion records (default in slurm mode: JobCompLoc of scontrol show config)")
+    usage.add_argument("--json", action="store_true", help="one JSON document instead of the tables")
+    usage.set_defaults(func=cmd_usage)
     publish = commands.add_parser("publish", help="gate a notebook (public access, no count under k) and install it as a dashboard")
     publish.add_argument("notebook", help="the .ipynb; its name is the dashboard's address, e.g. comptages-velo.ipynb")
     publish.add_argument("--approved-by", required=True, metavar="STEWARD", help="the data steward who approves it")

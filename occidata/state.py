@@ -10,6 +10,7 @@ Layout::
         initial-admin-password   the first admin's password, removed once `occidata up` printed it
       account-requests.json      0600; affiliation, time and approver of each signup
       logs/jupyterhub.log
+      logs/usage.jsonl           0600; the hub's record of each lab server's start and stop (occidata usage)
       run/jupyterhub.pid, run/jupyterhub-proxy.pid
       homes/<user>/              demo-mode home directories
 """
@@ -62,6 +63,11 @@ class StatePaths:
     @property
     def hub_log(self) -> Path:
         return self.logs / "jupyterhub.log"
+
+    @property
+    def usage_log(self) -> Path:
+        """One JSON line per lab server start and stop, written by the hub (occidata.hub.usage_records)."""
+        return self.logs / "usage.jsonl"
 
     @property
     def run(self) -> Path:

@@ -15,6 +15,7 @@ from .network import update_network, update_state
 from .services import update_services
 from .spawner import update_spawner
 from .pages import update_pages
+from .usage_records import install_usage_records
 
 
 def apply(c, cfg: dict, root: str | Path) -> None:
@@ -27,3 +28,4 @@ def apply(c, cfg: dict, root: str | Path) -> None:
     update_access(c)
     update_services(c, cfg)
     update_pages(c, cfg, root)
+    install_usage_records(c, cfg)  # last: it keeps the spawn hooks set above
