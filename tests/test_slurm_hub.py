@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import require_root, server_mode_hub
+from conftest import open_visit, require_root, server_mode_hub
+from lab_steps import log_in
+from playwright.sync_api import expect
 from occidata.hub.client import HubClientError
 from occidata.platform import LocalHub
 from slurm_cluster import SlurmCluster, missing
@@ -203,21 +205,31 @@ def test_two_gpu_labs_get_their_own_device_and_a_third_waits_in_the_queue_until_
                 pass
 
 
-def test_a_researcher_cancels_a_lab_waiting_in_the_queue(platform, slurm):
-    # Both GPUs taken by other jobs: the researcher's GPU lab waits; « Arrêter le serveur » on the
-    # waiting page (the hub's DELETE) withdraws it from Slurm's queue.
+def test_the_waiting_page_shows_the_queue_and_cancelling_withdraws_the_job(platform, slurm, browser):
+    # Both GPUs taken by other jobs: the researcher's GPU lab waits. In chromium, as a researcher:
+    # the spawn page, « Démarrer », the waiting page with Slurm's reason, « Arrêter le serveur ».
     busy = [slurm.run(["sbatch", "--parsable", "-p", "gpu", "--gres=gpu:1", "--mem=50M", "--wrap", "sleep 600"]
                       ).stdout.strip() for _ in range(2)]
+    context, visit = open_visit(browser)
     try:
-        gil = researcher(platform, "gil", groups=("gpu",))
-        assert gil.api("POST", f"users/{gil.username}/server", json={"profile": "gpu"}).status_code == 202
-        messages = progress_messages(gil, until="en attente dans la file")
-        assert any("(Resources)" in m for m in messages), messages
+        researcher(platform, "gil", groups=("gpu",))
+        page = visit.page
+        log_in(page, platform.hub.url, "gil", PASSWORD)
+        page.goto(platform.hub.url + "hub/spawn")
+        gpu_note = page.locator("#profile-gpu-note")
+        expect(gpu_note).to_contain_text("Tous les GPU de la partition gpu sont occupés")
+        page.check("#profile-gpu")
+        page.get_by_role("button", name="Démarrer").click()
+        message = page.locator("#progress-message")
+        expect(message).to_contain_text("en attente dans la file dans la partition gpu : 1re sur 1", timeout=60_000)
+        expect(message).to_contain_text("les ressources demandées sont toutes occupées (Resources)")
         [waiting] = jobs_of(slurm, account(platform, "gil"))
         assert waiting["state"] == "PENDING"
-        gil.stop_server(timeout=90)
+        page.click("#stop-server-btn")
         assert wait_for(lambda: not jobs_of(slurm, account(platform, "gil")), 60, "the waiting job withdrawn")
+        visit.assert_clean()
     finally:
+        context.close()
         slurm.run(["scancel", *busy], check=False)
 
 
