@@ -145,14 +145,14 @@ def main() -> int:
                                  SPAWNER__PROFILES_FILE=str(profiles), HUB__LOG_LEVEL="WARN") as made:
                 slurm_times = singles(made.hub, "j")
                 crowd, failures, wall = burst(made.hub, args.burst)
-            dask = None
-            if not args.no_dask:
-                from slurm_dask import measure_workers
-
-                print("Dask: heat alerts over the full-size grid on 1, 2 and 4 Slurm workers ...", flush=True)
-                dask = measure_workers(cluster)
         finally:
             cluster.stop()
+    dask = None
+    if not args.no_dask:
+        from slurm_dask import measure_heat_alerts, report
+
+        print("Dask: heat alerts over the full-size grid on 1, 2 and 4 Slurm workers ...", flush=True)
+        dask = "\n".join(f"  {line}" for line in report(measure_heat_alerts()))
 
     server, slurm = statistics.median(server_times), statistics.median(slurm_times)
     print(f"\nslurm results ({os.cpu_count()} cores, one run; Slurm on this machine, labs on its loopback)")

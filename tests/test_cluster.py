@@ -1,5 +1,5 @@
 """occidata.cluster(): Dask workers within the lab's own limits and rights (issue 17, demo and
-server mode; slurm mode later). Real distributed LocalClusters on loopback."""
+server mode; slurm mode in tests/test_cluster_slurm.py). Real distributed LocalClusters on loopback."""
 
 from __future__ import annotations
 
@@ -121,10 +121,10 @@ def test_asking_more_than_the_lab_has_is_refused_by_name(tmp_path, monkeypatch):
         occidata.cluster(host="0.0.0.0")
 
 
-def test_slurm_mode_is_not_available_yet(tmp_path, monkeypatch):
+def test_kubernetes_mode_is_not_available_yet(tmp_path, monkeypatch):
     _lab_environment(monkeypatch, tmp_path, tmp_path / "data")
-    monkeypatch.setenv("OCCIDATA_MODE", "slurm")
-    with pytest.raises(ModeUnavailable, match=r"occidata.cluster\(\): mode 'slurm' is not available yet"):
+    monkeypatch.setenv("OCCIDATA_MODE", "kubernetes")
+    with pytest.raises(ModeUnavailable, match=r"occidata.cluster\(\): mode 'kubernetes' is not available yet"):
         occidata.cluster()
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import html
 import json
 import os
-import pwd
 import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from conftest import open_visit, require_root, server_mode_hub
 from lab_steps import log_in
@@ -165,6 +163,55 @@ def test_the_partner_data_stay_closed_to_a_lab_without_the_group(platform):
         assert printed.strip() == "PermissionError"
     finally:
         paul.stop_server(timeout=90)
+
+
+DASK_IN_THE_LAB = """
+import json, os, subprocess
+import numpy as np
+import occidata
+from occidata import catalog
+from occidata.compute import heatwave_alerts_xr
+
+def through_the_data_service():
+    from occidata import catalog
+    try:
+        catalog.load('agri_sensors', year=2024)
+        return 'read'
+    except PermissionError as error:
+        return 'refused: ' + str(error)
+
+with occidata.cluster(n_workers=2) as cluster, cluster.get_client() as client:
+    client.wait_for_workers(2, timeout=120)
+    owners = subprocess.run(['squeue', '-h', '-n', 'occidata-dask', '-o', '%u'], capture_output=True,
+                            text=True).stdout.split()
+    weather = catalog.load('weather_daily')
+    weather = weather.assign(tmin=weather['tmin'] + 15, tmax=weather['tmax'] + 15)
+    in_memory = heatwave_alerts_xr(weather.load(), backend='numpy')
+    on_workers = client.compute(heatwave_alerts_xr(weather.chunk({'y': 3, 'x': 4}), backend='numpy')).result()
+    same = all(np.array_equal(on_workers[n].values, in_memory[n].values, equal_nan=True)
+               for n in ('alert', 'ibmx', 'alert_days'))
+    alerts = int(in_memory['alert'].values.sum())
+    worker_read = client.submit(through_the_data_service, pure=False).result()
+print(json.dumps({'owners': owners, 'same': same, 'alerts': alerts, 'worker_read': worker_read}))
+"""
+
+
+def test_a_labs_dask_workers_are_its_own_slurm_jobs_and_read_no_more_than_the_lab(platform, slurm):
+    noe = researcher(platform, "noe")
+    noe.start_server({"profile": "cpu"}, timeout=180)
+    try:
+        kernel = noe.start_kernel()["id"]
+        result = json.loads(noe.execute(kernel, DASK_IN_THE_LAB, timeout=300).strip().splitlines()[-1])
+        assert result["owners"] == [account(platform, "noe")] * 2, result
+        assert result["same"] and result["alerts"] > 0, result
+        # The worker asks the data service with the lab's own token: refused, as the lab is.
+        assert result["worker_read"].startswith("refused: Accès refusé à « agri_sensors »"), result
+        assert "« partner »" in result["worker_read"]
+        # Closing the cluster cancels its workers (scancel takes a moment) and leaves the lab's job alone.
+        assert wait_for(lambda: [job["name"] for job in jobs_of(slurm, account(platform, "noe"))] == ["occidata-lab"],
+                        60, "the workers' jobs gone, the lab's kept")
+    finally:
+        noe.stop_server(timeout=90)
 
 
 def test_a_group_without_gpus_is_refused_the_gpu_profile_also_through_the_rest_api(platform, slurm):

@@ -15,6 +15,7 @@ the hub only decides what a researcher may ask (:func:`chosen_time`).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -164,3 +165,30 @@ def workers_limits(request: SlurmRequest, time_minutes: int) -> dict:
     of the lab's cores, in the lab's partition, no GPU, for no longer than the lab's own wall time."""
     return {"partition": request.partition, "max_workers": request.max_workers, "cores": 1,
             "memory_mib": max(256, request.memory_mib // request.cpus), "time_minutes": time_minutes}
+
+
+def read_workers_limits(environ) -> dict:
+    """What the hub lets this lab's Slurm workers have (``OCCIDATA_DASK_WORKERS``, JSON written by
+    :func:`workers_limits`); missing or malformed: one line naming the key."""
+    raw = environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        raise ValueError(f"occidata.cluster() : {WORKERS_ENV} n'est pas défini ; en mode slurm, le hub le donne à "
+                         f"chaque lab (les limites des workers de son profil) : lancez ce code depuis un lab du hub / "
+                         f"{WORKERS_ENV} is not set; in slurm mode the hub sets it in every lab (its profile's "
+                         f"worker limits): run this from a lab of the hub")
+    try:
+        limits = json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"occidata.cluster() : {WORKERS_ENV} n'est pas du JSON valide ({error}) / "
+                         f"{WORKERS_ENV} is not valid JSON ({error})") from None
+    if not isinstance(limits, dict):
+        limits = {}
+    if not isinstance(limits.get("partition"), str) or not limits["partition"].strip():
+        raise ValueError(f"occidata.cluster() : {WORKERS_ENV}, clé « partition » : un nom de partition Slurm est "
+                         f"attendu / key 'partition': a Slurm partition name is expected")
+    for key, least in (("max_workers", 0), ("cores", 1), ("memory_mib", 1), ("time_minutes", 1)):
+        value = limits.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"occidata.cluster() : {WORKERS_ENV}, clé « {key} » : un nombre entier ≥ {least} est "
+                             f"attendu, pas {value!r} / key '{key}': a whole number >= {least} is expected")
+    return limits
