@@ -225,7 +225,7 @@ def kernel_flags(args: list[str]) -> list[str]:
 
 def test_gpu_hub_offers_a_form_and_applies_the_gpu_profile(tmp_path):
     c = configured(tmp_path, "true")
-    assert 'value="gpu"' in c.Spawner.options_form(SimpleNamespace(user_options={}))
+    assert 'value="gpu"' in asyncio.run(c.Spawner.options_form(SimpleNamespace(user_options={})))
     assert c.Spawner.options_from_form == "simple"
     hook = c.Spawner.apply_user_options
     assert callable(hook)
@@ -252,10 +252,10 @@ def test_gpu_hub_defaults_to_gpu_and_can_run_cpu(tmp_path):
 
 def test_cpu_hub_has_no_form_and_refuses_gpu_with_400(tmp_path):
     c = configured(tmp_path, "false")
-    assert c.Spawner.options_form(SimpleNamespace(user_options={})) == ""
-    assert c.Spawner.options_form(SimpleNamespace(user_options={"profile": "cpu"})) == ""
+    assert asyncio.run(c.Spawner.options_form(SimpleNamespace(user_options={}))) == ""
+    assert asyncio.run(c.Spawner.options_form(SimpleNamespace(user_options={"profile": "cpu"}))) == ""
     # The last server's profile is gone: the form shows, with the one left and why.
-    form = c.Spawner.options_form(SimpleNamespace(user_options={"profile": "gpu"}))
+    form = asyncio.run(c.Spawner.options_form(SimpleNamespace(user_options={"profile": "gpu"})))
     assert 'id="profile-gone"' in form and "« gpu »" in form and 'value="cpu"' in form
     hook = c.Spawner.apply_user_options
 

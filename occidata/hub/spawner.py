@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -100,7 +101,7 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     if mode.batch:
         check_slurm_requests(profiles, profiles_path(cfg, root))
     devices = cfg["gpu"]["devices"]
-    def options_form(spawner_instance) -> str:
+    async def options_form(spawner_instance) -> str:
         # The choice of the last start is remembered (user_options); when its profile is gone,
         # the form shows, so the researcher can choose again instead of meeting a refusal.
         groups = user_groups(spawner_instance)
@@ -109,9 +110,12 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
         if mode.batch:
             from ..slurm.queue import partition_status
 
-            notes = {p.slug: f"{p.slurm.summary_fr()} — "
-                             f"{partition_status(cfg, p.slurm.partition, p.slurm.cpus, p.slurm.gpus)}"
-                     for p in profiles if p.slug not in refused}
+            # sinfo/squeue in a thread: a slow slurmctld must not stall the hub for everyone.
+            for p in profiles:
+                if p.slug not in refused:
+                    status = await asyncio.to_thread(partition_status, cfg, p.slurm.partition, p.slurm.cpus,
+                                                     p.slurm.gpus)
+                    notes[p.slug] = f"{p.slurm.summary_fr()} — {status}"
         return render_options_form(profiles, unavailable_profile(profiles, spawner_instance.user_options),
                                    notes=notes, refused=refused, wall_time=mode.batch)
 
