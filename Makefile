@@ -20,7 +20,7 @@ test: install-test proxy chromium slurm
 	$(BIN)/occidata kernels install
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
-bench: install-test proxy chromium
+bench: install-test proxy chromium slurm
 	$(BIN)/occidata kernels install
 	$(BIN)/python bench/hub_spawn.py
 	$(BIN)/python bench/catalog.py
@@ -30,6 +30,7 @@ bench: install-test proxy chromium
 	$(BIN)/python bench/data_service.py
 	$(BIN)/python bench/catalogue_pages.py
 	$(BIN)/python bench/first_hour.py
+	$(BIN)/python bench/slurm.py
 
 # Only the analyses: Numba / CuPy against plain NumPy and xarray, demo and full size.
 bench-compute: install-test
