@@ -295,6 +295,22 @@ def test_a_lab_over_its_memory_is_killed_by_slurm_and_the_researcher_is_told_why
     eve.stop_server(timeout=90)
 
 
+def test_a_lab_slurm_ends_at_its_wall_time_leaves_the_reason_on_the_home_page(platform, slurm):
+    tim = researcher(platform, "tim")
+    tim.start_server({"profile": "cpu", "hours": "0.02"}, timeout=180)  # 1.2 min: Slurm's minute
+    [job] = jobs_of(slurm, account(platform, "tim"))
+    assert "TimeLimit=00:01:00" in slurm.run(["scontrol", "show", "job", "-o", job["id"]]).stdout
+    # Slurm ends the job at its time limit; the hub's next poll finds the lab gone.
+    wait_for(lambda: not tim.api("GET", f"users/{tim.username}").json()["servers"], 240, "the lab gone at its wall time")
+    home = html.unescape(tim.http.get(tim.url("hub/home")).text)
+    assert "Votre serveur s'est arrêté : durée maximale atteinte (limite : 1 min)" in home
+    assert f"tâche Slurm {job['id']}" in home
+    # A new start forgets it.
+    tim.start_server({"profile": "cpu"}, timeout=180)
+    assert "durée maximale atteinte" not in tim.http.get(tim.url("hub/home")).text
+    tim.stop_server(timeout=90)
+
+
 def test_a_hub_restart_with_labs_running_loses_none_of_them(platform, slurm):
     zoe = researcher(platform, "zoe")
     zoe.start_server({"profile": "cpu"}, timeout=180)

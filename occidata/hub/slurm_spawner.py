@@ -99,6 +99,7 @@ class OccidataSlurmSpawner(SlurmSpawner):
     sbatch_options = List(Unicode(), help="This start's sbatch options (set from the profile).")
     partition = Unicode("", help="This start's partition (set from the profile).")
     memory_label = Unicode("", help="This start's memory limit, for messages.")
+    last_end = Unicode("", help="Why Slurm ended this user's last lab (French), shown on the hub's home page.")
 
     @property
     def account(self) -> str:
@@ -154,6 +155,7 @@ class OccidataSlurmSpawner(SlurmSpawner):
         ends first raises :class:`SlurmJobEnded` with Slurm's state in French."""
         self.ip = self.lab_ip
         self.port = 0
+        self.last_end = ""
         if self.server:
             self.server.port = 0
         self._prepare_home()
@@ -179,6 +181,33 @@ class OccidataSlurmSpawner(SlurmSpawner):
             await asyncio.sleep(self.startup_poll_interval)
         self.log.info("Lab of %s is Slurm job %s at %s:%s", self.user.name, job, address, self.port)
         return address, self.port
+
+    async def poll(self):
+        """None while the lab's job runs; when Slurm ended it (wall time, memory, a node lost), keep
+        why for the home page, since the researcher's lab only says it is gone."""
+        job = self.job_id
+        status = await super().poll()
+        if status is not None and job:
+            end = await self.job_end(job)
+            if end.state not in ("CANCELLED", "DISAPPEARED"):
+                self.last_end = end.french()
+        return status
+
+    def get_state(self):
+        state = super().get_state()
+        if self.last_end:
+            state["last_end"] = self.last_end
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        self.last_end = state.get("last_end", "")
+
+    def clear_state(self):
+        # The job is forgotten when the server stops; why it ended is kept for the home page.
+        last_end = self.last_end
+        super().clear_state()
+        self.last_end = last_end
 
     @staticmethod
     def _ended(end: JobEnd) -> SlurmJobEnded:
@@ -235,7 +264,7 @@ class OccidataSlurmSpawner(SlurmSpawner):
         try:
             reason = (await self.run_command(f"squeue -h -j {job} -o %r")).strip()
             queue = await self.run_command(f"squeue -h -t PENDING -p {self.partition} -S -p,i -o %i"
-                                           if self.partition else f"squeue -h -t PENDING -S -p,i -o %i")
+                                           if self.partition else "squeue -h -t PENDING -S -p,i -o %i")
         except RuntimeError:
             return f"Tâche Slurm {job} en attente."
         place = queue_position(job, queue)

@@ -79,7 +79,7 @@ class JobEnd:
             what += f" (limite : {_french_size(self.memory)})" if self.memory else ""
             advice = " Choisissez un environnement avec plus de mémoire, ou chargez moins de données à la fois."
         elif state == "TIMEOUT":
-            what += f" (limite : {self.time_limit})" if self.time_limit else ""
+            what += f" (limite : {_french_time(self.time_limit)})" if self.time_limit else ""
             advice = " Demandez une durée plus longue au prochain démarrage."
         elif state in ("FAILED", "COMPLETED"):
             what += f" (code de sortie {self.exit_code})" if self.exit_code else ""
@@ -87,6 +87,15 @@ class JobEnd:
         else:
             advice = ""
         return f"Votre serveur s'est arrêté : {what} — tâche Slurm {self.job_id}.{advice}"
+
+
+def _french_time(limit: str) -> str:
+    from .requests import RequestError, french_duration, minutes
+
+    try:
+        return french_duration(minutes(limit))
+    except RequestError:
+        return limit
 
 
 def _french_size(memory: str) -> str:
