@@ -196,6 +196,9 @@ DEFAULTS: dict[str, Any] = {
         "check_mount": True,  # `occidata up` requires shared_dir to be a mount point of its own
         "poll_interval": 2,  # seconds between two looks at a starting lab's job
         "pending_timeout": 1800,  # seconds a lab may wait in Slurm's queue before the hub cancels it
+        # Hub groups named in profiles (e.g. gpu) mirrored as Unix groups <prefix><group> of the researchers'
+        # accounts, for the partitions' AllowGroups: Slurm itself refuses the others (occidata.slurm.groups).
+        "group_prefix": "occgrp-",
     },
 }
 
@@ -358,6 +361,7 @@ SCHEMA: dict[str, Any] = _section(
                 "check_mount": {"type": "boolean"},
                 "poll_interval": {"type": "number", "exclusiveMinimum": 0},
                 "pending_timeout": {"type": "integer", "minimum": 0},
+                "group_prefix": {"type": "string", "pattern": "^[a-z_][a-z0-9_-]*$", "maxLength": 16},
             }
         ),
     }

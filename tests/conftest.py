@@ -111,8 +111,10 @@ def server_mode_hub(tiny_data_dir: Path, label: str, **settings):
     """A server-mode hub on a copy of the tiny data, in a folder every account can walk (pytest's
     are root's), with accounts of a random prefix: lab prefix, service, public, reports and
     gate accounts. Everything is removed at the end, so /etc/passwd is left as it was."""
+    import grp
     import pwd
     import shutil
+    import subprocess
     import tempfile
 
     from occidata.hub.system_users import remove_system_user
@@ -130,7 +132,7 @@ def server_mode_hub(tiny_data_dir: Path, label: str, **settings):
             "SERVER__HOME_DIR": str(base / "home"), "SERVER__SERVICE_USER": names["service"],
             "SERVER__PUBLIC_USER": names["public"], "SERVER__REPORTS_USER": names["reports"],
             "SERVER__GATE_PREFIX": names["gate"], "CULLER__ENABLED": "false", "REPORTS__ENABLED": "false",
-            **settings})
+            "SLURM__GROUP_PREFIX": f"o{tag}y-", **settings})
         yield ServerHub(RunningHub(local, token), base, names)
     finally:
         if local is not None:
@@ -140,6 +142,10 @@ def server_mode_hub(tiny_data_dir: Path, label: str, **settings):
                 remove_system_user(account.pw_name)
         for key in ("service", "public", "reports"):
             remove_system_user(names[key])
+        group_prefix = settings.get("SLURM__GROUP_PREFIX", f"o{tag}y-")
+        for group in grp.getgrall():  # slurm mode's mirrors of hub groups (occidata.slurm.groups)
+            if group.gr_name.startswith(group_prefix):
+                subprocess.run(["groupdel", group.gr_name], capture_output=True)
         if not os.environ.get("KEEP_SERVER_TEST_DIR"):
             shutil.rmtree(base, ignore_errors=True)
 

@@ -44,8 +44,10 @@ def _memory_mb() -> int:
 class SlurmCluster:
     """munged + slurmctld + slurmd under ``root``; ``env`` points Slurm's commands at them."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, gpu_allow_groups: str | None = None):
         self.root = Path(root)
+        # Unix groups allowed on the gpu partition (Slurm's AllowGroups); None: everyone.
+        self.gpu_allow_groups = gpu_allow_groups
         self.node = socket.gethostname().split(".")[0]
         self.conf = self.root / "slurm.conf"
         self.munge_socket = self.root / "munge" / "munge.socket"
@@ -91,7 +93,8 @@ class SlurmCluster:
             f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={CPUS} RealMemory={_memory_mb()} "
             f"Gres=gpu:{GPUS} State=UNKNOWN",
             f"PartitionName=cpu Nodes={self.node} Default=YES MaxTime=INFINITE State=UP",
-            f"PartitionName=gpu Nodes={self.node} MaxTime=INFINITE State=UP",
+            f"PartitionName=gpu Nodes={self.node} MaxTime=INFINITE State=UP"
+            + (f" AllowGroups={self.gpu_allow_groups}" if self.gpu_allow_groups else ""),
         ]) + "\n")
         (self.root / "gres.conf").write_text(
             f"NodeName={self.node} Name=gpu File={self.root / 'dev'}/nvidia[0-{GPUS - 1}]\n")

@@ -212,6 +212,12 @@ def test_slurm_mode_runs_labs_as_jobs_that_reach_the_hub_at_the_connect_host(con
     assert c.Spawner.start_timeout > 1800  # a lab may wait in Slurm's queue
 
 
+def test_slurm_mode_refuses_a_group_prefix_that_meets_the_accounts(configure):
+    # Hub group "gpu" under prefix "jupyter-" would be Unix group jupyter-gpu: hub user gpu's own group.
+    with pytest.raises(ConfigError, match=r"slurm.group_prefix 'jupyter-' meets server.user_prefix"):
+        configure(OCCIDATA_MODE="slurm", OCCIDATA_SLURM__GROUP_PREFIX="jupyter-")
+
+
 # --- services -----------------------------------------------------------------------------
 
 

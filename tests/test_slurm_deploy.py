@@ -62,8 +62,10 @@ def test_the_slurm_excerpts_give_the_profiles_their_partitions_gpus_and_limits()
         assert profile.slurm.gpus <= node_gpus, profile.slug
         # Slurm's own wall holds the longest wall time a researcher may choose.
         assert minutes(partition["MaxTime"]) >= profile.slurm.max_time_minutes, profile.slug
-        if profile.gpu:
-            assert partition.get("AllowGroups"), f"{profile.slug}: the GPU partition has no AllowGroups"
+        if profile.groups:
+            # Each hub group that may start it is allowed on its partition as the Unix group the hub keeps.
+            allowed = set(partition.get("AllowGroups", "").split(","))
+            assert {f"occgrp-{group}" for group in profile.groups} <= allowed, profile.slug
     # Slurm enforces memory, cores and devices through cgroups, and writes a record of each job.
     assert setting(conf, "ProctrackType") == "proctrack/cgroup"
     assert "task/cgroup" in setting(conf, "TaskPlugin").split(",")

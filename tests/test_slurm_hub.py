@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import secrets
 import time
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from slurm_cluster import SlurmCluster, missing
 PASSWORD = "garrigue-causse-2026"
 LAB_MEMORY_MB = 1024
 SMALL_MEMORY_MB = 40  # less than a Jupyter server needs: Slurm's cgroup kills it while it starts
+# Hub group gpu is this Unix group, the only one the gpu partition allows (occidata.slurm.groups).
+GROUP_PREFIX = f"og{secrets.token_hex(2)}-"
 
 require_root("slurm-mode tests")
 
@@ -56,7 +59,7 @@ def slurm(tmp_path_factory):
     lacking = missing()
     if lacking:
         pytest.fail(f"a real Slurm is needed (missing {', '.join(lacking)}): run `make test` as root")
-    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm")).start()
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"), gpu_allow_groups=f"{GROUP_PREFIX}gpu").start()
     try:
         yield cluster
     finally:
@@ -71,7 +74,7 @@ def platform(slurm, tiny_data_dir, tmp_path_factory):
     with server_mode_hub(tiny_data_dir, "slurm", MODE="slurm", SLURM__CONF=str(slurm.conf),
                          SLURM__CHECK_MOUNT="false", SLURM__LAB_IP="127.0.0.1", SLURM__CONNECT_HOST="127.0.0.1",
                          SLURM__POLL_INTERVAL="0.5", SPAWNER__PROFILES_FILE=str(profiles),
-                         HUB__START_TIMEOUT="120") as made:
+                         HUB__START_TIMEOUT="120", SLURM__GROUP_PREFIX=GROUP_PREFIX) as made:
         yield made
 
 
@@ -219,9 +222,21 @@ def test_a_group_without_gpus_is_refused_the_gpu_profile_also_through_the_rest_a
     refused = luc.api("POST", f"users/{luc.username}/server", json={"profile": "gpu"})
     assert refused.status_code == 403, refused.text
     assert "réservé aux groupes gpu" in refused.json()["message"]
+    # Nor may the lab submit a GPU job itself: Slurm refuses it, not the hub's form.
+    luc.start_server({"profile": "cpu"}, timeout=180)
+    try:
+        kernel = luc.start_kernel()["id"]
+        printed = luc.execute(kernel, (
+            "import subprocess\n"
+            "done = subprocess.run(['sbatch', '-p', 'gpu', '--gres=gpu:1', '--mem=50M', '--wrap', 'true'],\n"
+            "                      capture_output=True, text=True)\n"
+            "print(done.returncode, done.stderr.strip())"))
+        assert printed.startswith("1 ") and "User's group not permitted to use this partition" in printed, printed
+    finally:
+        luc.stop_server(timeout=90)
     too_long = luc.api("POST", f"users/{luc.username}/server", json={"profile": "cpu", "hours": "5"})
     assert too_long.status_code == 400 and "au plus 2 h" in too_long.json()["message"], too_long.text
-    assert not jobs_of(slurm, account(platform, "luc"))
+    assert wait_for(lambda: not jobs_of(slurm, account(platform, "luc")), 60, "no job of luc left")
 
 
 def test_two_gpu_labs_get_their_own_device_and_a_third_waits_in_the_queue_until_one_stops(platform, slurm):

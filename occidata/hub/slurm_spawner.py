@@ -35,6 +35,7 @@ import batchspawner
 from batchspawner import JobStatus, SlurmSpawner
 
 from ..slurm.commands import RUNUSER, slurm_environment
+from ..slurm.groups import GroupError, sync_account_groups
 from ..slurm.queue import JobEnd, job_end, pending_reason_fr, queue_position
 from .system_users import ensure_system_user, system_username
 
@@ -100,6 +101,8 @@ class OccidataSlurmSpawner(SlurmSpawner):
     partition = Unicode("", help="This start's partition (set from the profile).")
     memory_label = Unicode("", help="This start's memory limit, for messages.")
     last_end = Unicode("", help="Why Slurm ended this user's last lab (French), shown on the hub's home page.")
+    group_prefix = Unicode("occgrp-", config=True, help="Prefix of the Unix groups mirroring hub groups.")
+    gating_groups = List(Unicode(), config=True, help="Hub groups that gate profiles, mirrored as Unix groups.")
 
     @property
     def account(self) -> str:
@@ -159,6 +162,7 @@ class OccidataSlurmSpawner(SlurmSpawner):
         if self.server:
             self.server.port = 0
         self._prepare_home()
+        await self._mirror_groups()
         try:
             await self.submit_batch_script()
         except RuntimeError as refused:
@@ -181,6 +185,22 @@ class OccidataSlurmSpawner(SlurmSpawner):
             await asyncio.sleep(self.startup_poll_interval)
         self.log.info("Lab of %s is Slurm job %s at %s:%s", self.user.name, job, address, self.port)
         return address, self.port
+
+    async def _mirror_groups(self) -> None:
+        """The account's Unix groups in line with its hub groups, for the partitions' AllowGroups;
+        slurmctld reads memberships again when one changed."""
+        if not self.gating_groups:
+            return
+        member_of = [group.name for group in self.user.groups]
+        try:
+            changed = await asyncio.to_thread(sync_account_groups, self.account, self.group_prefix,
+                                              list(self.gating_groups), member_of)
+            if changed:
+                await self.run_command("scontrol reconfigure")
+        except (GroupError, RuntimeError) as error:
+            self.log.error("Unix groups of %s: %s", self.account, error)
+            raise SlurmJobEnded("Les droits de votre compte sur les partitions Slurm n'ont pas pu être mis à jour ; "
+                                "prévenez l'équipe de la plateforme.") from None
 
     async def poll(self):
         """None while the lab's job runs; when Slurm ended it (wall time, memory, a node lost), keep

@@ -100,6 +100,7 @@ def update_spawner(c, cfg: dict, root: Path) -> None:
     )
     if mode.batch:
         check_slurm_requests(profiles, profiles_path(cfg, root))
+        mirror_profile_groups(c, cfg, profiles, profiles_path(cfg, root))
     devices = cfg["gpu"]["devices"]
     async def options_form(spawner_instance) -> str:
         # The choice of the last start is remembered (user_options); when its profile is gone,
@@ -164,6 +165,25 @@ def check_slurm_requests(profiles, path: Path) -> None:
     if missing:
         raise ConfigError(f"{path}: mode slurm needs a 'slurm' request (partition, cpus, memory, time) in "
                           f"profile(s) {', '.join(missing)}; see deploy/slurm/README.md")
+
+
+def mirror_profile_groups(c, cfg: dict, profiles, path: Path) -> None:
+    """The hub groups that gate profiles become Unix groups the partitions' AllowGroups name
+    (occidata.slurm.groups); refuse names Unix cannot have and a prefix that meets the accounts'."""
+    from ..slurm.groups import check_group_names
+
+    prefix, server = cfg["slurm"]["group_prefix"], cfg["server"]
+    gating = sorted({group for p in profiles for group in p.groups})
+    problems = check_group_names(prefix, gating)
+    for key, value in server.items():
+        if isinstance(value, str) and (key.endswith("_prefix") or key.endswith("_user")) and (
+                value.startswith(prefix) or (key.endswith("_prefix") and prefix.startswith(value))):
+            problems.append(f"slurm.group_prefix {prefix!r} meets server.{key} ({value!r}): a researcher's group could "
+                            "be an account's own; choose prefixes that do not start one another")
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    c.OccidataSlurmSpawner.group_prefix = prefix
+    c.OccidataSlurmSpawner.gating_groups = gating
 
 
 def slurm_start(spawner_instance, profile, user_options: dict) -> dict:
