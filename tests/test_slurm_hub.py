@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import pwd
 import secrets
 import time
 from pathlib import Path
@@ -342,6 +343,19 @@ def test_a_hub_restart_with_labs_running_loses_none_of_them(platform, slurm):
     assert zoe.execute(kernel, "print(kept)").strip() == "42"
     zoe.stop_server(timeout=90)
     assert wait_for(lambda: not jobs_of(slurm, account(platform, "zoe")), 60, "the lab's job cancelled")
+
+
+def test_a_link_planted_in_the_home_makes_root_create_nothing_elsewhere(platform):
+    mia = researcher(platform, "mia")
+    owner = pwd.getpwnam(account(platform, "mia"))
+    elsewhere = platform.base / "root-only"
+    elsewhere.mkdir(mode=0o755)
+    planted = Path(owner.pw_dir) / ".cache"
+    planted.symlink_to(elsewhere)
+    os.lchown(planted, owner.pw_uid, owner.pw_gid)
+    started = mia.api("POST", f"users/{mia.username}/server", json={"profile": "cpu"})
+    assert started.status_code == 503 and "journaux de votre serveur" in started.json()["message"], started.text
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_the_lab_port_api_takes_a_port_and_nothing_else(platform):

@@ -25,6 +25,7 @@ import json
 import os
 import pwd
 import socket
+import subprocess
 
 from jupyterhub.apihandlers import APIHandler, default_handlers
 from jupyterhub.spawner import SpawnException
@@ -34,7 +35,7 @@ from traitlets import Float, List, Unicode, default
 import batchspawner
 from batchspawner import JobStatus, SlurmSpawner
 
-from ..slurm.commands import RUNUSER, slurm_environment
+from ..slurm.commands import RUNUSER, as_account, slurm_environment
 from ..slurm.groups import GroupError, sync_account_groups
 from ..slurm.queue import JobEnd, job_end, pending_reason_fr, queue_position
 from .system_users import ensure_system_user, system_username
@@ -146,12 +147,13 @@ class OccidataSlurmSpawner(SlurmSpawner):
 
     def _prepare_home(self) -> None:
         home = ensure_system_user(self.account, self.home_root)
-        account = pwd.getpwnam(self.account)
-        path = home
-        for part in JOB_LOG_DIR.split("/"):
-            path = path / part
-            path.mkdir(mode=0o700, exist_ok=True)
-            os.chown(path, account.pw_uid, account.pw_gid)
+        # As the account itself: the home is the researcher's, and a link planted in it must not
+        # make root create (and give away) a folder elsewhere.
+        done = subprocess.run(as_account(["mkdir", "-p", "-m", "700", str(home / JOB_LOG_DIR)], self.account),
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SlurmJobEnded(f"Le dossier des journaux de votre serveur ({JOB_LOG_DIR}) n'a pas pu être créé dans "
+                                f"votre dossier personnel : {done.stderr.strip()}")
 
     async def start(self):
         """Submit the lab's job, wait while it is pending, then until its lab answers; a job that
