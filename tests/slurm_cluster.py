@@ -85,6 +85,8 @@ class SlurmCluster:
             f"SlurmdLogFile={self.root / 'log' / 'slurmd.log'}",
             "ProctrackType=proctrack/cgroup", "TaskPlugin=task/cgroup",
             "SelectType=select/cons_tres", "SelectTypeParameters=CR_Core_Memory",
+            # A job past its time limit is killed 5 s after its warning signal, not Slurm's default 30 s.
+            "KillWait=5",
             "GresTypes=gpu", "ReturnToService=2", "MpiDefault=none", "SchedulerType=sched/backfill",
             "JobAcctGatherType=jobacct_gather/cgroup",
             "JobCompType=jobcomp/filetxt", f"JobCompLoc={self.jobcomp}",
