@@ -120,7 +120,7 @@ def main() -> int:
     from conftest import server_mode_hub
     from occidata.datasets.build import build_all
     from occidata.hub.isolation import secure_data_dir
-    from slurm_cluster import SlurmCluster, missing
+    from slurm_cluster import SlurmCluster, hub_settings, missing
 
     if missing():
         print(f"Slurm is missing ({', '.join(missing())}): `make test` as root installs it")
@@ -139,10 +139,7 @@ def main() -> int:
             with server_mode_hub(data, "bench", SPAWNER__PROFILES_FILE=str(profiles), HUB__LOG_LEVEL="WARN") as made:
                 server_times = singles(made.hub, "s")
             print("Slurm mode: one lab at a time, then a crowd ...", flush=True)
-            with server_mode_hub(data, "slurm", MODE="slurm", SLURM__CONF=str(cluster.conf),
-                                 SLURM__CHECK_MOUNT="false", SLURM__LAB_IP="127.0.0.1",
-                                 SLURM__CONNECT_HOST="127.0.0.1", SLURM__POLL_INTERVAL="0.5",
-                                 SPAWNER__PROFILES_FILE=str(profiles), HUB__LOG_LEVEL="WARN") as made:
+            with server_mode_hub(data, "slurm", **hub_settings(cluster, profiles), HUB__LOG_LEVEL="WARN") as made:
                 slurm_times = singles(made.hub, "j")
                 crowd, failures, wall = burst(made.hub, args.burst)
         finally:

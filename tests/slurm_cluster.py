@@ -164,3 +164,32 @@ class SlurmCluster:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def require_slurm() -> None:
+    """Fail (never skip: only "no GPU" may) where a real Slurm cannot run: `make test` as root
+    installs it."""
+    import pytest
+
+    lacking = missing()
+    if os.geteuid() != 0 or lacking:
+        why = "not root" if os.geteuid() != 0 else f"missing {', '.join(lacking)}"
+        pytest.fail(f"a real Slurm is needed ({why}): run `make test` as root, or apt-get install slurmctld "
+                    "slurmd slurm-client munge")
+
+
+def running_slurm(root: Path, **options):
+    """A test module's Slurm (a generator for a module-scoped fixture): started, yielded, stopped."""
+    require_slurm()
+    cluster = SlurmCluster(root, **options).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def hub_settings(cluster: SlurmCluster, profiles: Path) -> dict:
+    """A slurm-mode hub's settings on this Slurm: labs on this machine's loopback, no mount check."""
+    return {"MODE": "slurm", "SLURM__CONF": str(cluster.conf), "SLURM__CHECK_MOUNT": "false",
+            "SLURM__LAB_IP": "127.0.0.1", "SLURM__CONNECT_HOST": "127.0.0.1", "SLURM__POLL_INTERVAL": "0.5",
+            "SPAWNER__PROFILES_FILE": str(profiles), "HUB__START_TIMEOUT": "120"}

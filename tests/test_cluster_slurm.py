@@ -20,7 +20,7 @@ import pytest
 
 import occidata
 from occidata.slurm.requests import WORKERS_ENV
-from slurm_cluster import SlurmCluster, missing
+from slurm_cluster import SlurmCluster, running_slurm
 from slurm_dask_lab import remove_scratch
 
 pytestmark = [pytest.mark.slow]
@@ -32,20 +32,9 @@ LIMITS = {"partition": "cpu", "max_workers": 2, "cores": 1, "memory_mib": 1024, 
 
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    lacking = missing()
-    if os.geteuid() != 0 or lacking:
-        # As for chromium: only "no GPU" may skip; `make test` as root installs what is missing.
-        why = "not root" if os.geteuid() != 0 else f"missing {', '.join(lacking)}"
-        pytest.fail(f"a real Slurm is needed ({why}): run `make test` as root, or apt-get install slurmctld "
-                    "slurmd slurm-client munge")
-    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm")).start()
-    try:
-        # The test node has this machine's cores (2 here): the lab's job and its two workers' jobs,
-        # one core each, share them, as they would not on a real cluster.
-        cluster.run(["scontrol", "update", "PartitionName=cpu", "OverSubscribe=FORCE:4"])
-        yield cluster
-    finally:
-        cluster.stop()
+    # The test node declares more cores than this machine has (tests/slurm_cluster.py): the lab's job
+    # and its workers' jobs fit side by side.
+    yield from running_slurm(tmp_path_factory.mktemp("slurm"))
 
 
 @pytest.fixture(scope="module")

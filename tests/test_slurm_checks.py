@@ -19,7 +19,7 @@ import pytest
 from occidata.config import ConfigError, load_config
 from occidata.platform import REPO_ROOT, free_port
 from occidata.slurm.checks import SLURM_COMMANDS, head_node_problems, munge_socket, node_gpus, require_head_node
-from slurm_cluster import SlurmCluster, missing
+from slurm_cluster import SlurmCluster, require_slurm, running_slurm
 
 pytestmark = [pytest.mark.slow]
 
@@ -46,23 +46,9 @@ profiles:
 """
 
 
-def require_slurm() -> None:
-    lacking = missing()
-    if os.geteuid() != 0 or lacking:
-        # As for chromium: only "no GPU" may skip; `make test` as root installs what is missing.
-        why = "not root" if os.geteuid() != 0 else f"missing {', '.join(lacking)}"
-        pytest.fail(f"a real Slurm is needed ({why}): run `make test` as root, or apt-get install slurmctld "
-                    "slurmd slurm-client munge")
-
-
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    require_slurm()
-    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm")).start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running_slurm(tmp_path_factory.mktemp("slurm"))
 
 
 def slurm_environ(cluster: SlurmCluster, base: Path, **settings: str) -> dict:

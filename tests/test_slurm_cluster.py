@@ -13,24 +13,14 @@ import time
 
 import pytest
 
-from slurm_cluster import SlurmCluster, missing
+from slurm_cluster import running_slurm
 
 pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    lacking = missing()
-    if os.geteuid() != 0 or lacking:
-        # As for chromium: only "no GPU" may skip; `make test` as root installs what is missing.
-        why = "not root" if os.geteuid() != 0 else f"missing {', '.join(lacking)}"
-        pytest.fail(f"a real Slurm is needed ({why}): run `make test` as root, or apt-get install slurmctld "
-                    "slurmd slurm-client munge")
-    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm")).start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running_slurm(tmp_path_factory.mktemp("slurm"))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from lab_steps import log_in
 from playwright.sync_api import expect
 from occidata.hub.client import HubClientError
 from occidata.platform import LocalHub
-from slurm_cluster import SlurmCluster, missing
+from slurm_cluster import hub_settings, running_slurm
 
 PASSWORD = "garrigue-causse-2026"
 LAB_MEMORY_MB = 1024
@@ -57,14 +57,7 @@ profiles:
 
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    lacking = missing()
-    if lacking:
-        pytest.fail(f"a real Slurm is needed (missing {', '.join(lacking)}): run `make test` as root")
-    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"), gpu_allow_groups=f"{GROUP_PREFIX}gpu").start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running_slurm(tmp_path_factory.mktemp("slurm"), gpu_allow_groups=f"{GROUP_PREFIX}gpu")
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +65,8 @@ def platform(slurm, tiny_data_dir, tmp_path_factory):
     profiles = tmp_path_factory.mktemp("profiles") / "profiles.yaml"
     profiles.write_text(PROFILES)
     os.chmod(profiles.parent, 0o755)
-    with server_mode_hub(tiny_data_dir, "slurm", MODE="slurm", SLURM__CONF=str(slurm.conf),
-                         SLURM__CHECK_MOUNT="false", SLURM__LAB_IP="127.0.0.1", SLURM__CONNECT_HOST="127.0.0.1",
-                         SLURM__POLL_INTERVAL="0.5", SPAWNER__PROFILES_FILE=str(profiles),
-                         HUB__START_TIMEOUT="120", SLURM__GROUP_PREFIX=GROUP_PREFIX) as made:
+    with server_mode_hub(tiny_data_dir, "slurm", **hub_settings(slurm, profiles),
+                         SLURM__GROUP_PREFIX=GROUP_PREFIX) as made:
         yield made
 
 

@@ -20,7 +20,7 @@ import pytest
 from occidata.hub.usage_records import append_usage_entry, read_usage_log
 from occidata.slurm.jobcomp import read_jobcomp
 from occidata.usage import NO_GROUP, Source, UsageError, UsageRecord, ZONE, period, summarize, with_hub_gpus
-from slurm_cluster import SlurmCluster, missing
+from slurm_cluster import hub_settings, running_slurm
 
 # The researcher's system account is <prefix><hub name>, as the platform makes it (server.user_prefix).
 PREFIX = f"ou{secrets.token_hex(2)}-"
@@ -43,16 +43,7 @@ def platform_env(state_dir: Path, **settings: str) -> dict:
 
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    lacking = missing()
-    if os.geteuid() != 0 or lacking:
-        why = "not root" if os.geteuid() != 0 else f"missing {', '.join(lacking)}"
-        pytest.fail(f"a real Slurm is needed ({why}): run `make test` as root, or apt-get install slurmctld "
-                    "slurmd slurm-client munge")
-    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm")).start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running_slurm(tmp_path_factory.mktemp("slurm"))
 
 
 @pytest.fixture(scope="module")
@@ -268,10 +259,7 @@ def slurm_platform(slurm, tiny_data_dir, tmp_path_factory):
     profiles = tmp_path_factory.mktemp("profiles") / "profiles.yaml"
     profiles.write_text(LAB_PROFILES)
     os.chmod(profiles.parent, 0o755)
-    with server_mode_hub(tiny_data_dir, "usage", MODE="slurm", SLURM__CONF=str(slurm.conf),
-                         SLURM__CHECK_MOUNT="false", SLURM__LAB_IP="127.0.0.1", SLURM__CONNECT_HOST="127.0.0.1",
-                         SLURM__POLL_INTERVAL="0.5", SPAWNER__PROFILES_FILE=str(profiles),
-                         HUB__START_TIMEOUT="120") as made:
+    with server_mode_hub(tiny_data_dir, "usage", **hub_settings(slurm, profiles)) as made:
         yield made
 
 

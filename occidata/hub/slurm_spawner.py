@@ -38,6 +38,7 @@ from batchspawner import JobStatus, SlurmSpawner
 from ..slurm.commands import RUNUSER, as_account, slurm_environment
 from ..slurm.groups import GroupError, sync_account_groups
 from ..slurm.queue import JobEnd, job_end, pending_reason_fr, queue_position
+from .spawner import user_groups
 from .system_users import ensure_system_user, system_username
 
 PORT_API = r"/api/batchspawner"
@@ -100,7 +101,6 @@ class OccidataSlurmSpawner(SlurmSpawner):
     startup_poll_interval = Float(1.0).tag(config=True)
     sbatch_options = List(Unicode(), help="This start's sbatch options (set from the profile).")
     partition = Unicode("", help="This start's partition (set from the profile).")
-    memory_label = Unicode("", help="This start's memory limit, for messages.")
     last_end = Unicode("", help="Why Slurm ended this user's last lab (French), shown on the hub's home page.")
     group_prefix = Unicode("occgrp-", config=True, help="Prefix of the Unix groups mirroring hub groups.")
     gating_groups = List(Unicode(), config=True, help="Hub groups that gate profiles, mirrored as Unix groups.")
@@ -193,10 +193,9 @@ class OccidataSlurmSpawner(SlurmSpawner):
         slurmctld reads memberships again when one changed."""
         if not self.gating_groups:
             return
-        member_of = [group.name for group in self.user.groups]
         try:
             changed = await asyncio.to_thread(sync_account_groups, self.account, self.group_prefix,
-                                              list(self.gating_groups), member_of)
+                                              list(self.gating_groups), user_groups(self))
             if changed:
                 await self.run_command("scontrol reconfigure")
         except (GroupError, RuntimeError) as error:
@@ -256,8 +255,6 @@ class OccidataSlurmSpawner(SlurmSpawner):
             await asyncio.sleep(1)
         if end.state == "UNKNOWN":
             return JobEnd(job, "DISAPPEARED")
-        if not end.memory and self.memory_label:
-            end = JobEnd(end.job_id, end.state, end.reason, end.exit_code, self.memory_label, end.time_limit)
         self.log.warning("Lab job %s of %s ended: %s", job, self.user.name, end)
         return end
 

@@ -199,7 +199,6 @@ def slurm_start(spawner_instance, profile, user_options: dict) -> dict:
         raise web.HTTPError(400, str(error)) from None
     spawner_instance.sbatch_options = profile.slurm.sbatch_options(minutes)
     spawner_instance.partition = profile.slurm.partition
-    spawner_instance.memory_label = f"{profile.slurm.memory_mib}M"
     return {WORKERS_ENV: json.dumps(workers_limits(profile.slurm, minutes))}
 
 
