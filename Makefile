@@ -31,6 +31,9 @@ bench: install-test proxy chromium slurm
 	$(BIN)/python bench/catalogue_pages.py
 	$(BIN)/python bench/first_hour.py
 	$(BIN)/python bench/slurm.py
+	$(BIN)/python bench/build_real.py
+	$(BIN)/python bench/ingest_real_weather.py
+	$(BIN)/python bench/ingest_real_traffic.py
 
 # Only the analyses: Numba / CuPy against plain NumPy and xarray, demo and full size.
 bench-compute: install-test

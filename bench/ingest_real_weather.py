@@ -4,7 +4,7 @@ For each real weather source under ``sources.real_data_dir`` (by default
 ``../shared/data/real/meteo/``): the reader alone, the reader and the schema's validation
 (column checks, row checks, contradicting rows), and a first `occidata data ingest` into a
 throw-away data directory (file checks, validation, duplicate search, Parquet storage and
-provenance). Datasets not yet in the catalogue are registered for this process only. Prints the
+provenance). Prints the
 median of the runs, wall-clock and this process's CPU time (steadier on a shared machine).
 
     .venv/bin/python bench/ingest_real_weather.py [--runs 3]
@@ -17,7 +17,6 @@ import statistics
 import tempfile
 import time
 
-from occidata import datasets
 from occidata.datasets import synop, temperature_departments, temperature_station
 from occidata.datasets.ingest import ingest
 from occidata.datasets.sources import real_data_dir
@@ -48,7 +47,6 @@ def main() -> int:
     args = parser.parse_args()
     print(f"{'source':<52} {'rows':>7} {'step':<18} {'wall s':>7} {'rows/s':>10} {'CPU s':>7} {'rows/CPU s':>10}")
     for module, reader, relative in SOURCES:
-        datasets.MODULES.setdefault(module.NAME, module.__name__)
         path = real_data_dir() / relative
         steps = {
             "read": lambda: reader(path),

@@ -79,12 +79,15 @@ def buildable(cfg: dict) -> list[str]:
 
 def ensure_demo_data(cfg: dict) -> None:
     """Build the demo datasets the data directory does not have yet, then close non-public ones."""
-    from .datasets.build import build_all, read_manifest
+    from .datasets.build import build_all, origin_summary, read_manifest
+    from .datasets.sources import real_data_dir
 
     missing = [name for name in buildable(cfg) if name not in read_manifest(cfg["data_dir"])]
     if missing:
         print(f"Building demo data ({len(missing)} datasets) in {cfg['data_dir']}")
         build_all("demo", cfg["data_dir"], only=missing)
+    for line in origin_summary(read_manifest(cfg["data_dir"]), real_data_dir(cfg)):
+        print(f"  {line}")
     if not mode_of(cfg).own_accounts:  # a mode with its own accounts secures its data as it prepares
         secure_data(cfg)
 

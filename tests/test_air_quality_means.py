@@ -17,6 +17,7 @@ from occidata.datasets import air_quality as aq
 from occidata.datasets import air_quality_means as means
 from occidata.datasets.duplicates import fingerprints
 from occidata.datasets.ingest import ingest
+from occidata.datasets.real_sources import SOURCE_FILE, load_real
 from occidata.datasets.schema import SchemaError
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real"
@@ -136,8 +137,8 @@ def test_2018_is_in_both_annual_exports_and_recognised(read):
     assert set(overlapping["period_start"].dt.year) == {2018}
     albi = status.loc[(new["station_code"] == "FR50026") & (new["pollutant"] == means.NOX)
                       & (new["period_start"].dt.year == 2018), "reason"].item()
-    assert albi == ("value revised for FR50026 NOX as NO2 year 2018-01-01: 19.7 µg/m³ (validated True) stored, "
-                    "20 µg/m³ (validated True) here")
+    assert albi == ("value revised for FR50026 NOX as NO2 year 2018-01-01: value 19.7, unit µg/m³, validated True "
+                    "stored, value 20, unit µg/m³, validated True here")
     assert (status.loc[status["status"] != means.REVISED, "reason"] == "").all()
     # Whole-row identity would miss most of them: exports rename and move stations.
     same_rows = fingerprints(new, means.SCHEMA).isin(fingerprints(old, means.SCHEMA)).sum()
@@ -147,16 +148,28 @@ def test_2018_is_in_both_annual_exports_and_recognised(read):
     assert (means.overlap(old, stored=old)["status"] == means.DUPLICATE).all()
 
 
-def test_generate_holds_each_measurement_once_newest_export_first(tmp_path):
-    table = means.generate("tiny", real_data_dir=REAL)
+def test_the_build_holds_each_measurement_once_newest_export_first(tmp_path):
+    loaded = load_real(means, REAL)  # what the build stores when the exports are there
+    table = loaded.rows
     assert len(table) == 1621 + 259 + 2477 + 673 - 90 - 7
     assert not table.duplicated(list(means.KEY)).any()
     kept, quarantined = means.SCHEMA.validate(table, "built")  # as the build validates it
     assert len(kept) == len(table) and len(quarantined) == 0
     albi = table[(table["station_code"] == "FR50026") & (table["pollutant"] == means.NOX) & (table["period"] == "year")]
     assert albi.set_index(albi["period_start"].dt.year)["value"].loc[[2017, 2018, 2019]].tolist() == [22.3, 20.0, 20.0]
-    with pytest.raises(SchemaError, match="no ATMO Occitanie monthly or annual export"):
-        means.generate("tiny", real_data_dir=tmp_path)
+    # The older export's other figures are set aside, with both values, not lost.
+    aside = loaded.quarantined
+    revised = aside[aside["reason"].str.startswith("value revised")]
+    assert len(revised) == 7 and set(revised[SOURCE_FILE]) == {OLD_ANNUAL.name}
+    old_albi = revised[(revised["station_code"] == "FR50026") & (revised["pollutant"] == means.NOX)]
+    assert old_albi["reason"].item() == (
+        "value revised for FR50026 NOX as NO2 year 2018-01-01: value 20, unit µg/m³, validated True in an export "
+        "read before (kept), value 19.7, unit µg/m³, validated True here")
+    rows = {file["name"]: file["rows"] for file in loaded.files}
+    assert rows[OLD_ANNUAL.name] == {"read": 259, "kept": 259 - 90 - 7, "duplicates": 90, "revised": 7,
+                                     "quarantined": 7}
+    assert rows[NEW_ANNUAL.name]["quarantined"] == 251 and rows[NEW_MONTHLY.name]["quarantined"] == 304
+    assert load_real(means, tmp_path) is None  # no export there: the build generates instead
 
 
 def test_the_platform_ingest_takes_the_newer_monthly_export(tmp_path, monkeypatch):
@@ -267,3 +280,29 @@ def test_metadata_says_what_it_is_in_french_and_english_with_the_licence():
     assert (meta["licence"], meta["attribution"], meta["access"]) == ("ODbL 1.0", "© ATMO Occitanie", "public")
     assert "ATMO Occitanie" in meta["producer"] and "synthetic" not in meta["producer"].lower()
     assert means.SCHEMA.time_column == "period_start"  # the year partitions the ingest and the catalogue use
+
+
+def test_ingesting_a_newer_export_sets_revised_values_aside_and_keeps_the_stored_ones(tmp_path):
+    """The 2018 annual means are in both annual exports; 7 of them were revised by ATMO since."""
+    data_dir = tmp_path / "data"
+    first = ingest(means.NAME, OLD_ANNUAL, data_dir)
+    second = ingest(means.NAME, NEW_ANNUAL, data_dir)
+    assert (first.kept, first.revised) == (259, 0)
+    assert (second.read, second.duplicates, second.revised) == (924, 90, 7)
+    assert second.kept == 924 - 251 - 90 - 7 and second.quarantined == 251 + 7
+    assert "revised 7" in str(second)
+    report = pd.read_csv(second.quarantine)
+    revised = report[report["reason"].str.startswith("value revised")]
+    assert len(revised) == 7
+    albi = revised[(revised["station_code"] == "FR50026") & (revised["pollutant"] == means.NOX)]
+    assert albi["reason"].item().endswith("value 19.7, unit µg/m³, validated True already stored, "
+                                          "value 20, unit µg/m³, validated True here")
+    # The line given is the provider's own line of that revised row.
+    line = int(albi["source_row"].item())
+    row = provider_rows(NEW_ANNUAL)[line - 2]
+    assert (row["code_station"], row["valeur"]) == ("FR50026", "20")
+    # What was stored first is still what a reader gets.
+    stored = pd.concat(pd.read_parquet(path) for path in (data_dir / means.NAME).rglob("*.parquet"))
+    held = stored[(stored["station_code"] == "FR50026") & (stored["pollutant"] == means.NOX)
+                  & (stored["period_start"].dt.year == 2018) & (stored["period"] == "year")]
+    assert held["value"].tolist() == [19.7]

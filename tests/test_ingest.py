@@ -240,7 +240,7 @@ def test_ingests_are_listed_with_their_provenance_and_one_can_be_undone(data_dir
                                                  "sha256": sha256(ANNUAL), "encoding": "utf-8",
                                                  "format": "atmo-csv"}
     assert record["by"] == user and record["ingested_at"]
-    assert record["rows"] == {"read": 259, "kept": 259, "duplicates": 0, "quarantined": 0}
+    assert record["rows"] == {"read": 259, "kept": 259, "duplicates": 0, "revised": 0, "quarantined": 0}
     for relative, digest in record["files"].items():
         assert sha256(data_dir / NAME / relative) == digest
 

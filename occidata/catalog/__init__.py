@@ -100,8 +100,20 @@ def search(text: str = "", catalog=None, **metadata: Any) -> list[str]:
 
 
 def show(name: str, catalog=None) -> dict:
-    """The metadata of entry ``name``."""
-    return dict(_entry(catalog or open_catalog(), name).metadata)
+    """The metadata of entry ``name``, with ``origin`` as this platform built it (``real``,
+    ``synthetic`` or ``mixed``) and ``sources``: the provider files its rows came from."""
+    from ..datasets.build import read_manifest
+
+    metadata = dict(_entry(catalog or open_catalog(), name).metadata)
+    try:
+        built = read_manifest(load_config()["data_dir"]).get(name) or {}
+    except (OSError, ValueError):
+        built = {}
+    if built.get("origin"):
+        metadata["origin"] = built["origin"]
+        metadata["sources"] = [{key: source.get(key) for key in ("provider", "name", "sha256", "rows", "period")}
+                               for source in built.get("sources", [])]
+    return metadata
 
 
 FILTERS = ("columns", "start", "end")

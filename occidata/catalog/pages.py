@@ -327,7 +327,7 @@ def render_entry(name: str, meta: Mapping, reader: Reader, *, places: Places, sh
         "entry.html", reader, lab_name, name=name, meta=meta,
         title=meta.get(f"title_{lang}") or meta.get("title_fr") or name,
         other_title=meta.get("title_en" if lang == "fr" else "title_fr"),
-        origin=origin_of(meta), level=level, two_stewards=needs_second_steward(level),
+        origin=(build or {}).get("origin") or origin_of(meta), level=level, two_stewards=needs_second_steward(level),
         member=level in reader.groups, stewards=stewards, map=map_section(name, meta, places, shapes, lang),
         years=places.years, variables=variables, build=dict(build or {}), snippets=snippets(name, meta, year),
         frequency=TEXT[lang]["frequency"].get(str(meta.get("update_frequency")), meta.get("update_frequency")),

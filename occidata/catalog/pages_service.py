@@ -76,8 +76,24 @@ def build_record(name: str, meta: dict, data_dir: str) -> dict:
         record = (stored_record(data_dir, name) if is_public(name, meta) else read_manifest(data_dir).get(name)) or {}
     except (OSError, ValueError):
         return {}
+    if not record:
+        return {}
     return {"built_at": record.get("built_at"), "size": record.get("size"), "seed": record.get("seed"),
-            "rows": record.get("rows"), "ingests": len(record.get("ingests", []))} if record else {}
+            "rows": record.get("rows"), "ingests": len(record.get("ingests", [])), "origin": record.get("origin"),
+            "rows_real": record.get("rows_real"), "rows_synthetic": record.get("rows_synthetic"),
+            "sources": [{"provider": source["provider"], "name": source["name"], "sha256": source["sha256"],
+                         **source["rows"]} for source in record.get("sources", [])]}
+
+
+def with_built_origin(entries: dict[str, dict], data_dir: str) -> dict[str, dict]:
+    """The entries with ``origin`` as this platform built them (real, synthetic or mixed): the
+    same entry is real where the provider's exports were present and synthetic elsewhere."""
+    try:
+        manifest = read_manifest(data_dir)
+    except (OSError, ValueError):
+        return entries
+    return {name: {**meta, "origin": manifest[name]["origin"]} if manifest.get(name, {}).get("origin") else meta
+            for name, meta in entries.items()}
 
 
 class Base(HubOAuthenticated, web.RequestHandler):
@@ -121,7 +137,8 @@ class Base(HubOAuthenticated, web.RequestHandler):
 class ListHandler(Base):
     def get(self):
         filters = Filters.from_query(lambda key: self.get_argument(key, None))
-        cfg, entries = self.state["cfg"], self.state["catalogue"].entries()
+        cfg = self.state["cfg"]
+        entries = with_built_origin(self.state["catalogue"].entries(), cfg["data_dir"])
         shapes = self.state["shapes"]()
         years = {name: entry_years(name, meta, cfg, shapes) for name, meta in entries.items()}
         reader = self.reader(**filters.params())

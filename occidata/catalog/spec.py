@@ -22,11 +22,19 @@ from intake.readers.user_parameters import BoundedNumberUserParameter, SimpleUse
 
 from .. import __version__
 from ..datasets import get_dataset, names
+from ..datasets.real_sources import WHOLE, real_source
 from ..levels import LEVELS
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent.parent / "catalog" / "catalog.yaml"
 ACCESS_LEVELS = LEVELS  # decided in occidata.levels
 BUILD_YEAR = 2024
+FIRST_YEAR = 1900  # the long station series starts in 1946, the City's traffic campaigns in 1996
+
+
+def default_year(module) -> int:
+    """The year a table is read for when none is given (``CATALOGUE_YEAR`` of its module, say the
+    2019 heat wave for daily temperatures, else the synthetic build year)."""
+    return getattr(module, "CATALOGUE_YEAR", BUILD_YEAR)
 
 
 def entry_metadata(module) -> dict:
@@ -35,6 +43,17 @@ def entry_metadata(module) -> dict:
     metadata["version"] = __version__
     metadata["kind"] = module.KIND
     metadata["checksums"] = "recorded per build in <data_dir>/manifest.json and checked on load"
+    source = real_source(module)
+    if source is not None:
+        # Which it is (real, synthetic or mixed) depends on the platform's build: its manifest says.
+        metadata["real_source"] = source.describe()
+        metadata["origin_rule"] = (
+            f"real ({source.provider}'s exports) where sources.real_data_dir holds them, else synthetic"
+            if source.role == WHOLE else
+            f"mixed: synthetic values, plus the real period of {source.provider}'s exports where "
+            "sources.real_data_dir holds them")
+        metadata.setdefault("attribution", source.attribution)
+    metadata["default_year"] = default_year(module)
     if module.KIND == "table":
         metadata["variables"] = {
             c.name: {"dtype": c.dtype, "unit": c.unit, "description": c.description} for c in module.SCHEMA.columns
@@ -73,10 +92,12 @@ def build_catalog() -> Catalog:
                     "else the site config's data_dir, else <state_dir>/data)",
     )
     catalog.user_parameters["year"] = BoundedNumberUserParameter(
-        default=BUILD_YEAR, min_value=2000, max_value=2100, dtype=int, description="calendar year (tables)"
+        default=BUILD_YEAR, min_value=FIRST_YEAR, max_value=2100, dtype=int,
+        description="calendar year (tables); an entry's own years are in its metadata (default_year)"
     )
     for name in names():
-        catalog.add_entry(_reader(name, get_dataset(name)), name=name)
+        module = get_dataset(name)
+        catalog.add_entry(_reader(name, module), name=name)
         catalog.aliases[name] = name
     return catalog
 

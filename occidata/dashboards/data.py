@@ -46,9 +46,10 @@ def load_public(name: str, **params):
     return catalog.load(name, levels=set(), **params)
 
 
-def demonstration(*names: str) -> bool:
+def demonstration(*names: str, day=None) -> bool:
     """Whether the data of any of the catalogue entries ``names`` are demonstration data: generated
-    by occidata when the data were built, with no provider's file ingested since.
+    by occidata when the data were built (``origin`` synthetic, or mixed away from the real
+    period when ``day`` is outside it), with no provider's file ingested since.
 
     A record that cannot be read says nothing: the entry is not called demonstration data.
     """
@@ -61,9 +62,20 @@ def demonstration(*names: str) -> bool:
             record = stored_record(data_dir, name)
         except (OSError, ValueError):
             continue
-        if record and not record.get("ingests"):
+        if record and not record.get("ingests") and not _real_on(record, day):
             return True
     return False
+
+
+def _real_on(record: dict, day) -> bool:
+    """Whether a build record's rows are the provider's: all of them (``real``), or those of the
+    day shown when the entry mixes a real period with synthetic values."""
+    origin = record.get("origin", "synthetic")
+    if origin != "mixed" or day is None:
+        return origin == "real"
+    shown = pd.Timestamp(day).strftime("%Y-%m-%d")
+    return any(source.get("period") and source["period"][0] <= shown <= source["period"][1]
+               for source in record.get("sources", []))
 
 
 def mark_demo(frame: pd.DataFrame, demo: bool) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """Datasets of the Occitanie Data Lab: one module per dataset (schema, provider reader, generator).
 
 Each module has ``NAME``, ``KIND`` ("table" or "grid"), ``METADATA``, ``SIZES``,
-``generate(size, seed)`` and, for tables, ``SCHEMA``; ``READERS`` maps provider formats
-to readers where a real provider format exists.
+``generate(size, seed)`` (synthetic data shaped like the provider's) and, for tables, ``SCHEMA``;
+``READERS`` maps provider formats to readers where a real provider format exists, and ``REAL``
+(:class:`.real_sources.RealSource`) names the real exports the build uses when they are present.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ from types import ModuleType
 
 MODULES = {
     "air_quality_hourly": "occidata.datasets.air_quality",
+    "air_quality_means": "occidata.datasets.air_quality_means",
     "traffic_counts": "occidata.datasets.traffic",
+    "bicycle_counts": "occidata.datasets.bicycle_counts",
+    "vehicle_count_campaigns": "occidata.datasets.vehicle_count_campaigns",
     "bathing_water": "occidata.datasets.bathing_water",
     "weather_daily": "occidata.datasets.weather",
+    "temperature_departments_daily": "occidata.datasets.temperature_departments",
+    "temperature_station_daily": "occidata.datasets.temperature_station",
+    "synop_3hourly": "occidata.datasets.synop",
     "building_meters": "occidata.datasets.building_meters",
     "building_meters_labels": "occidata.datasets.building_meter_labels",
     "agri_sensors": "occidata.datasets.agri_sensors",

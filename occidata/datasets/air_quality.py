@@ -4,6 +4,8 @@
 - ``read_atmo_csv``: the ATMO Occitanie open-data CSV export (hourly, monthly or annual
   "mesures"), byte-order mark, trailing spaces and all; every provider label is kept.
 - ``stations_from``: the station table (code, name, place, typology, coordinates).
+- ``BUILTIN_STATIONS`` / ``stations_for``: a dozen of ATMO Occitanie's stations kept in the code,
+  used where no ATMO export is under ``sources.real_data_dir`` (a machine without ../shared).
 - ``generate_hourly``: deterministic synthetic hourly data at those stations, with daily,
   weekly and seasonal cycles, traffic NO2 peaks, summer ozone, winter particle episodes
   and missing hours, because the real hourly feed is not reachable from the lab.
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .real_sources import PERIOD, RealSource
 from .schema import SOURCE_ROW, Column, SchemaError, TableSchema, read_provider_csv
 
 NAME = "air_quality_hourly"
@@ -83,7 +86,7 @@ ATMO_COLUMNS = (
 )
 _TYPOLOGY = {"urbaine": "urban", "périurbaine": "suburban", "periurbaine": "suburban"}
 _INFLUENCE = {"fond": "background", "trafic": "traffic", "industrielle": "industrial"}
-_EU_CODE = {"SO2": 1, "PM10": 5, "O3": 7, "NO2": 8, "PM2.5": 6001}
+EU_CODES = {"SO2": 1, "PM10": 5, "O3": 7, "NO2": 8, "PM2.5": 6001}
 _UNIT = {"ug.m-3": "µg/m³", "µg/m3": "µg/m³", "mg.m-3": "mg/m³", "mg/m3": "mg/m³"}
 _METRIC = {"horaire": "hourly", "journaliere": "daily", "journalière": "daily", "mensuelle": "monthly", "annuelle": "annual"}
 
@@ -178,7 +181,7 @@ def read_geodair_csv(path: str | Path, stations: pd.DataFrame | None = None, enc
             "x_l93": known["x_l93"].to_numpy(),
             "y_l93": known["y_l93"].to_numpy(),
             "pollutant": raw["Polluant"].str.strip(),
-            "eu_pollutant_code": raw["Polluant"].str.strip().map(_EU_CODE),
+            "eu_pollutant_code": raw["Polluant"].str.strip().map(EU_CODES),
             "time_start": _geodair_time(raw["Date de début"]),
             "time_end": _geodair_time(raw["Date de fin"]),
             "value": raw["valeur"].str.replace(",", ".", regex=False),
@@ -268,7 +271,7 @@ def generate_hourly(stations: pd.DataFrame, start: str, days: int, seed: int = 0
                     {
                         **{name: getattr(station, name) for name in STATION_COLUMNS},
                         "pollutant": pollutant,
-                        "eu_pollutant_code": _EU_CODE[pollutant],
+                        "eu_pollutant_code": EU_CODES[pollutant],
                         "time_start": hours[keep],
                         "time_end": hours[keep] + pd.Timedelta(hours=1),
                         "value": np.round(values[keep], 1),
@@ -284,12 +287,59 @@ def generate_hourly(stations: pd.DataFrame, start: str, days: int, seed: int = 0
     return frame[SCHEMA.names]
 
 
+STATION_EXPORTS = "atmo_occitanie_mesures_*.csv"  # under sources.real_data_dir: the exports giving the stations
+# A dozen of ATMO Occitanie's stations as its 2022-2023 monthly export describes them (background
+# and traffic, urban and rural, nine départements), with the index pollutants each measures there:
+# the stations of a build without the exports.
+BUILTIN_STATIONS = (
+    ("FR50004", "Toulouse-Jacquier Urbain", "TOULOUSE", "31555", "HAUTE-GARONNE", "urban", "Urbaine", "background",
+     1.41807, 43.5757, 572184, 6276463, ("NO2", "O3", "PM10")),
+    ("FR50048", "Toulouse-Périphérique Trafic", "TOULOUSE", "31555", "HAUTE-GARONNE", "urban", "Urbaine", "traffic",
+     1.44959, 43.574, 574726, 6276223, ("NO2", "PM10")),
+    ("FR50020", "Peyrusse Vieille Rural", "PEYRUSSE-VIEILLE", "32317", "GERS", "rural", "Rurale Nationale",
+     "background", 0.179722, 43.6303, 472377, 6285316, ("NO2", "O3", "PM10", "PM2.5")),
+    ("FR50015", "Saint Gaudens-Miramont Industriel", "MIRAMONT-DE-COMMINGES", "31344", "HAUTE-GARONNE", "urban",
+     "Urbaine", "industrial", 0.744722, 43.0944, 516263, 6224304, ("O3", "SO2")),
+    ("FR50052", "Tarbes-Dupuy Urbain", "TARBES", "65440", "HAUTES-PYRENEES", "urban", "Urbaine", "background",
+     0.062222, 43.2303, 461244, 6241231, ("NO2", "O3", "PM10", "PM2.5")),
+    ("FR50053", "Castres-Travet Urbain", "CASTRES", "81065", "TARN", "urban", "Urbaine", "background",
+     2.23, 43.6106, 637820, 6279364, ("NO2", "O3", "PM10", "PM2.5")),
+    ("FR50060", "Montauban - Ramierou Urbain", "MONTAUBAN", "82121", "TARN-ET-GARONNE", "urban", "Urbaine",
+     "background", 1.37531, 44.0129, 569728, 6325102, ("NO2", "O3", "PM10", "PM2.5")),
+    ("FR50200", "Montpellier - Prés d Arènes Urbain", "MONTPELLIER", "34172", "HERAULT", "urban", "Urbaine",
+     "background", 3.88689, 43.5915, 771642, 6277340, ("NO2", "O3", "PM10", "PM2.5")),
+    ("FR50225", "Montpellier Liberte Trafic", "MONTPELLIER", "34172", "HERAULT", "urban", "Urbaine", "traffic",
+     3.82806, 43.6116, 766867, 6279519, ("NO2", "PM10", "PM2.5")),
+    ("FR50211", "Nîmes Sud - Urbain", "NIMES", "30189", "GARD", "urban", "Urbaine", "background",
+     4.37422, 43.8344, 810536, 6304894, ("NO2", "O3", "PM10", "PM2.5")),
+    ("FR50220", "Perpignan Centre - Urbain", "PERPIGNAN", "66136", "PYRENEES-ORIENTALES", "urban", "Urbaine",
+     "background", 2.8997, 42.6958, 691771, 6177360, ("NO2", "O3", "PM10", "PM2.5")),
+    ("FR50815", "Rodez - Camonil Urbain", "RODEZ", "12202", "AVEYRON", "urban", "Urbaine", "background",
+     2.5707, 44.357, 665783, 6362089, ("NO2", "O3", "PM10", "PM2.5")),
+)
+
+
+def builtin_stations() -> pd.DataFrame:
+    """``BUILTIN_STATIONS`` as a station table (the columns of :func:`stations_from`)."""
+    stations = pd.DataFrame(BUILTIN_STATIONS, columns=[*STATION_COLUMNS, "pollutants"])
+    stations[["x_l93", "y_l93"]] = stations[["x_l93", "y_l93"]].astype("float64")
+    return stations.sort_values("station_code").reset_index(drop=True)
+
+
+def stations_for(real_data_dir: str | Path | None) -> pd.DataFrame:
+    """The stations of the ATMO exports under ``real_data_dir`` when it holds some, else the
+    built-in ones (``BUILTIN_STATIONS``), so that a machine without the exports still builds."""
+    if real_data_dir is None or not any(Path(real_data_dir).glob(STATION_EXPORTS)):
+        return builtin_stations()
+    return real_stations(real_data_dir)
+
+
 def real_stations(real_data_dir: str | Path) -> pd.DataFrame:
     """The station table read from the ATMO export(s) under ``real_data_dir``."""
-    exports = sorted(Path(real_data_dir).glob("atmo_occitanie_mesures_*.csv"))
+    exports = sorted(Path(real_data_dir).glob(STATION_EXPORTS))
     if not exports:
         raise SchemaError(
-            f"no ATMO Occitanie export (atmo_occitanie_mesures_*.csv) under {real_data_dir}; "
+            f"no ATMO Occitanie export ({STATION_EXPORTS}) under {real_data_dir}; "
             "set sources.real_data_dir to the folder holding them"
         )
     frames = [SCHEMA.validate(read_atmo_csv(path), str(path))[0] for path in exports]
@@ -297,7 +347,7 @@ def real_stations(real_data_dir: str | Path) -> pd.DataFrame:
 
 
 def generate(size: str = "tiny", seed: int = 0, year: int = 2024, real_data_dir: str | Path | None = None) -> pd.DataFrame:
-    """Synthetic hourly measurements of one ``year`` at the real stations, sized by ``size``.
+    """Synthetic hourly measurements of one ``year`` at ATMO's stations, sized by ``size``.
 
     Parameters
     ----------
@@ -308,13 +358,14 @@ def generate(size: str = "tiny", seed: int = 0, year: int = 2024, real_data_dir:
     year
         Calendar year the series starts on (1 January, UTC).
     real_data_dir
-        Folder with the ATMO exports giving the stations (``sources.real_data_dir``).
+        Folder with the ATMO exports giving the stations (default ``sources.real_data_dir``);
+        where it holds none, the built-in stations (``BUILTIN_STATIONS``).
     """
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
     from .sources import real_data_dir as default_dir
 
-    stations = real_stations(real_data_dir or default_dir())
+    stations = stations_for(real_data_dir or default_dir())
     plan = SIZES[size]
     if plan["stations"]:
         stations = stations.iloc[:: max(1, len(stations) // plan["stations"])].head(plan["stations"])
@@ -322,3 +373,16 @@ def generate(size: str = "tiny", seed: int = 0, year: int = 2024, real_data_dir:
 
 
 READERS.update({"atmo-csv": read_atmo_csv, "geodair-csv": read_geodair_csv})
+
+
+# The real exports this entry is built from when sources.real_data_dir holds them (else synthetic).
+REAL = RealSource(
+    provider='ATMO Occitanie',
+    licence='ODbL 1.0',
+    licence_url='https://opendatacommons.org/licenses/odbl/1-0/',
+    attribution='© ATMO Occitanie',
+    note_fr="ODbL : citer « {attribution} » ; toute base de données dérivée diffusée doit l'être sous ODbL (partage à l'identique).".format(attribution='© ATMO Occitanie'),
+    patterns=('atmo/Mesure_72h_*.csv', 'atmo/Mesure_horaire_*.csv'),
+    fmt='atmo-csv',
+    role=PERIOD,
+)

@@ -7,7 +7,9 @@
   ``2022/08/01 00:00:00+00``, empty ``valeur`` on invalid rows) alike.
 - ``overlap``: which rows repeat a measurement already held (same station, pollutant and period),
   with the same value or a revised one; exports overlap (2018 is in both annual exports).
-- ``generate``: the table built from the real exports under ``sources.real_data_dir``.
+- ``REAL``: the exports under ``sources.real_data_dir`` the build reads (newest first, each
+  measurement once: :func:`.real_sources.load_real`).
+- ``generate``: synthetic monthly and annual means at a dozen stations, for a build without them.
 
 One entry rather than a monthly and an annual one: the rows share stations, pollutants, units and
 provider, and a researcher compares them side by side (a month against its year); ``period`` is
@@ -22,14 +24,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .real_sources import WHOLE, RealSource
 from ..pollutants import find_pollutant
-from .air_quality import INFLUENCES, TYPOLOGIES, UNITS, read_atmo_csv
-from .duplicates import fingerprints
+from .air_quality import EU_CODES, INFLUENCES, STATION_COLUMNS, TYPOLOGIES, UNITS, builtin_stations, read_atmo_csv
+from . import revisions
+from .revisions import DUPLICATE, NEW, REVISED  # noqa: F401  (re-exported: the statuses overlap gives)
 from .row_checks import CheckedSchema, RowCheck
-from .schema import SOURCE_ROW, Column, SchemaError, TableSchema, shown
+from .schema import SOURCE_ROW, Column, SchemaError, shown
+from .synthetic import size_plan
 
 NAME = "air_quality_means"
 KIND = "table"
+CATALOGUE_YEAR = 2022  # read when no year is given: the newest monthly and annual means
 LICENCE = "ODbL 1.0"
 ATTRIBUTION = "© ATMO Occitanie"
 METADATA = {
@@ -65,8 +71,11 @@ METADATA = {
     "tags": ["air", "pollution", "NO2", "O3", "PM10", "PM2.5", "SO2", "NOx", "atmo", "monthly", "annual"],
 }
 READERS = {}  # filled below, once the reader is defined
-# The entry holds the provider's real means only: every size is the same table.
-SIZES = {"tiny": {}, "demo": {}, "full": {}}
+SIZES = {
+    "tiny": {"stations": 6, "years": (2022, 2023)},
+    "demo": {"stations": 12, "years": (2022, 2023)},
+    "full": {"stations": 12, "years": (2022, 2023)},
+}
 
 PERIODS = ("month", "year")
 NOX = "NOX as NO2"
@@ -128,10 +137,8 @@ SCHEMA = CheckedSchema(
     ),
     checks=(RowCheck("period", _period_problems),),
     key=KEY,
+    measure=("value", "unit", "validated"),
 )
-
-_KEY_SCHEMA = TableSchema("key", tuple(SCHEMA.column(name) for name in KEY))
-_MEASURE_SCHEMA = TableSchema("measure", tuple(SCHEMA.column(name) for name in ("value", "unit", "validated")))
 
 
 def _pollutant(label: str) -> str:
@@ -194,37 +201,11 @@ def read_atmo_means(path: str | Path, encoding: str | None = None) -> pd.DataFra
     )
 
 
-NEW, DUPLICATE, REVISED = "new", "duplicate", "revised"
-
-
 def overlap(frame: pd.DataFrame, stored: pd.DataFrame | None = None) -> pd.DataFrame:
-    """How each row of ``frame`` (validated rows) stands against ``stored`` rows and the rows above it.
-
-    A measurement is one station, pollutant, period and period start (``KEY``); station names and
-    coordinates may differ between exports of the same measurement. Returns, per row of ``frame``,
-    ``status``: ``"new"`` (first of its measurement), ``"duplicate"`` (the measurement is held
-    already with the same value, unit and validation) or ``"revised"`` (held with another one:
-    ``reason`` gives both), and ``reason`` ("" unless revised).
-    """
-    earlier = stored[SCHEMA.names] if stored is not None else frame[SCHEMA.names].iloc[:0]
-    both = pd.concat([earlier, frame[SCHEMA.names]], ignore_index=True)
-    codes, _ = pd.factorize(fingerprints(both, _KEY_SCHEMA))
-    first = pd.Series(np.arange(len(both))).groupby(codes).transform("min").to_numpy()
-    measures = fingerprints(both, _MEASURE_SCHEMA)
-    same = np.asarray(measures == measures[first], dtype=bool)
-    mine = slice(len(earlier), len(both))
-    status = np.where(first == np.arange(len(both)), NEW, np.where(same, DUPLICATE, REVISED))[mine]
-    reasons = np.full(len(frame), "", dtype=object)
-    for i in np.flatnonzero(status == REVISED):
-        row, ref = both.iloc[len(earlier) + i], both.iloc[first[len(earlier) + i]]
-        where = "stored" if first[len(earlier) + i] < len(earlier) else "earlier in this file"
-        measurement = f"{row['station_code']} {row['pollutant']} {row['period']} {row['period_start']:%Y-%m-%d}"
-        reasons[i] = (f"value revised for {measurement}: {_measure(ref)} {where}, {_measure(row)} here")
-    return pd.DataFrame({"status": status, "reason": reasons}, index=frame.index)
-
-
-def _measure(row: pd.Series) -> str:
-    return f"{row['value']:g} {row['unit']} (validated {bool(row['validated'])})"
+    """How each row of ``frame`` (validated rows) stands against ``stored`` rows and the rows above
+    it (:func:`.revisions.overlap`): a measurement is one station, pollutant, period and period
+    start (``KEY``); station names and coordinates may differ between exports of the same one."""
+    return revisions.overlap(frame, stored, SCHEMA)
 
 
 # Newest first: where exports overlap, the provider's latest figure is the one built.
@@ -240,28 +221,82 @@ def real_exports(real_data_dir: str | Path) -> list[Path]:
     return found
 
 
-def generate(size: str = "tiny", seed: int = 0, real_data_dir: str | Path | None = None) -> pd.DataFrame:
-    """The entry's table from the real exports under ``real_data_dir`` (``sources.real_data_dir``).
+# Monthly mean (µg/m³) of each index pollutant by the station's influence, as in the 2022-2023
+# export, and how much a month differs from it: winter NO2 and particles, summer ozone.
+MEAN_LEVEL = {
+    "NO2": {"background": 10.5, "industrial": 10.2, "traffic": 28.0},
+    "O3": {"background": 58.5, "industrial": 58.0, "traffic": 45.0},
+    "PM10": {"background": 13.5, "industrial": 15.7, "traffic": 18.6},
+    "PM2.5": {"background": 8.0, "industrial": 8.2, "traffic": 9.2},
+}
+WINTER_EXCESS = {"NO2": 0.35, "O3": -0.3, "PM10": 0.15, "PM2.5": 0.3}  # January above the mean, July below
+STATION_SPREAD, MONTH_SPREAD = 0.2, 0.12  # log-normal spread of a station's level, and of a month's
+YEAR_SPREAD = 0.03  # the provider's annual figure is not quite the mean of its months
+UNIT = "µg/m³"
 
-    Every ``size`` and ``seed`` gives the same table: these are the provider's means, not synthetic
-    ones. Each measurement appears once; where exports disagree the newest export's value is kept.
-    Invalid rows are left out, as validation quarantines them.
+
+def generate(size: str = "tiny", seed: int = 0) -> pd.DataFrame:
+    """Synthetic monthly and annual means of NO2, O3, PM10 and PM2.5 at ATMO's stations (for a build
+    without the provider's exports; the build reads those through
+    :func:`.real_sources.load_real` when they are there).
+
+    Stations are :data:`.air_quality.BUILTIN_STATIONS`, each with the index pollutants it
+    measures; levels follow the station's influence (NO2 near traffic), the seasons (winter NO2
+    and particles, summer ozone) and a spread per station and month. Each year's annual mean is
+    close to the mean of its months, as the provider's own figure is.
+
+    Parameters
+    ----------
+    size
+        ``"tiny"`` (6 stations) or ``"demo"``/``"full"`` (12 stations); 2022 and 2023 each.
+    seed
+        Same seed, same table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SCHEMA``'s columns, one row per station, pollutant and period, sorted like the old
+        real-data table; ``SCHEMA.validate`` sets nothing aside.
     """
-    if size not in SIZES:
-        raise ValueError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
-    from .sources import real_data_dir as default_dir
-
-    folder = real_data_dir or default_dir()
-    exports = real_exports(folder)
-    if not exports:
-        raise SchemaError(f"no ATMO Occitanie monthly or annual export ({', '.join(REAL_EXPORTS)}) under "
-                          f"{folder}; set sources.real_data_dir to the folder holding them")
-    table = None
-    for path in exports:
-        kept, _ = SCHEMA.validate(read_atmo_means(path), str(path))
-        fresh = kept[overlap(kept, table)["status"] == NEW]
-        table = fresh if table is None else pd.concat([table, fresh], ignore_index=True)
-    return table.sort_values(["station_code", "pollutant", "period", "period_start"]).reset_index(drop=True)
+    plan = size_plan(SIZES, size, NAME)
+    rng = np.random.default_rng(seed)
+    stations = builtin_stations()
+    stations = stations.iloc[:: len(stations) // plan["stations"]].head(plan["stations"])
+    months = pd.date_range(f"{plan['years'][0]}-01-01", f"{plan['years'][1]}-12-01", freq="MS", tz="UTC")
+    winter = np.cos(2 * np.pi * (months.month.to_numpy() - 1) / 12)
+    frames = []
+    for station in stations.itertuples(index=False):
+        for pollutant in (p for p in station.pollutants if p in MEAN_LEVEL):
+            level = MEAN_LEVEL[pollutant][station.influence] * rng.lognormal(0, STATION_SPREAD)
+            monthly = level * (1 + WINTER_EXCESS[pollutant] * winter) * rng.lognormal(0, MONTH_SPREAD, len(months))
+            yearly = pd.Series(monthly, index=months.year).groupby(level=0).mean()
+            yearly *= rng.lognormal(0, YEAR_SPREAD, len(yearly))
+            starts = [*months, *pd.to_datetime(yearly.index.astype(str), format="%Y").tz_localize("UTC")]
+            frames.append(pd.DataFrame({
+                **{name: getattr(station, name) for name in SCHEMA.names if name in STATION_COLUMNS},
+                "pollutant": pollutant,
+                "eu_pollutant_code": EU_CODES[pollutant],
+                "period": ["month"] * len(months) + ["year"] * len(yearly),
+                "period_start": starts,
+                "value": np.r_[monthly, yearly.to_numpy()].round(1),
+                "unit": UNIT,
+                "validated": True,
+            }))
+    table = pd.concat(frames, ignore_index=True).sort_values(["station_code", "pollutant", "period", "period_start"])
+    return table.reset_index(drop=True)[SCHEMA.names]
 
 
 READERS.update({"atmo-csv": read_atmo_means})
+
+
+# The real exports this entry is built from when sources.real_data_dir holds them (else synthetic).
+REAL = RealSource(
+    provider='ATMO Occitanie',
+    licence='ODbL 1.0',
+    licence_url='https://opendatacommons.org/licenses/odbl/1-0/',
+    attribution=ATTRIBUTION,
+    note_fr="ODbL : citer « {attribution} » ; toute base de données dérivée diffusée doit l'être sous ODbL (partage à l'identique).".format(attribution=ATTRIBUTION),
+    patterns=REAL_EXPORTS,
+    fmt='atmo-csv',
+    role=WHOLE,
+)

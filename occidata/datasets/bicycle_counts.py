@@ -6,6 +6,7 @@
   ``start/end``, ``location`` point, ``laneId``, ``id``).
 - ``read_ecocompt_folder``: every such export of a folder (all counters), each row with its file.
 - ``load_real``: the folder under ``sources.real_data_dir``, validated, each repeat kept once.
+- ``generate``: synthetic counts at the 13 counters, for a build without the exports.
 
 ``SCHEMA`` is a :class:`~.row_checks.CheckedSchema`: beside the column checks, it quarantines the
 problems the reader found in a record that the columns cannot show (``reader_problem``), and
@@ -39,15 +40,19 @@ import re
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from .real_sources import WHOLE, RealSource
 from .duplicates import duplicate_rows
 from .row_checks import CheckedSchema, RowCheck
 from .schema import SOURCE_ROW, Column, SchemaError, shown
 from .sourcefile import open_source
+from .synthetic import size_plan
 
 NAME = "bicycle_counts"
 KIND = "table"
+CATALOGUE_YEAR = 2020  # read when no year is given: the lockdowns of 2020
 FILES = "MMM_EcoCompt_*.json"
 REAL_FOLDER = "montpellier/ecocompt"  # under sources.real_data_dir
 WHAT = "un export Eco-Counter (liste JSON d'enregistrements NGSI TrafficFlowObserved)"
@@ -87,7 +92,6 @@ METADATA = {
         "ODbL: credit \"© Montpellier Méditerranée Métropole\"; any derived database made public "
         "must be shared under the ODbL (share-alike)."
     ),
-    "origin": "real",
     "source_files": "MMM_EcoCompt_<counter>_*.json (Montpellier Méditerranée Métropole open data)",
     "access": "public",
     "personal_data": False,
@@ -327,4 +331,89 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# The 13 counters as the exports give them: lane (laneId), longitude, latitude, first day counted,
+# and the mean daily count (bicycles) over 2020-2024.
+COUNTERS = {
+    "X2H19070220": ("121403593", 3.896940, 43.609699, "2020-01-01", 1211),
+    "X2H20042633": ("734202564", 3.833600, 43.614650, "2020-12-17", 795),
+    "X2H20063162": ("23231541", 3.868467, 43.613884, "2020-12-17", 1113),
+    "XTH19101158": ("188609530", 3.874408, 43.616209, "2020-12-17", 1533),
+    "X2H20104132": ("10429699", 3.893790, 43.629590, "2020-11-12", 106),
+    "X2H21070341": ("135001721", 3.853390, 43.623870, "2022-01-05", 439),
+    "XTH21015106": ("97705917", 3.800261, 43.589824, "2022-01-06", 301),
+    "X2H21111120": ("437445704", 3.868300, 43.616700, "2022-01-20", 608),
+    "X2H22043029": ("249866952", 3.855992, 43.648909, "2022-06-13", 264),
+    "X2H22104765": ("1085031414", 3.698800, 43.538000, "2022-12-19", 175),
+    "X2H22104771": ("477652564", 3.908900, 43.623300, "2023-01-03", 159),
+    "ED223110495": ("105575465", 3.892298, 43.623637, "2024-02-28", 612),
+    "XTH24072390": ("930381158", 3.900942, 43.660053, "2024-08-05", 177),
+}
+SIZES = {
+    # tiny: four counters over the first lockdown, all counting from 1 March whatever their installation day.
+    "tiny": {"start": "2020-03-01", "end": "2020-04-30", "counters": tuple(COUNTERS)[:4], "installed": False},
+    "demo": {"start": "2020-01-01", "end": "2024-11-30", "counters": tuple(COUNTERS), "installed": True},
+    "full": {"start": "2020-01-01", "end": "2024-11-30", "counters": tuple(COUNTERS), "installed": True},
+}
+# Ratios to a counter's mean, measured on the exports (outside the lockdown).
+WEEKDAY = (1.07, 1.21, 1.13, 1.17, 1.02, 0.70, 0.71)  # Monday to Sunday
+MONTH = (0.90, 0.91, 1.05, 1.02, 1.05, 1.17, 0.95, 0.82, 1.23, 1.08, 1.02, 0.72)  # January to December
+GROWTH_PER_YEAR = 0.06  # cycling grew in Montpellier from 2020 on
+LOCKDOWN = ("2020-03-17", "2020-05-10", 0.25)  # first lockdown, first and last day, and what was left
+RAINY_DAYS, RAIN_FACTOR = 0.08, 0.45  # share of days of heavy rain (all counters), and what is left
+NOISE = 0.15  # log-normal day-to-day spread of each counter
+
+
+def generate(size: str = "tiny", seed: int = 0) -> pd.DataFrame:
+    """Synthetic daily counts at the Métropole's 13 counters (for a build without the exports),
+    shaped like them: each counter's place, lane and level, fewer bicycles at weekends, in
+    August and in December, growth year on year, rainy days across the city, and the first
+    lockdown (17 March to 10 May 2020) down to a quarter.
+
+    Parameters
+    ----------
+    size
+        ``"tiny"`` (4 counters, March-April 2020) or ``"demo"``/``"full"`` (every counter from the
+        day it was installed to 2024-11-30).
+    seed
+        Same seed, same counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SCHEMA``'s columns, one row per counter and day (the local day, at 00:00 UTC, as the
+        reader gives it); ``SCHEMA.validate`` sets nothing aside.
+    """
+    plan = size_plan(SIZES, size, NAME)
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(plan["start"], plan["end"], freq="D", tz="UTC")
+    weekday, month = days.day_of_week.to_numpy(), days.month.to_numpy()
+    years = (days - pd.Timestamp("2020-01-01", tz="UTC")).days.to_numpy() / 365.25
+    lockdown = (days >= pd.Timestamp(LOCKDOWN[0], tz="UTC")) & (days <= pd.Timestamp(LOCKDOWN[1], tz="UTC"))
+    rainy = rng.random(len(days)) < RAINY_DAYS
+    shape = (np.take(WEEKDAY, weekday) * np.take(MONTH, month - 1) * (1 + GROWTH_PER_YEAR) ** (years - 2)
+             * np.where(lockdown, LOCKDOWN[2], 1.0) * np.where(rainy, RAIN_FACTOR, 1.0))
+    frames = []
+    for counter in plan["counters"]:
+        lane, longitude, latitude, installed, level = COUNTERS[counter]
+        counted = days >= pd.Timestamp(installed, tz="UTC") if plan["installed"] else np.ones(len(days), bool)
+        counts = level * shape * rng.lognormal(-NOISE**2 / 2, NOISE, len(days))
+        frames.append(pd.DataFrame({"counter_id": counter, "lane_id": lane, "date": days[counted],
+                                    "count": np.round(counts[counted]).astype("int64"),
+                                    "longitude": longitude, "latitude": latitude}))
+    return pd.concat(frames, ignore_index=True)[SCHEMA.names]
+
+
 READERS = {"ecocompt-json": read_ecocompt_json}
+
+
+# The real exports this entry is built from when sources.real_data_dir holds them (else synthetic).
+REAL = RealSource(
+    provider='Montpellier Méditerranée Métropole',
+    licence='ODbL 1.0',
+    licence_url='https://opendatacommons.org/licenses/odbl/1-0/',
+    attribution=ATTRIBUTION,
+    note_fr="ODbL : citer « {attribution} » ; toute base de données dérivée diffusée doit l'être sous ODbL (partage à l'identique).".format(attribution=ATTRIBUTION),
+    patterns=('montpellier/ecocompt/MMM_EcoCompt_*.json',),
+    fmt='ecocompt-json',
+    role=WHOLE,
+)

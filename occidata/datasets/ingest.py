@@ -16,12 +16,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import get_dataset, names
+import numpy as np
+import pandas as pd
+
+from . import get_dataset, names, revisions
 from .build import read_manifest
 from .duplicates import duplicate_rows
+from .row_checks import validate_with_lines
 from .provenance import (ACTIVE, INGESTS, REPLACED, UNDONE, ProvenanceError, current_user, locked, next_id, now,
                          read_ingests, remove_stored, write_ingests)
-from .schema import SchemaError, shown
+from .schema import REASON, SOURCE_ROW, SchemaError, shown
 from .sourcefile import ENCODING_LABELS, SourceError, open_source
 from .store import write_parquet, write_quarantine
 from .stored import stored_files
@@ -70,6 +74,7 @@ class IngestSummary:
     quarantine: Path | None
     replaced: tuple[int, ...]
     provenance: Path
+    revised: int = 0
 
     def __str__(self) -> str:
         label = ENCODING_LABELS.get(self.encoding, self.encoding)
@@ -80,6 +85,9 @@ class IngestSummary:
             f"  read {self.read}, kept {self.kept}, quarantined {self.quarantined}, duplicates {self.duplicates} "
             "(already stored or repeated in the file)",
         ]
+        if self.revised:
+            lines.append(f"  revised {self.revised}: a value the provider changed for a measurement already stored; "
+                         "set aside with both values in the quarantine report, the stored one is kept")
         lines += [f"  stored: {table}" for table in self.tables] or ["  stored: nothing new"]
         if self.quarantine:
             lines.append(f"  quarantined rows and reasons: {self.quarantine}")
@@ -125,7 +133,7 @@ def ingest(dataset: str, source: str | Path, data_dir: str | Path, fmt: str | No
     if len(raw) == 0:
         raise SourceError(f"{shown(source)} : aucune ligne de données après l'en-tête")
     schema = get_dataset(dataset).SCHEMA
-    kept, quarantined = schema.validate(raw, str(source))
+    kept, quarantined, kept_lines = validate_with_lines(schema, raw, str(source))
     data_dir = Path(data_dir)
     folder = data_dir / dataset
     with locked(folder):
@@ -139,7 +147,18 @@ def ingest(dataset: str, source: str | Path, data_dir: str | Path, fmt: str | No
         partitions = {f"year={year}" for year in years.unique()}
         same_years = [folder / relative for relative in stored if relative.split("/", 1)[0] in partitions]
         duplicate = duplicate_rows(kept, schema, same_years)
-        fresh, years = kept[~duplicate], years[~duplicate]
+        revised = np.zeros(len(kept), dtype=bool)
+        if getattr(schema, "key", ()):
+            # One measurement is one key: a repeat under another station name is a duplicate, and
+            # a value the provider changed since is set aside with both figures, never written over.
+            status = revisions.overlap(kept, _rows(same_years, schema), schema, "already stored")
+            duplicate |= (status["status"] == revisions.DUPLICATE).to_numpy()
+            revised = (status["status"] == revisions.REVISED).to_numpy() & ~duplicate
+            if revised.any():
+                quarantined = pd.concat([quarantined, kept[revised].astype(object).assign(
+                    **{SOURCE_ROW: kept_lines[revised], REASON: status["reason"][revised].to_numpy()})],
+                    ignore_index=True)
+        fresh, years = kept[~duplicate & ~revised], years[~duplicate & ~revised]
         base = f"ingest-{ingest_id}-{_safe_stem(source)}-{checked.sha256[:8]}"
         record = {
             "id": ingest_id,
@@ -149,7 +168,7 @@ def ingest(dataset: str, source: str | Path, data_dir: str | Path, fmt: str | No
             "ingested_at": now(),
             "by": by or current_user(),
             "rows": {"read": len(raw), "kept": len(fresh), "duplicates": int(duplicate.sum()),
-                     "quarantined": len(quarantined)},
+                     "revised": int(revised.sum()), "quarantined": len(quarantined)},
             "files": {},
             "quarantine": f"quarantine/{dataset}/{base}.csv" if len(quarantined) else None,
             "replaces": [r["id"] for r in replaced],
@@ -172,7 +191,13 @@ def ingest(dataset: str, source: str | Path, data_dir: str | Path, fmt: str | No
     quarantine = data_dir / record["quarantine"] if record["quarantine"] else None
     return IngestSummary(dataset, source, ingest_id, fmt, checked.encoding, checked.sha256, len(raw), len(fresh),
                          int(duplicate.sum()), len(quarantined), tuple(folder / rel for rel in record["files"]),
-                         quarantine, tuple(record["replaces"]), folder / INGESTS)
+                         quarantine, tuple(record["replaces"]), folder / INGESTS, int(revised.sum()))
+
+
+def _rows(files: list[Path], schema) -> pd.DataFrame:
+    """The stored rows of ``files`` (schema columns)."""
+    parts = [pd.read_parquet(path, columns=schema.names) for path in files]
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def _safe_stem(source: Path) -> str:

@@ -41,10 +41,12 @@ class RowCheck:
 
 @dataclass(frozen=True)
 class CheckedSchema(TableSchema):
-    """A table schema with rules across columns (``checks``) and a row identity (``key``)."""
+    """A table schema with rules across columns (``checks``), a row identity (``key``) and the
+    columns that say whether two rows of one key agree (``measure``; default all but the key)."""
 
     checks: tuple[RowCheck, ...] = ()
     key: tuple[str, ...] = ()
+    measure: tuple[str, ...] = ()
 
     def validate(self, frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Split ``frame`` into (kept, quarantined) as :meth:`TableSchema.validate` does, then set
@@ -99,3 +101,18 @@ def provider_numbers(text: pd.Series, scale: float = 1.0, offset: float = 0.0, d
     if digits is not None:
         numbers = numbers.round(digits)
     return numbers.astype(object).where(numbers.notna(), stripped.astype(object)).fillna("")
+
+
+_LINE_POSITION = "__line_position__"
+
+
+def validate_with_lines(schema, raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """``schema.validate(raw, source)`` plus the provider line (``source_row``) of each kept row,
+    which validation drops: it keeps rows in file order, so they are the reader's rows less
+    those set aside."""
+    raw = raw.reset_index(drop=True)
+    if SOURCE_ROW not in raw.columns:
+        raw = raw.assign(**{SOURCE_ROW: np.arange(2, len(raw) + 2)})
+    kept, quarantined = schema.validate(raw.assign(**{_LINE_POSITION: np.arange(len(raw))}), source)
+    lines = raw[SOURCE_ROW].drop(index=quarantined[_LINE_POSITION].astype(int)).to_numpy()
+    return kept, quarantined.drop(columns=_LINE_POSITION), lines

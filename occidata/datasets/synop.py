@@ -12,6 +12,7 @@ byte-order mark, local times with their UTC offset, the temperature both in kelv
   placed), is quarantined with the reason; two rows of the same station and time with other
   values are both set aside.
 - ``read_synop_csv``: that export, mapped onto the schema.
+- ``generate``: synthetic observations at the same station, for a build without the export.
 
 Units are converted once, here: temperatures to °C, pressures from Pa to hPa; a trace of rain
 is 0 mm with ``rain_*_trace`` true, so that sums are right and the trace is not lost.
@@ -24,12 +25,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .real_sources import WHOLE, RealSource
 from .row_checks import CheckedSchema, RowCheck, provider_numbers
 from .schema import SOURCE_ROW, Column, read_provider_csv
 from .sourcefile import open_source
+from .synthetic import ar1, size_plan
+from .temperature_station import normal_tg
 
 NAME = "synop_3hourly"
 KIND = "table"
+CATALOGUE_YEAR = 2020  # read when no year is given: the month of September 2020
 METADATA = {
     "title_fr": "Observations météorologiques SYNOP trihoraires d'une station",
     "title_en": "Three-hourly SYNOP weather observations at a station",
@@ -45,7 +50,6 @@ METADATA = {
         "(traces flagged). Times in UTC. Montpellier-Fréjorgues (WMO 07643). Real data."
     ),
     "producer": "Météo-France (SYNOP messages of the WMO network), open-data export",
-    "origin": "real",
     "licence": "Licence Ouverte 2.0",
     "licence_url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
     "attribution": "Météo-France — données SYNOP essentielles OMM",
@@ -85,6 +89,13 @@ SYNOP_COLUMNS = {
 }
 
 
+SIZES = {
+    "tiny": {"start": "2020-09-08", "days": 7},
+    "demo": {"start": "2020-09-08", "days": 31},  # the reference export's month
+    "full": {"start": "2020-09-08", "days": 31},
+}
+
+
 def _time_has_offset(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
     text = raw["time"].astype(str)
     bad = ~text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
@@ -93,6 +104,8 @@ def _time_has_offset(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
 
 
 def _kelvin_agrees(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
+    if "temperature_k" not in raw.columns:  # not the reader's rows (the generator's): no kelvin to compare
+        return pd.Series("", index=typed.index)
     kelvin = pd.to_numeric(raw["temperature_k"].astype("string").str.strip(), errors="coerce").to_numpy(dtype=float)
     celsius = typed["temperature"].to_numpy(dtype=float)
     bad = np.abs(kelvin - KELVIN - celsius) > KELVIN_TOLERANCE  # False where either is missing
@@ -204,4 +217,116 @@ def read_synop_csv(path: str | Path, encoding: str | None = None) -> pd.DataFram
     )
 
 
+# The station, as the export describes it.
+STATION = {"station_id": "07643", "station_name": "MONTPELLIER", "latitude": 43.577, "longitude": 3.963167,
+           "altitude": 2.0, "department_code": "34"}
+STEP_HOURS = 3
+WARMEST_HOUR = 13  # UTC
+DIURNAL = 3.5  # °C, half the swing between night and afternoon
+WEATHER, PERSISTENCE = 2.5, 0.7  # °C: the day's departure from the season, and its day-to-day correlation
+DEPRESSION = (6.0, 3.0, 2.0)  # °C: dew-point depression, its diurnal half-swing, its day-to-day spread
+SEA_LEVEL_PRESSURE = (1014.5, 6.0)  # hPa: mean and synoptic spread
+STATION_BELOW_SEA_LEVEL_PRESSURE = 0.9  # hPa, as in the export
+WIND = (2.0, 2.0, 0.4)  # gamma shape and scale (m/s), and the afternoon strengthening
+BREEZE_FROM = {"day": 180, "night": 330}  # degrees: sea breeze in the afternoon, land breeze at night
+GUST_FACTOR = (1.2, 1.7)
+GUST_MISSING = 0.13  # share of observations without a gust, as in the export
+WET_DAYS, WET_SLOT, RAIN_MEAN = 0.2, 0.35, 1.5  # chance a day rains, a 3-hour slot of it does; mm
+BUCKET = 0.2  # mm: the rain gauge's resolution
+TRACE_SHARE = 0.3  # dry slots of a wet day with a trace of rain
+CALM_SHARE = 0.02  # observations without wind (speed and direction 0)
+RAIN_24H_MISSING = 0.12
+
+
+def _magnus(t: np.ndarray) -> np.ndarray:
+    """Saturation vapour pressure (hPa) at ``t`` °C (Magnus formula)."""
+    return 6.112 * np.exp(17.62 * t / (243.12 + t))
+
+
+def generate(size: str = "tiny", seed: int = 0) -> pd.DataFrame:
+    """Synthetic three-hourly SYNOP observations at Montpellier-Fréjorgues (for a build without
+    Météo-France's export), shaped like the export of September 2020.
+
+    The temperature follows the airport's season (:func:`.temperature_station.normal_tg`), the
+    day's weather and a diurnal cycle; the dew point and humidity agree with it (Magnus); the
+    pressure drifts with the weather; the wind is a sea breeze in the afternoon and a land breeze
+    at night, calm now and then (direction 0); rain comes in 0.2 mm steps on wet days, with traces
+    flagged, and the 24-hour total sums the last eight observations. Gusts and 24-hour totals are
+    sometimes missing, as in the export.
+
+    Parameters
+    ----------
+    size
+        ``"tiny"`` (7 days from 2020-09-08) or ``"demo"``/``"full"`` (31 days, as the export).
+    seed
+        Same seed, same observations.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SCHEMA``'s columns, one row every three hours (UTC); ``SCHEMA.validate`` sets nothing aside.
+    """
+    plan = size_plan(SIZES, size, NAME)
+    rng = np.random.default_rng(seed)
+    per_day = 24 // STEP_HOURS
+    times = pd.date_range(plan["start"], periods=plan["days"] * per_day, freq=f"{STEP_HOURS}h", tz="UTC")
+    n = len(times)
+    day = np.arange(n) // per_day
+    daily = lambda values: np.interp(np.arange(n) / per_day - 0.5, np.arange(plan["days"]), values)  # noqa: E731
+    diurnal = np.cos(2 * np.pi * (times.hour.to_numpy() - WARMEST_HOUR) / 24)
+
+    wet_day = rng.random(plan["days"]) < WET_DAYS
+    raining = wet_day[day] & (rng.random(n) < WET_SLOT)
+    rain = np.where(raining, BUCKET * np.ceil(rng.exponential(RAIN_MEAN, n) / BUCKET), 0.0).round(1)
+    trace = wet_day[day] & ~raining & (rng.random(n) < TRACE_SHARE)
+
+    temperature = (normal_tg(times.normalize()) + WEATHER * daily(ar1(rng, plan["days"], PERSISTENCE))
+                   + DIURNAL * diurnal - 1.5 * raining + 0.5 * rng.standard_normal(n)).round(1)
+    depression = DEPRESSION[0] + DEPRESSION[1] * diurnal + DEPRESSION[2] * daily(ar1(rng, plan["days"], PERSISTENCE))
+    depression = np.where(raining, rng.uniform(0.3, 1.5, n), np.clip(depression, 0.5, None))
+    dew_point = (temperature - depression).round(1)
+    humidity = np.clip(np.round(100 * _magnus(dew_point) / _magnus(temperature)), 1, 100)
+    sea_level = (SEA_LEVEL_PRESSURE[0] + SEA_LEVEL_PRESSURE[1] * daily(ar1(rng, plan["days"], 0.8))
+                 + 0.3 * rng.standard_normal(n)).round(1)
+
+    speed = (rng.gamma(WIND[0], WIND[1], n) * (1 + WIND[2] * diurnal) * (rng.random(n) >= CALM_SHARE)).round(1)
+    breeze = np.where(diurnal > 0, BREEZE_FROM["day"], BREEZE_FROM["night"])
+    direction = np.round((breeze + rng.normal(0, 50, n)) % 360 / 10) * 10
+    direction = np.where(speed == 0, 0, np.where(direction == 0, 360, direction))
+    gust = (speed * rng.uniform(*GUST_FACTOR, n) + 0.3).round(1)
+
+    window = np.lib.stride_tricks.sliding_window_view(np.r_[np.zeros(per_day - 1), rain], per_day).sum(axis=1)
+    traced = np.lib.stride_tricks.sliding_window_view(np.r_[np.zeros(per_day - 1), trace], per_day).any(axis=1)
+    known = (np.arange(n) >= per_day - 1) & (rng.random(n) >= RAIN_24H_MISSING)  # a full day behind it
+    return pd.DataFrame({
+        "time": times,
+        **STATION,
+        "temperature": temperature,
+        "dew_point": dew_point,
+        "humidity": humidity,
+        "sea_level_pressure": sea_level,
+        "station_pressure": (sea_level - STATION_BELOW_SEA_LEVEL_PRESSURE).round(1),
+        "wind_direction": direction.astype(float),
+        "wind_speed": speed,
+        "wind_gust": np.where(rng.random(n) < GUST_MISSING, np.nan, gust),
+        "rain_3h": rain,
+        "rain_3h_trace": pd.array(trace, dtype="boolean"),
+        "rain_24h": np.where(known, window.round(1), np.nan),
+        "rain_24h_trace": pd.array(np.where(known, (window == 0) & traced, None), dtype="boolean"),
+    })[SCHEMA.names]
+
+
 READERS = {"synop-csv": read_synop_csv}
+
+
+# The real exports this entry is built from when sources.real_data_dir holds them (else synthetic).
+REAL = RealSource(
+    provider='Météo-France',
+    licence='Licence Ouverte 2.0',
+    licence_url='https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+    attribution='Météo-France — données SYNOP essentielles OMM',
+    note_fr='Licence Ouverte : réutilisation libre, en citant la source ({attribution}) et la date de mise à jour.'.format(attribution='Météo-France — données SYNOP essentielles OMM'),
+    patterns=('meteo/donnees-synop-essentielles-omm_*.csv',),
+    fmt='synop-csv',
+    role=WHOLE,
+)

@@ -11,6 +11,9 @@ heat-wave alert criterion (canicule) is defined on, so all 96 are kept; ``occita
   values are both set aside (identical repeats are duplicates, stored once).
 - ``read_odre_csv``: the provider's export (``date_obs;code_insee_departement;departement;
   tmin;tmax;tmoy``, ``;``-separated, rows in no order, codes as text: ``09``, ``2A``).
+- ``generate``: synthetic days of the 13 départements of Occitanie, for a build without the
+  export: each département's climate, the seasons, weather shared across the region and a few
+  summer heat waves that reach the canicule thresholds.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .real_sources import WHOLE, RealSource
 from .geography import DEPARTMENT_CODES as OCCITANIE_CODES
 from .row_checks import CheckedSchema, RowCheck
 from .schema import SOURCE_ROW, Column, read_provider_csv
 from .sourcefile import open_source
+from .synthetic import ar1, size_plan, summer_episodes
 
 NAME = "temperature_departments_daily"
 KIND = "table"
+CATALOGUE_YEAR = 2019  # read when no year is given: the record heat of June 2019
 METADATA = {
     "title_fr": "Températures quotidiennes par département (minimale, maximale, moyenne)",
     "title_en": "Daily temperatures by département (minimum, maximum, mean)",
@@ -43,7 +49,6 @@ METADATA = {
         "flagged (column occitanie). Real data from Météo-France."
     ),
     "producer": "Météo-France, via the ODRÉ open-data portal (Opendata Réseaux-Énergies)",
-    "origin": "real",
     "licence": "Licence Ouverte 2.0",
     "licence_url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
     "attribution": "Météo-France — température quotidienne départementale (ODRÉ)",
@@ -58,6 +63,11 @@ METADATA = {
 
 # The 96 départements of metropolitan France (Corsica is 2A and 2B, there is no 20).
 DEPARTMENT_CODES = tuple(f"{n:02d}" for n in range(1, 20)) + ("2A", "2B") + tuple(f"{n:02d}" for n in range(21, 96))
+SIZES = {
+    "tiny": {"start": "2019-06-01", "end": "2019-08-31"},
+    "demo": {"start": "2018-01-01", "end": "2020-12-31"},
+    "full": {"start": "2018-01-01", "end": "2020-12-31"},
+}
 T_RANGE = (-50.0, 50.0)  # °C, as for the gridded weather: beyond it a value is an error, not weather
 MEAN_TOLERANCE = 0.05  # °C: the provider rounds the three values separately
 
@@ -150,4 +160,84 @@ def occitanie_only(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["department_code"].isin(OCCITANIE_CODES)].reset_index(drop=True)
 
 
+# Each département of Occitanie: its name as the export writes it, and the annual mean of TN and
+# TX (°C) fitted on the export of 2018–2020.
+CLIMATE = {
+    "09": ("Ariège", 7.6, 19.0), "11": ("Aude", 11.9, 19.9), "12": ("Aveyron", 7.3, 16.8),
+    "30": ("Gard", 8.6, 17.7), "31": ("Haute-Garonne", 10.0, 19.8), "32": ("Gers", 8.8, 20.0),
+    "34": ("Hérault", 11.9, 20.7), "46": ("Lot", 8.7, 19.2), "48": ("Lozère", 5.6, 15.7),
+    "65": ("Hautes-Pyrénées", 8.2, 18.8), "66": ("Pyrénées-Orientales", 13.1, 20.5),
+    "81": ("Tarn", 9.1, 20.1), "82": ("Tarn-et-Garonne", 9.4, 20.2),
+}
+SEASON = {"tmin": 7.1, "tmax": 9.0}  # °C, half the swing between winter and summer
+WARMEST_DAY = 205  # day of the year (late July)
+PERSISTENCE = 0.7  # day-to-day correlation of the weather
+SPREAD = {"tmin": (2.3, 1.5), "tmax": (3.2, 2.0)}  # °C: weather shared by the region, local departures
+HEAT_WAVE = {"tmin": 5.5, "tmax": 9.0}  # °C added at a heat wave's peak
+HEAT_WAVES_PER_SUMMER = (1, 2)
+HEAT_WAVE_DAYS = (4, 8)
+MIN_DAILY_RANGE = 1.5  # °C: TX stays above TN by at least this much
+
+
+def generate(size: str = "tiny", seed: int = 0) -> pd.DataFrame:
+    """Synthetic daily TN, TX and TMOY of the 13 départements of Occitanie (for a build without
+    Météo-France's export).
+
+    Each département keeps its own climate (milder by the Mediterranean, cooler in Lozère); the
+    seasons peak in late July; day-to-day weather persists and is mostly shared by the region;
+    every summer has one to three heat waves of four to nine days that reach the canicule
+    thresholds in several départements. TMOY is the mean of TN and TX, as the provider's is.
+
+    Parameters
+    ----------
+    size
+        ``"tiny"`` (summer 2019) or ``"demo"``/``"full"`` (2018-01-01 to 2020-12-31, as the export).
+    seed
+        Same seed, same table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SCHEMA``'s columns, one row per day and département, sorted by day then code;
+        ``SCHEMA.validate`` sets nothing aside.
+    """
+    plan = size_plan(SIZES, size, NAME)
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(plan["start"], plan["end"], freq="D", tz="UTC")
+    codes = list(CLIMATE)
+    season = np.cos(2 * np.pi * (days.day_of_year.to_numpy() - WARMEST_DAY) / 365.25)[:, None]
+    heat = summer_episodes(days, rng, HEAT_WAVES_PER_SUMMER, HEAT_WAVE_DAYS)[:, None]
+    regional = ar1(rng, len(days), PERSISTENCE)[:, None]
+    values = {}
+    for column, at in (("tmin", 1), ("tmax", 2)):
+        normal = np.array([CLIMATE[code][at] for code in codes]) + SEASON[column] * season
+        shared, local = SPREAD[column]
+        weather = shared * regional + local * ar1(rng, (len(days), len(codes)), PERSISTENCE)
+        values[column] = normal + weather + HEAT_WAVE[column] * heat
+    tmax = values["tmax"].round(2)
+    tmin = np.minimum(values["tmin"], tmax - MIN_DAILY_RANGE).round(2)
+    return pd.DataFrame({
+        "date": days.repeat(len(codes)),
+        "department_code": np.tile(codes, len(days)),
+        "department_name": np.tile([CLIMATE[code][0] for code in codes], len(days)),
+        "occitanie": True,
+        "tmin": tmin.ravel(),
+        "tmax": tmax.ravel(),
+        "tmean": ((tmin + tmax) / 2).round(2).ravel(),
+    })[SCHEMA.names]
+
+
 READERS = {"meteofrance-odre-csv": read_odre_csv}
+
+
+# The real exports this entry is built from when sources.real_data_dir holds them (else synthetic).
+REAL = RealSource(
+    provider='Météo-France (ODRÉ)',
+    licence='Licence Ouverte 2.0',
+    licence_url='https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+    attribution='Météo-France — température quotidienne départementale (ODRÉ)',
+    note_fr='Licence Ouverte : réutilisation libre, en citant la source ({attribution}) et la date de mise à jour.'.format(attribution='Météo-France — température quotidienne départementale (ODRÉ)'),
+    patterns=('meteo/temperature-quotidienne-departementale*.csv',),
+    fmt='meteofrance-odre-csv',
+    role=WHOLE,
+)

@@ -9,6 +9,7 @@ long is what a heat-wave index needs for its reference period (HWMId's 30 years)
 - ``read_eca_tg``: an ECA&D station file (``TG_STAIDnnnnnn.txt`` and its renamed copies): a
   free-text header, then ``SOUID,DATE,TG,Q_TG`` with TG in 0.1 °C, missing ``-9999`` with
   ``Q_TG=9``; CRLF line ends; the source id changes where the blend switches source.
+- ``generate``: a synthetic series at the same station, for a build without the ECA&D file.
 
 Missing days are kept, with an empty ``tg`` and ``quality`` ``missing``, rather than quarantined:
 a researcher computing a 30-year reference or looking for runs of hot days needs every calendar
@@ -27,12 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .real_sources import WHOLE, RealSource
 from .row_checks import CheckedSchema, RowCheck, provider_numbers
 from .schema import SOURCE_ROW, Column, SchemaError, shown
 from .sourcefile import open_source
+from .synthetic import ar1, size_plan, summer_episodes
 
 NAME = "temperature_station_daily"
 KIND = "table"
+CATALOGUE_YEAR = 2003  # read when no year is given: the heat wave of August 2003
 METADATA = {
     "title_fr": "Température moyenne quotidienne d'une station sur longue période (ECA&D)",
     "title_en": "Long daily mean temperature series of a station (ECA&D)",
@@ -50,7 +54,6 @@ METADATA = {
         "enough for a 30-year reference period (HWMId)."
     ),
     "producer": "ECA&D (European Climate Assessment & Dataset, KNMI), data from Météo-France",
-    "origin": "real",
     "licence": "ECA&D: free use with acknowledgement of the source",
     "licence_url": "https://www.ecad.eu/documents/ECAD_datapolicy.pdf",
     "attribution": (
@@ -69,18 +72,27 @@ METADATA = {
 
 MISSING_CODE = -9999  # ECA&D's missing value, in the file's 0.1 °C
 QUALITY = {"0": "valid", "1": "suspect", "9": "missing"}  # ECA&D's Q_TG codes
+_CODE = {words: code for code, words in QUALITY.items()}
 ECA_COLUMNS = ("SOUID", "DATE", "TG", "Q_TG")
 HEADER_LINES = 60  # ECA&D headers are about 20 lines; the column line must come within these
+SIZES = {
+    "tiny": {"start": "1981-01-01", "end": "2020-12-31"},  # a 30-year reference (1981-2010) and ten years after
+    "demo": {"start": "1946-01-01", "end": "2021-02-28"},
+    "full": {"start": "1946-01-01", "end": "2021-02-28"},
+}
 
 def _code_and_value_agree(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
     said_missing = typed["quality"] == "missing"
     no_value = typed["tg"].isna()
-    where_code = np.where(raw["TG"].str.strip() == str(MISSING_CODE), f"tg: missing-value code {MISSING_CODE}",
-                          "tg: empty")
+    # Rows that did not come from the reader (the generator's) carry no provider text: show their values.
+    from_file = "TG" in raw.columns and "Q_TG" in raw.columns
+    tg_text = raw["TG"].str.strip() if from_file else typed["tg"].astype(str)
+    code = raw["Q_TG"].str.strip() if from_file else typed["quality"].map(_CODE).fillna("?")
+    where_code = np.where(tg_text == str(MISSING_CODE), f"tg: missing-value code {MISSING_CODE}", "tg: empty")
     return pd.Series(np.select(
         [said_missing & ~no_value, ~said_missing & no_value],
-        ["tg: a value (" + raw["TG"].str.strip() + ") but Q_TG 9 (missing)",
-         where_code + " but Q_TG " + raw["Q_TG"].str.strip() + " (" + typed["quality"].astype(str) + ")"],
+        ["tg: a value (" + tg_text + ") but Q_TG 9 (missing)",
+         where_code + " but Q_TG " + code + " (" + typed["quality"].astype(str) + ")"],
         "",
     ), index=typed.index)
 
@@ -181,4 +193,87 @@ def read_eca_tg(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     )
 
 
+# The station and the sources of its blended series, as the ECA&D file names them.
+STATION_ID = "2207"
+STATION_NAME = "MONTPELLIER-AEROPORT"
+SOURCES = (("107225", "1946-01-01"), ("907643", "2020-01-01"))  # (SOUID, first day it gives)
+# The series' climate, fitted on the file: mean TG before the warming, the warming since 1981,
+# the seasons (peak in late July) and the day-to-day weather (larger in winter, persistent).
+MEAN_BEFORE_1981 = 14.0  # °C
+WARMING_FROM = 1981
+WARMING_PER_DECADE = 0.4  # °C (the file's 1981-2020 trend is 0.38)
+SEASON = 8.4  # °C, half the swing between winter and summer
+WARMEST_DAY = 205
+WEATHER = (2.75, 0.65)  # °C: standard deviation of the day's departure, and its extra in winter (less in summer)
+PERSISTENCE = 0.7
+HOT_SPELL = 5.0  # °C added at a hot spell's peak
+HOT_SPELLS_PER_SUMMER = (0, 2)
+HOT_SPELL_DAYS = (3, 7)
+MISSING_DAYS = 3  # days without a value (ECA&D: -9999, Q_TG 9); the file has 2 in 75 years
+SUSPECT_DAYS = 2  # values kept but flagged (Q_TG 1)
+
+
+def normal_tg(days: pd.DatetimeIndex) -> np.ndarray:
+    """The synthetic series' expected daily mean temperature (°C) on ``days``: climate and season,
+    no weather. The SYNOP generator, at the same airport, starts from it too."""
+    years = (days - pd.Timestamp(f"{WARMING_FROM}-01-01", tz=days.tz)).days.to_numpy() / 365.25
+    season = np.cos(2 * np.pi * (days.day_of_year.to_numpy() - WARMEST_DAY) / 365.25)
+    return MEAN_BEFORE_1981 + WARMING_PER_DECADE / 10 * np.clip(years, 0, None) + SEASON * season
+
+
+def generate(size: str = "tiny", seed: int = 0) -> pd.DataFrame:
+    """A synthetic daily mean temperature series at Montpellier-Aéroport (for a build without the
+    ECA&D file), shaped like it: the seasons, a flat climate until 1980 and a warming of
+    ``WARMING_PER_DECADE`` since, persistent weather, a few summer hot spells, the source id of the
+    blend, and a few missing days (kept, with an empty ``tg`` and ``quality`` ``missing``) and
+    suspect ones.
+
+    Parameters
+    ----------
+    size
+        ``"tiny"`` (1981-2020: a 30-year reference period and ten years after) or
+        ``"demo"``/``"full"`` (1946-01-01 to 2021-02-28, as the file).
+    seed
+        Same seed, same series.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SCHEMA``'s columns, one row per calendar day; ``SCHEMA.validate`` sets nothing aside.
+    """
+    plan = size_plan(SIZES, size, NAME)
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(plan["start"], plan["end"], freq="D", tz="UTC")
+    winter = -np.cos(2 * np.pi * (days.day_of_year.to_numpy() - WARMEST_DAY) / 365.25)
+    tg = (normal_tg(days)
+          + (WEATHER[0] + WEATHER[1] * winter) * ar1(rng, len(days), PERSISTENCE)
+          + HOT_SPELL * summer_episodes(days, rng, HOT_SPELLS_PER_SUMMER, HOT_SPELL_DAYS)).round(1)
+    quality = np.full(len(days), QUALITY["0"], dtype=object)
+    odd = rng.choice(len(days), MISSING_DAYS + SUSPECT_DAYS, replace=False)
+    quality[odd[:MISSING_DAYS]], quality[odd[MISSING_DAYS:]] = QUALITY["9"], QUALITY["1"]
+    starts = pd.DatetimeIndex([pd.Timestamp(first, tz="UTC") for _, first in SOURCES])
+    source = np.array([souid for souid, _ in SOURCES])[starts.searchsorted(days, side="right") - 1]
+    return pd.DataFrame({
+        "date": days,
+        "station_id": STATION_ID,
+        "station_name": STATION_NAME,
+        "source_id": source,
+        "tg": np.where(quality == QUALITY["9"], np.nan, tg),
+        "quality": quality,
+    })[SCHEMA.names]
+
+
 READERS = {"eca-tg": read_eca_tg}
+
+
+# The real exports this entry is built from when sources.real_data_dir holds them (else synthetic).
+REAL = RealSource(
+    provider='ECA&D (KNMI), data from Météo-France',
+    licence='ECA&D: free use with acknowledgement',
+    licence_url='https://www.ecad.eu/dailydata/',
+    attribution='Klein Tank et al. 2002, ECA&D, https://www.ecad.eu (données Météo-France)',
+    note_fr='ECA&D : usage libre, en citant « {attribution} ».'.format(attribution='Klein Tank et al. 2002, ECA&D, https://www.ecad.eu (données Météo-France)'),
+    patterns=('meteo/eca_tg_*.txt',),
+    fmt='eca-tg',
+    role=WHOLE,
+)

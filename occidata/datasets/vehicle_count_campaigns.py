@@ -5,6 +5,7 @@
 - ``read_comptage_csv``: the City's export ``VilleMTP_MTP_Comptage.csv`` (an ArcGIS/dBase table
   saved as CSV).
 - ``load_real``: that file under ``sources.real_data_dir``, validated, each repeat kept once.
+- ``generate``: synthetic campaigns shaped like the City's, for a build without the export.
 
 ``SCHEMA`` is a :class:`~.row_checks.CheckedSchema`: beside the column checks, it quarantines
 rows that break a rule across columns and rows that contradict another for the same campaign.
@@ -35,13 +36,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .real_sources import WHOLE, RealSource
 from .duplicates import duplicate_rows
 from .row_checks import CheckedSchema, RowCheck
 from .schema import SOURCE_ROW, Column, SchemaError, read_provider_csv, shown
 from .sourcefile import open_source
+from .synthetic import size_plan
 
 NAME = "vehicle_count_campaigns"
 KIND = "table"
+CATALOGUE_YEAR = 2012  # read when no year is given: the year with the most campaigns
 REAL_FILE = "montpellier/VilleMTP_MTP_Comptage.csv"  # under sources.real_data_dir
 WHAT = "un export des comptages routiers de la Ville de Montpellier (VilleMTP_MTP_Comptage)"
 PROVIDER_COLUMNS = ("OBJECTID", "IDENT", "NOM", "VLEGALE", "REF", "DDEBUT", "DFIN", "SENS", "PHJM", "PHJS", "TJM",
@@ -79,7 +83,6 @@ METADATA = {
     "attribution": ATTRIBUTION,
     "licence_note_fr": "Licence Ouverte : réutilisation libre, en citant la source (« Ville de Montpellier »).",
     "licence_note_en": "Licence Ouverte: free reuse, crediting the source (\"Ville de Montpellier\").",
-    "origin": "real",
     "source_files": "VilleMTP_MTP_Comptage.csv (City of Montpellier open data)",
     "access": "public",
     "personal_data": False,
@@ -205,4 +208,160 @@ def _days(column: pd.Series) -> pd.Series:
     return column.map(day)
 
 
+# Streets of Montpellier as the export names them, the two crossings a direction runs between
+# (as in SENS, "from-to"), the four letters the City's older references use, and the street's
+# usual mean daily traffic (vehicles a day, both directions).
+STREETS = (
+    ("Avenue de Fès", "Alfand", "Viala", "FES", 2200),
+    ("Rue des Paradisiers", "Val Marie", "St Maur", "PARA", 1400),
+    ("Route de Vauguières", "Penelope", "Boualem", "VAUG", 2400),
+    ("Boulevard Ernest Renan", "Maur", "Ricard", "RENA", 900),
+    ("Rue du Père Cyprien Rome", "Lilas", "Laverune", "ROME", 1500),
+    ("Boulevard Professeur Louis Vialleton", "Henri", "Rollin", "VIAL", 30000),
+    ("Rue François Dezeuze", "Métairie", "Alpes", "DEZE", 6500),
+    ("Avenue de Heidelberg", "Schuman", "Oxford", "HEID", 2100),
+    ("Avenue du Val de Montferrand", "Mende", "Allende", "MONT", 2200),
+    ("Rue des Tourterelles", "Martinets", "Justice", "TOUR", 550),
+    ("Rue Guillaume Janvier", "Toulouse", "Angoulème", "JANV", 6000),
+    ("Rue de Bionne", "Traverses", "Liberté", "BION", 800),
+    ("Avenue du Mondial 98", "Manuguerra", "Odysseum", "MOND", 11000),
+    ("Boulevard Pénélope", "Londres", "Odysseum", "PENE", 3300),
+    ("Rue du Lantissargues", "Industrie", "Saporta", "LANT", 3200),
+    ("Rue de Louvain", "Gaillarde", "Agriculture", "LOUV", 600),
+    ("Rue Jean Vachet", "Grau", "Cherchel", "VACH", 650),
+    ("Avenue du Professeur Louis Ravaz", "Moulins", "Rimbaud", "RAVA", 8800),
+    ("Route de Mende", "Pezet", "Dunant", "MEND", 9000),
+    ("Avenue de la Liberté", "Celleneuve", "Laverune", "LIBE", 12000),
+    ("Rue de Las Sorbes", "Vert-Bois", "Justice", "SORB", 1800),
+    ("Avenue de Palavas", "Garrats", "Causse", "PALA", 14000),
+)
+SIZES = {
+    "tiny": {"sections": 40, "campaigns": 100},
+    "demo": {"sections": 200, "campaigns": 400},
+    "full": {"sections": 1200, "campaigns": 2100},  # about the City's 3,200 rows
+}
+FIRST_YEAR, LAST_DAY = 1996, "2013-10-25"
+# Campaigns a year in the export, 1996 to 2013: the City counted more and more.
+CAMPAIGNS_PER_YEAR = (89, 125, 68, 69, 67, 83, 57, 101, 104, 165, 257, 174, 275, 251, 311, 316, 404, 316)
+NEW_REFERENCES_FROM = 2003  # "212_001_02" from then on, "LANT_011" before
+CAMPAIGN_DAYS = 7
+BOTH_DIRECTIONS = 0.6
+SECTION_SPREAD, CAMPAIGN_SPREAD = 0.5, 0.12  # log-normal spread of a section's traffic, and of a week's
+PEAK_SHARE = {"peak_morning": (0.07, 0.16), "peak_evening": (0.08, 0.17)}  # of the day's traffic
+PEAK_MISSING = 0.003  # rows whose counter gave no peak hour
+SPEED_LIMITS, SPEED_SHARES = (50, 30, 70), (0.9, 0.08, 0.02)
+# The kind of counter, by period (magnetic loops from 2010, the regulation's loops from 2011),
+# and the comments each kind gets.
+COUNTER_SHARES = {2010: (0.6, 0.4, 0.0), 2011: (0.55, 0.3, 0.15)}  # from that year: pneumatic, magnetic, regulation
+COMMENTS = {
+    "pneumatic": (("", "R.A.S", "Rapport Lissé", "Tube coupé", "Compteur défectueux", "Pluie"),
+                  (0.87, 0.07, 0.02, 0.02, 0.01, 0.01)),
+    "magnetic": (("", "0"), (0.92, 0.08)),
+    "regulation": (("0",), (1.0,)),
+}
+
+
+def _counter_types(rng: np.random.Generator, years: np.ndarray) -> np.ndarray:
+    """The kind of counter of each campaign, by its year (only tubes before 2010)."""
+    kinds = np.full(len(years), "pneumatic", dtype=object)
+    for since, shares in COUNTER_SHARES.items():
+        later = years >= since
+        kinds[later] = rng.choice(COUNTER_TYPES, later.sum(), p=shares)
+    return kinds
+
+
+def generate(size: str = "tiny", seed: int = 0) -> pd.DataFrame:
+    """Synthetic one-week vehicle-count campaigns, 1996-2013, shaped like the City's export (for a
+    build without it): sections of real street names (``<n>TR<gis id>``), campaigns more frequent
+    over the years, often in both directions (``from-to`` and back), the City's older and newer
+    references, the mean daily traffic of the street with a share per direction, peak hours of
+    about a tenth of it, the kind of counter of the time (regulation counts have no speed limit)
+    and the City's comments.
+
+    Parameters
+    ----------
+    size
+        ``"tiny"`` (about 160 rows), ``"demo"`` (about 640) or ``"full"`` (about 3,300).
+    seed
+        Same seed, same campaigns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SCHEMA``'s columns, one row per campaign, section and direction, in date order;
+        ``SCHEMA.validate`` sets nothing aside.
+    """
+    plan = size_plan(SIZES, size, NAME)
+    rng = np.random.default_rng(seed)
+    streets = pd.DataFrame(STREETS, columns=["street", "one_end", "other_end", "abbreviation", "traffic"])
+    sections = streets.iloc[rng.integers(0, len(streets), plan["sections"])].reset_index(drop=True)
+    sections["number"] = rng.choice(np.arange(100, 3400), len(sections), replace=False)
+    sections["gis"] = rng.choice(np.arange(100, 18000), len(sections), replace=False)
+    sections["ordinal"] = sections.groupby("street").cumcount() + 1
+    sections["traffic"] *= rng.lognormal(0, SECTION_SPREAD, len(sections))
+
+    weights = np.array(CAMPAIGNS_PER_YEAR) / sum(CAMPAIGNS_PER_YEAR)
+    years = FIRST_YEAR + rng.choice(len(weights), plan["campaigns"], p=weights)
+    last = pd.Timestamp(LAST_DAY, tz="UTC")
+    days_open = np.where(years == last.year, last.day_of_year, 365)  # the export stops in October 2013
+    starts = pd.to_datetime(years.astype(str), format="%Y").tz_localize("UTC") + pd.to_timedelta(
+        rng.integers(0, days_open), unit="D")
+    campaigns = sections.iloc[rng.integers(0, len(sections), len(years))].reset_index(drop=True)
+    campaigns = campaigns.assign(date_start=starts, number_ref=rng.integers(100, 2400, len(years)),
+                                 both=rng.random(len(years)) < BOTH_DIRECTIONS, first=rng.integers(1, 3, len(years)))
+    campaigns = campaigns.drop_duplicates(["number", "date_start"]).sort_values("date_start", kind="stable")
+    rows = pd.concat([campaigns.assign(way=campaigns["first"]), campaigns[campaigns["both"]].assign(
+        way=3 - campaigns.loc[campaigns["both"], "first"])]).sort_values(["date_start", "number", "way"])
+    rows = rows.reset_index(drop=True)
+
+    n, year = len(rows), rows["date_start"].dt.year.to_numpy()
+    forward = (rows["way"] == 1).to_numpy()
+    share = np.where(forward, 1, -1) * rng.uniform(-0.15, 0.15, n) + 0.5
+    daily = np.clip(rows["traffic"] * share * rng.lognormal(0, CAMPAIGN_SPREAD, n), 0, 150_000).round()
+    kinds = _counter_types(rng, year)
+    peaks = {}
+    for column, (low, high) in PEAK_SHARE.items():
+        value = (daily * rng.uniform(low, high, n)).round().astype("Int64")
+        peaks[column] = value.mask(rng.random(n) < PEAK_MISSING)
+    speed = pd.Series(rng.choice(SPEED_LIMITS, n, p=SPEED_SHARES), dtype="Int64")
+    comments = np.empty(n, dtype=object)
+    for kind, (words, shares) in COMMENTS.items():
+        chosen = kinds == kind
+        comments[chosen] = rng.choice(words, chosen.sum(), p=shares)
+    # The City's references: campaign_section_direction from 2003 ("212_001_02"), before it the
+    # street's letters and the section, plus 10 for the way back ("LANT_011").
+    newer = rows["number_ref"].astype(str) + "_" + rows["ordinal"].map("{:03d}".format) + "_0" + rows["way"].astype(str)
+    older = rows["abbreviation"] + "_" + (rows["ordinal"] + 10 * (rows["way"] - 1)).map("{:03d}".format)
+    return pd.DataFrame({
+        "date_start": rows["date_start"],
+        "date_end": rows["date_start"] + pd.Timedelta(days=CAMPAIGN_DAYS - 1),
+        "section_id": rows["number"].astype(str) + "TR" + rows["gis"].astype(str),
+        "street": rows["street"],
+        "direction": np.where(forward, rows["one_end"] + "-" + rows["other_end"],
+                              rows["other_end"] + "-" + rows["one_end"]),
+        "count_ref": np.where(year >= NEW_REFERENCES_FROM, newer, older),
+        "daily_mean": daily.astype("int64"),
+        **peaks,
+        "speed_limit_kmh": speed.mask(kinds == "regulation"),
+        "counter_type": kinds,
+        "comment": comments,
+        "campaign_month": rows["date_start"].dt.month,
+        "campaign_year": year,
+        "gis_section_id": rows["gis"].astype(str),
+    })[SCHEMA.names]
+
+
 READERS = {"mtp-comptage-csv": read_comptage_csv}
+
+
+# The real exports this entry is built from when sources.real_data_dir holds them (else synthetic).
+REAL = RealSource(
+    provider='Ville de Montpellier',
+    licence='Licence Ouverte',
+    licence_url='https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
+    attribution=ATTRIBUTION,
+    note_fr='Licence Ouverte : réutilisation libre, en citant la source ({attribution}) et la date de mise à jour.'.format(attribution=ATTRIBUTION),
+    patterns=('montpellier/VilleMTP_MTP_Comptage*.csv',),
+    fmt='mtp-comptage-csv',
+    role=WHOLE,
+)
