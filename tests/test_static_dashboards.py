@@ -317,7 +317,8 @@ def test_french_text_has_no_generic_plural_and_places_keep_their_accents(dashboa
             # Everything the page holds, the map's titles included.
             whole = html.unescape(re.sub(r"<[^>]+>", " ", page.content()))
             assert not UNACCENTED.findall(whole), (slug, query, UNACCENTED.findall(whole)[:5])
-            accented |= {place for place in ACCENTED_PLACES if place in text}
+            # Folded table rows count too: real stations lengthen the tables past their first rows.
+            accented |= {place for place in ACCENTED_PLACES if place in whole}
         assert accented, f"{slug}: no accented place name shown"
         visit.assert_clean()
 

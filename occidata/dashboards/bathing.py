@@ -27,6 +27,7 @@ from occidata import compute
 from occidata.compute.bathing_water import CLASSES
 from occidata.dashboards import data as dash_data
 from occidata.dashboards import explorer, geo, layout, render
+from occidata.dashboards.credits import credits
 from occidata.dashboards.freshness import banner
 from occidata.dashboards.wording import count, long_date, plural
 
@@ -437,6 +438,7 @@ def view(samples: pd.DataFrame, *, lang: str = "fr", season: int | None = None, 
     shown = sites[sites["commune"].isin(chosen)]
     parts += _site_sections(samples, shown, lang=lang, season=season, min_samples=min_samples,
                             communes=chosen if searched else None, shapes=shapes, tiles_url=tiles_url)
+    parts.append(credits([DATASET], lang))  # where the figures come from, last on the page
     return render.page("".join(parts), lang=lang, title=registry, headline=_headline(shown, lang, first, season),
                        **top)
 

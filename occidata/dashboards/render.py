@@ -379,10 +379,27 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+LONG_SPAN = pd.Timedelta(days=366)  # from this span, time ticks fall on month starts, labelled with the year
+
+
+def _month_step(span: pd.Timedelta, count: int = 5) -> int:
+    """Months between the ticks of a span longer than :data:`LONG_SPAN` (12 or more: whole years)."""
+    months = span / pd.Timedelta(days=30.44)
+    return next((m for m in (3, 6, 12) if months / m <= count + 1), 12 * math.ceil(months / 12 / (count + 1)))
+
+
 def _time_ticks(t0: int, t1: int, count: int = 5) -> list[pd.Timestamp]:
-    """Tick times on whole hours (spans up to 3 days) or whole days (longer spans)."""
+    """Tick times on whole hours (spans up to 3 days), whole days, or month starts (spans longer
+    than :data:`LONG_SPAN`, January when the step is a year or more)."""
     start, end = pd.Timestamp(t0, unit="ns"), pd.Timestamp(t1, unit="ns")
     span = end - start
+    if span > LONG_SPAN:
+        step = _month_step(span, count)
+        first = start.normalize().replace(day=1)
+        first = first if first >= start else first + pd.DateOffset(months=1)
+        while (first.month - 1) % min(step, 12):
+            first += pd.DateOffset(months=1)
+        return list(pd.date_range(first, end, freq=pd.DateOffset(months=step)))
     if span <= pd.Timedelta(days=3):
         hours = max(1, int(math.ceil(span / pd.Timedelta(hours=1) / max(count - 1, 1))))
         step = next((h for h in (1, 2, 3, 4, 6, 12, 24, 48) if h >= hours), hours)
@@ -395,6 +412,8 @@ def _time_ticks(t0: int, t1: int, count: int = 5) -> list[pd.Timestamp]:
 def _time_label(ts: pd.Timestamp, span: pd.Timedelta) -> str:
     if span <= pd.Timedelta(days=3):
         return ts.strftime("%d/%m %Hh")
+    if span > LONG_SPAN:
+        return ts.strftime("%Y" if _month_step(span) >= 12 else "%m/%Y")
     return ts.strftime("%d/%m")
 
 

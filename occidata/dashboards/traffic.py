@@ -7,12 +7,19 @@ flagged by :func:`occidata.compute.traffic_anomalies` (robust z-score at 3.5) ag
 hour of the week when the data span four weeks or more, else against the same hour of the day.
 Hours are local (Europe/Paris). "Today" is the latest day of the traffic counts.
 
+The page has a second view (``topic="bicycles"``): the real daily counts of Montpellier
+Méditerranée Métropole's bicycle counters (:mod:`occidata.dashboards.bicycles`). The road view
+stays the one the page opens with, and the only one of its static page; the bicycle view is live.
+Each view ends with the sources and licences of the entries it shows.
+
 ``load()`` reads the data (public entries only), ``view(data, ...)`` returns the page's HTML
 (pure, tested without a kernel), ``show()`` puts the controls and the page in a notebook.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,16 +27,19 @@ import pandas as pd
 
 from .. import compute
 from ..datasets import geography
-from . import BY_SLUG, explorer, geo, layout
-from .data import demonstration, latest_day, load_public
+from . import BY_SLUG, bicycles, explorer, geo, layout
+from .credits import credits
+from .data import Lazy, demonstration, latest_day, load_public
 from .freshness import banner
 from .render import escape, html_table, notice, page, svg_line_chart, svg_map
 from .wording import count
 
 __all__ = ["TrafficData", "prepare", "load", "view", "show", "controls", "defaults", "counter_table",
-           "hourly_table", "SLUG", "MAIN_ROADS"]
+           "hourly_table", "bicycle_data", "SLUG", "MAIN_ROADS", "ROAD", "BICYCLES", "ROAD_ENTRIES"]
 
 SLUG = "trafic-air"
+ROAD, BICYCLES = "road", "bicycles"  # the page's two views (``topic``); the page opens with the road one
+ROAD_ENTRIES = ("traffic_counts", "air_quality_hourly")  # the catalogue entries the road view shows
 TZ = "Europe/Paris"
 MAIN_ROADS = ("motorway", "trunk", "ring_road")  # road types listed first, as "grands axes"
 THRESHOLD = 3.5  # robust z-score from which a count is unusual (Iglewicz and Hoaglin)
@@ -45,6 +55,13 @@ ROAD_TYPES = {
 
 TEXT = {
     "fr": {
+        "topic": "Afficher", "topic_road": "Voitures et NO₂ (grands axes)",
+        "topic_bicycles": "Vélos à Montpellier (compteurs réels)",
+        "bicycle_counter": "Compteur vélo", "bicycle_day": "Jour (vélos)",
+        "bicycle_summary": "{bicycles} vélos comptés le {day}",
+        "bicycle_where": "par {counters} de Montpellier Méditerranée Métropole ; {missing}.",
+        "bicycle_counter_word": ("compteur", "compteurs"),
+        "bicycle_missing": ("compteur sans comptage ce jour", "compteurs sans comptage ce jour"),
         "counter": "Point de comptage", "day": "Jour",
         "summary": "{vehicles} véhicules comptés le {day}",
         "summary_where": "sur {points} ; {unusual}.",
@@ -87,6 +104,13 @@ TEXT = {
                        "valeurs de démonstration générées par occidata. Heures locales.",
     },
     "en": {
+        "topic": "Show", "topic_road": "Cars and NO₂ (main roads)",
+        "topic_bicycles": "Bicycles in Montpellier (real counters)",
+        "bicycle_counter": "Bicycle counter", "bicycle_day": "Day (bicycles)",
+        "bicycle_summary": "{bicycles} bicycles counted on {day}",
+        "bicycle_where": "at {counters} of Montpellier Méditerranée Métropole; {missing}.",
+        "bicycle_counter_word": ("counter", "counters"),
+        "bicycle_missing": ("counter without a count that day", "counters without a count that day"),
         "counter": "Counting point", "day": "Day",
         "summary": "{vehicles} vehicles counted on {day}",
         "summary_where": "at {points}; {unusual}.",
@@ -158,6 +182,7 @@ class TrafficData:
     shapes: list = field(default_factory=list)
     tiles_url: str | None = None
     demo: bool = False  # demonstration data (see occidata.dashboards.data.demonstration)
+    bicycle_source: Callable[[], bicycles.BicycleData] | None = None  # the bicycle view's data, read at first need
 
     def days(self) -> list[pd.Timestamp]:
         """The local days with counts, oldest first (naive midnight)."""
@@ -231,8 +256,16 @@ def load(**params) -> TrafficData:
     catalogue, e.g. ``year=2024``) and pair each counter with its nearest NO2 station."""
     traffic = load_public("traffic_counts", **params)
     air = load_public("air_quality_hourly", **params)
-    return prepare(traffic, air, geo.department_shapes(), geo.tiles_url(),
-                   demo=demonstration("traffic_counts", "air_quality_hourly"))
+    data = prepare(traffic, air, geo.department_shapes(), geo.tiles_url(), demo=demonstration(*ROAD_ENTRIES))
+    data.bicycle_source = Lazy(bicycles.load)  # read when the bicycle view is first asked for
+    return data
+
+
+def bicycle_data(data: TrafficData) -> bicycles.BicycleData:
+    """The bicycle view's data (read at first need, then kept)."""
+    if data.bicycle_source is None:
+        raise ValueError(f"no {bicycles.ENTRY} data with these traffic data")
+    return data.bicycle_source()
 
 
 # --------------------------------------------------------------------------- tables
@@ -386,10 +419,46 @@ def _headline(table: pd.DataFrame, day, lang: str) -> str:
             f"{escape(where)}</p></div>")
 
 
-def view(data: TrafficData, *, lang: str = "fr", counter: str | None = None, day=None, today=None) -> str:
-    """The page's HTML for local ``day`` (default: the latest) and ``counter`` (default:
-    :func:`default_counter`); ``today``: the date the banner compares the data with (default:
-    today in France)."""
+def _bicycle_headline(table: pd.DataFrame, day, lang: str) -> str:
+    """The key figure of the bicycle view: the bicycles counted on ``day``, by how many counters,
+    and how many sent no count (left out of the sum, never read as zero)."""
+    t = TEXT[lang]
+    counted = table["count"].notna()
+    figure = t["bicycle_summary"].format(bicycles=_number(table["count"].sum(), lang), day=_day_text(day, lang))
+    where = t["bicycle_where"].format(counters=count(int(counted.sum()), *t["bicycle_counter_word"], lang),
+                                      missing=count(int((~counted).sum()), *t["bicycle_missing"], lang))
+    return (f'<div class="od-headline"><p><span class="od-figure">{escape(figure)}</span> '
+            f"{escape(where)}</p></div>")
+
+
+def _bicycle_view(data: TrafficData, *, lang: str, counter: str | None, day, today) -> str:
+    bikes = bicycle_data(data)
+    day = bicycles.default_day(bikes) if day is None else pd.Timestamp(day)
+    counter = bicycles.default_counter(bikes) if counter is None else counter
+    table = bicycles.day_table(bikes, day, lang)
+    body = "".join([
+        bicycles.map_section(bikes, table, day, lang),
+        bicycles.chart_section(bikes, counter, lang),
+        bicycles.notes(lang),
+        credits([bicycles.ENTRY], lang),
+    ])
+    title = BY_SLUG[SLUG].title_fr if lang == "fr" else BY_SLUG[SLUG].title_en
+    return page(body, lang=lang, title=title, updated=pd.Timestamp(day),
+                banner=banner(bikes.latest_day(), demo=bikes.demo, lang=lang, now=today),
+                headline=_bicycle_headline(table, day, lang))
+
+
+def view(data: TrafficData, *, lang: str = "fr", topic: str = ROAD, counter: str | None = None, day=None,
+         bicycle_counter: str | None = None, bicycle_day=None, today=None) -> str:
+    """The page's HTML. ``topic`` "road" (:data:`ROAD`): traffic and NO2 for local ``day`` (default:
+    the latest) and ``counter`` (default: :func:`default_counter`); "bicycles" (:data:`BICYCLES`):
+    Montpellier's bicycle counters on ``bicycle_day`` (default: :func:`bicycles.default_day`) and the
+    weekly counts of ``bicycle_counter`` (default: :func:`bicycles.default_counter`). ``today``: the
+    date the banner compares the data with (default: today in France)."""
+    if topic == BICYCLES:
+        return _bicycle_view(data, lang=lang, counter=bicycle_counter, day=bicycle_day, today=today)
+    if topic != ROAD:
+        raise ValueError(f"topic={topic!r}; use {ROAD} or {BICYCLES}")
     t = TEXT[lang]
     day = data.latest_day() if day is None else pd.Timestamp(day)
     counter = default_counter(data) if counter is None else counter
@@ -402,6 +471,7 @@ def view(data: TrafficData, *, lang: str = "fr", counter: str | None = None, day
         f"<p>{escape(t['reference_week' if data.weekly else 'reference_day'])}</p>",
         notice(t["caveat"], "info"),
         f'<p class="od-source">{escape(t["source_demo" if data.demo else "source"])}</p>',
+        credits(ROAD_ENTRIES, lang),
     ])
     title = BY_SLUG[SLUG].title_fr if lang == "fr" else BY_SLUG[SLUG].title_en
     return page(body, lang=lang, title=title, updated=pd.Timestamp(day),
@@ -412,29 +482,67 @@ def view(data: TrafficData, *, lang: str = "fr", counter: str | None = None, day
 # --------------------------------------------------------------------------- notebook
 
 
+#: The controls of each view: only those of the view shown are displayed.
+VIEW_CONTROLS = {ROAD: ("counter", "day"), BICYCLES: ("bicycle_counter", "bicycle_day")}
+
+
+def _follow_topic(built: dict) -> None:
+    """Display only the controls of the view chosen, now and at every change of ``topic``."""
+    topic = built["topic"]
+
+    def apply(_change=None) -> None:
+        for owner, names in VIEW_CONTROLS.items():
+            for name in names:
+                if name in built:
+                    built[name].layout.display = None if topic.value == owner else "none"
+
+    topic.observe(apply, names="value")
+    apply()
+
+
 def controls(data: TrafficData, lang: str = "fr") -> dict:
-    """The page's controls, labelled in ``lang``: the counting point and the day."""
+    """The page's controls, labelled in ``lang``: the view (road traffic or bicycles), then the
+    counting point and the day of the road view, or the bicycle counter and the day of the bicycle
+    view (only the chosen view's are displayed). Without bicycle data (not built, unreadable), the
+    bicycle view's controls are left out and that view says its data are unavailable."""
     import ipywidgets as widgets
 
     t = TEXT[lang]
     options = [(f"{row.counter_name} ({row.direction})", cid) for cid, row in data.counters.iterrows()]
     days = data.days()
-    return {
+    built = {
+        "topic": widgets.Dropdown(options=[(t["topic_road"], ROAD), (t["topic_bicycles"], BICYCLES)], value=ROAD,
+                                  description=t["topic"]),
         "counter": widgets.Dropdown(options=options, value=default_counter(data), description=t["counter"]),
         "day": widgets.Dropdown(options=[(_day_text(d, lang), d) for d in reversed(days)],
                                 value=data.latest_day(), description=t["day"]),
     }
+    try:
+        bikes = bicycle_data(data)
+    except Exception as error:  # noqa: BLE001 - the road view stays usable; the bicycle view shows the notice
+        print(f"occidata.dashboards[{SLUG}]: no bicycle controls: {type(error).__name__}: {error}", file=sys.stderr)
+    else:
+        built["bicycle_counter"] = widgets.Dropdown(
+            options=[(bicycles.counter_label(bikes, c, lang), c) for c in bikes.counters.index],
+            value=bicycles.default_counter(bikes), description=t["bicycle_counter"])
+        built["bicycle_day"] = widgets.Dropdown(
+            options=[(_day_text(d, lang), d) for d in reversed(bikes.counted_days())],
+            value=bicycles.default_day(bikes), description=t["bicycle_day"])
+    _follow_topic(built)
+    return built
 
 
 def defaults(data: TrafficData) -> dict:
-    """The values the page opens with (and the snapshot shows)."""
-    return {"counter": default_counter(data), "day": data.latest_day()}
+    """The values the page opens with (and the snapshot shows): the road view. The bicycle view's
+    controls open on that view's own defaults, read only when it is shown."""
+    return {"topic": ROAD, "counter": default_counter(data), "day": data.latest_day()}
 
 
 def static_views(data: TrafficData, lang: str = "fr") -> explorer.StaticViews:
-    """The static page's control: the last days; the detail shows the default counting point."""
+    """The static page's control: the last days of the road view; the detail shows the default
+    counting point. The bicycle view is offered by the live page only."""
     day = explorer.day_choice("day", TEXT[lang]["day"], data.days(), lang, default=data.latest_day())
-    return explorer.StaticViews((day,), fixed={"counter": None})
+    return explorer.StaticViews((day,), fixed={"topic": ROAD, "counter": None})
 
 
 def show(lang: str = "fr", snapshot: bool = False) -> None:
