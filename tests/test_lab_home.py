@@ -39,7 +39,7 @@ def notebooks(tmp_path) -> Path:
 
 def test_the_curated_set_is_the_notebooks_without_the_tests_parameters():
     files = [path.as_posix() for path in curated_files(REPO / "notebooks")]
-    assert "air_quality/daily_report.ipynb" in files and len(files) == 6
+    assert "air_quality/daily_report.ipynb" in files and len(files) == 7
     assert not any(path.startswith("params/") for path in files)
 
 

@@ -64,7 +64,7 @@ from occidata.compute.heat import (
     heatwave_alerts_xr,
     heatwave_thresholds,
 )
-from occidata.compute.hwmid import HWMId, calendar_day, hwmid, hwmid_xr
+from occidata.compute.hwmid import HWMId, calendar_day, heat_waves, hwmid, hwmid_xr
 from occidata.compute.resolution import to_resolution
 from occidata.compute.interpolation import idw, idw_xr
 from occidata.compute.kriging import (
@@ -91,7 +91,7 @@ __all__ = [
     "AfterHours", "Leaks", "after_hours_load", "after_hours_load_xr", "detect_leaks",
     "minimum_night_flow", "minimum_night_flow_xr",
     "HeatwaveAlerts", "department_thresholds", "heatwave_alerts", "heatwave_alerts_xr",
-    "heatwave_thresholds", "HWMId", "calendar_day", "hwmid", "hwmid_xr",
+    "heatwave_thresholds", "HWMId", "calendar_day", "heat_waves", "hwmid", "hwmid_xr",
     "idw", "idw_xr",
     "KrigingResult", "VariogramModel", "fit_variogram", "ordinary_kriging", "ordinary_kriging_xr",
     "rolling_mean", "rolling_mean_xr", "rolling_percentile", "rolling_percentile_xr",

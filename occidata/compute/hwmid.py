@@ -1,8 +1,10 @@
 """The Heat Wave Magnitude Index daily (HWMId) of Russo et al. (2015), per year.
 
 :func:`hwmid` on arrays (time on axis 0, any trailing spatial shape), :func:`hwmid_xr` on
-DataArrays with a time coordinate, and :func:`calendar_day` for the 366-day calendar it uses.
-Temperatures in °C, float64 throughout; NaN is a missing value.
+DataArrays with a time coordinate, :func:`calendar_day` for the 366-day calendar it uses, and
+:func:`heat_waves`, the list of one series' heat waves (dates, length, magnitude) under the
+thresholds of an :func:`hwmid` result. Temperatures in °C, float64 throughout; NaN is a missing
+value.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from occidata.compute.checks import (
 )
 from occidata.compute.heat import _single_chunk
 
-__all__ = ["HWMId", "calendar_day", "hwmid", "hwmid_xr"]
+__all__ = ["HWMId", "calendar_day", "heat_waves", "hwmid", "hwmid_xr"]
 
 # Points handled together by one Numba task: time in the outer loop, the points of a block in
 # the inner one, so that a (time, point) array is read row by row (C order).
@@ -588,3 +590,91 @@ def hwmid_xr(
     out = out.transpose("year", *other).assign_coords(year=years)
     return out.rename("hwmid").assign_attrs(
         long_name="Heat Wave Magnitude Index daily (Russo et al. 2015)", units="1")
+
+
+# --------------------------------------------------------------------------- heat waves of a series
+
+
+def heat_waves(tmax: Any, dates: Any, result: HWMId, *, min_length: int = 3):
+    """The heat waves of one daily series under the thresholds of an :func:`hwmid` result.
+
+    The same definition as :func:`hwmid` (Russo et al. 2015): at least ``min_length``
+    consecutive days above the daily threshold, cut at the year boundary, a missing day ending
+    a wave; the magnitude of a wave is the sum over its days of
+    Md(Td) = (Td - T25) / (T75 - T25) where Td > T25, else 0. So the largest ``magnitude`` of a
+    year is that year's ``result.hwmid`` (0 when the year has no wave).
+
+    Parameters
+    ----------
+    tmax
+        The daily temperatures (°C) of one point, 1-D, the series ``result`` was computed on.
+    dates
+        The day of each value: consecutive days, ascending (datetime64 or anything
+        ``numpy.asarray(..., "datetime64[D]")`` accepts).
+    result
+        The :func:`hwmid` result of this point (one point: ``threshold`` of shape (366,)).
+    min_length
+        The ``min_length`` given to :func:`hwmid` (3).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per heat wave, in time order: ``year``, ``start`` and ``end`` (first and last
+        day, datetime64), ``days``, ``magnitude`` (NaN where the magnitude is undefined, as
+        ``result.hwmid`` is), ``peak`` (the wave's highest temperature) and ``peak_day``.
+
+    Raises
+    ------
+    ValueError
+        ``tmax`` not 1-D or empty, ``dates`` of another length or not consecutive days,
+        ``result`` of several points, ``min_length`` not a positive integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dates = np.arange(np.datetime64("2003-08-01"), np.datetime64("2003-08-08"))
+    >>> flat = HWMId(hwmid=None, years=None, threshold=np.full(366, 30.0), t25=30.0, t75=32.0)
+    >>> waves = heat_waves([29, 31, 33, 32, 29, 35, 36], dates, flat)
+    >>> waves[["start", "days", "magnitude", "peak"]].to_dict("records")
+    [{'start': Timestamp('2003-08-02 00:00:00'), 'days': 3, 'magnitude': 3.0, 'peak': 33.0}]
+    """
+    import pandas as pd
+
+    series = as_float_array("tmax", to_host(tmax))
+    if series.ndim != 1 or series.size == 0:
+        raise ValueError(f"tmax: expected the daily values of one point (1-D, not empty), got shape {series.shape}")
+    days = np.asarray(to_host(dates)).astype("datetime64[D]")
+    check_length("dates", days, 0, series.size, "tmax")
+    if days.size > 1 and (np.diff(days) != np.timedelta64(1, "D")).any():
+        raise ValueError("dates: expected consecutive days, ascending (reindex the series, NaN for the missing days)")
+    threshold = np.asarray(to_host(result.threshold), dtype=np.float64)
+    if threshold.shape != (CALENDAR_DAYS,):
+        raise ValueError(f"result: expected the hwmid result of one point (threshold of shape (366,)), "
+                         f"got threshold of shape {threshold.shape}")
+    min_length = check_positive_int("min_length", min_length)
+    t25, t75 = float(np.asarray(to_host(result.t25))), float(np.asarray(to_host(result.t75)))
+
+    years = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    hot = series > threshold[calendar_day(days) - 1]  # NaN is never hot
+    defined = t75 > t25  # False with a NaN scale too
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.where(series > t25, (series - t25) / (t75 - t25), 0.0) if defined \
+            else np.full(series.size, np.nan)
+    # A run starts on a hot day after a day that is not hot, or on a year's first day.
+    starts_run = hot & np.r_[True, ~hot[:-1] | (years[1:] != years[:-1])]
+    ends_run = hot & np.r_[~hot[1:] | (years[1:] != years[:-1]), True]
+    rows = []
+    for first, last in zip(np.flatnonzero(starts_run), np.flatnonzero(ends_run)):
+        if last - first + 1 < min_length:
+            continue
+        # Summed in time order, as hwmid sums them, so that the numbers agree to the last bit.
+        total = float(np.cumsum(magnitude[first:last + 1])[-1])
+        peak = first + int(np.argmax(series[first:last + 1]))
+        rows.append({"year": int(years[first]), "start": days[first], "end": days[last],
+                     "days": int(last - first + 1), "magnitude": total, "peak": float(series[peak]),
+                     "peak_day": days[peak]})
+    columns = ["year", "start", "end", "days", "magnitude", "peak", "peak_day"]
+    waves = pd.DataFrame(rows, columns=columns)
+    for column in ("start", "end", "peak_day"):
+        waves[column] = pd.to_datetime(waves[column])
+    return waves.astype({"year": "int64", "days": "int64", "magnitude": "float64", "peak": "float64"})
