@@ -80,5 +80,8 @@ def test_an_ingest_renders_the_static_page_again_without_waiting_for_the_schedul
             break
         assert time.monotonic() < deadline, "the static page was not rendered again after the ingest"
         time.sleep(3)
-    assert REAL_STATION in after.text, "the new snapshot shows the ingested stations"
+    # The ingested hours are ATMO's real episode of March 2020: the new snapshot offers its days.
+    episode = requests.get(hub.url + PREFIX + "qualite-air/?day=2020-03-16", timeout=60)
+    assert "day=2020-03-16" in episode.headers["X-Occidata-View"], episode.headers
+    assert REAL_STATION in episode.text, "the new snapshot shows the ingested stations"
     assert after.headers["X-Occidata-Snapshot"].endswith("instantane-qualite-air")

@@ -10,14 +10,20 @@ What citizens see (French by default, English through the page's switch):
 - the departmental thresholds, explained.
 
 The level is computed with Météo-France's heat-wave criterion (:func:`occidata.compute.heatwave_alerts`):
-IBMn and IBMx are the 3-day means of the daily minimum and maximum temperature, here averaged over
-the department's cells of the ``weather_daily`` grid; the heat-wave thresholds are reached when
-both indicators reach the department's thresholds. The grid holds observations only, no forecast,
-and the page says so: it is not Météo-France's official vigilance.
+IBMn and IBMx are the 3-day means of the daily minimum and maximum temperature; the heat-wave
+thresholds are reached when both indicators reach the department's thresholds. The data are
+observations only, no forecast, and the page says so: it is not Météo-France's official vigilance.
 
-The data functions (:func:`department_temperatures`, :func:`department_alerts`,
-:func:`default_department`, :func:`recent_days`) and :func:`view` are pure and tested without a
-kernel; :func:`show` wires them to widgets through :func:`occidata.dashboards.layout.show_dashboard`.
+Two kinds of period are offered (:data:`PERIODS`): the recent days of the ``weather_daily`` grid
+(the default; temperatures averaged over each department's cells), or a real past summer, 2018,
+2019 or 2020 (1 June – 15 September), from Météo-France's departmental temperatures
+``temperature_departments_daily``; a summer opens on its worst heat-wave day (:func:`default_day`).
+The page ends with the sources and licence of the entry shown (:func:`occidata.dashboards.credits.credits`).
+
+The data functions (:func:`department_temperatures`, :func:`table_temperatures`,
+:func:`department_alerts`, :func:`default_day`, :func:`default_department`, :func:`recent_days`)
+and :func:`view` are pure and tested without a kernel; :func:`show` wires them to widgets through
+:func:`occidata.dashboards.layout.show_with_map`.
 """
 
 from __future__ import annotations
@@ -33,14 +39,33 @@ from occidata import compute
 from occidata.compute._xp import to_host
 from occidata.dashboards import data as dash_data
 from occidata.dashboards import explorer, geo, layout, render
+from occidata.dashboards.credits import credits
 from occidata.dashboards.freshness import banner
+from occidata.dashboards.periods import Periods
 from occidata.dashboards.wording import count, long_date, of_place
 
-__all__ = ["LEVELS", "LEVEL_COLOURS", "LEVEL_NAMES", "SLUG", "SNAPSHOT_VALUES", "controls", "default_department",
-           "department_alerts", "department_temperatures", "load", "on_day", "recent_days", "show", "view"]
+__all__ = ["LEVELS", "LEVEL_COLOURS", "LEVEL_NAMES", "PERIODS", "SLUG", "SNAPSHOT_VALUES", "by_period", "controls",
+           "default_day", "default_department", "department_alerts", "department_temperatures", "load", "on_day",
+           "period_key", "period_of", "period_of_day", "recent_days", "show", "summer_days",
+           "table_temperatures", "view"]
 
 SLUG = "chaleur"
 DATASET = "weather_daily"
+#: Météo-France's real daily temperatures by département: the past summers.
+REAL_DATASET = "temperature_departments_daily"
+#: The periods offered: the grid's recent days, or a real summer of ``REAL_DATASET``.
+RECENT = "recent"
+SUMMERS = (2018, 2019, 2020)
+PERIODS = (RECENT,) + tuple(str(year) for year in SUMMERS)
+DEFAULT_PERIOD = RECENT
+#: A summer as Météo-France's heat-wave watch (veille saisonnière) runs: 1 June to 15 September.
+SUMMER_FIRST, SUMMER_LAST = (6, 1), (9, 15)
+#: The temperatures' resolution, to which IBMn/IBMx are rounded and the temperatures shown: the
+#: grid's cell means to 0.1 °C, Météo-France's departmental values as published (0.01 °C,
+#: Hérault's 41.17 °C of 28 June 2019).
+DECIMALS = {DATASET: 1, REAL_DATASET: 2}
+#: The key of ``DataFrame.attrs`` saying which period the alerts are of.
+PERIOD_ATTR = "occidata_period"
 #: Days in the running means IBMn / IBMx (Météo-France's criterion).
 WINDOW = 3
 #: Days offered by the day selector (the most recent ones).
@@ -103,9 +128,11 @@ TEXT = {
                             "d'après les températures qui ont eu un effet sur la santé par le passé : un pour "
                             "IBMn (la nuit ne rafraîchit plus) et un pour IBMx (les journées sont très chaudes). "
                             "« Un seuil atteint » signale qu'un seul des deux indicateurs est au seuil ; "
-                            "« Seuils de canicule atteints » qu'ils le sont tous les deux. Chaque indicateur "
-                            "est ici la moyenne des mailles de 8 km du département ; les 2 premiers jours des "
-                            "données n'ont pas encore de moyenne sur 3 jours (« Données insuffisantes »)."),
+                            "« Seuils de canicule atteints » qu'ils le sont tous les deux."),
+        "cells_grid": ("Chaque indicateur est ici la moyenne des mailles de 8 km du département ; les 2 premiers "
+                       "jours des données n'ont pas encore de moyenne sur 3 jours (« Données insuffisantes »)."),
+        "cells_real": ("Les températures minimales et maximales sont ici celles que Météo-France publie pour "
+                       "chaque département (moyenne de ses stations), au centième de degré."),
         "thresholds_caption": "Seuils canicule des départements d'Occitanie (°C)",
         "unverified": ("« À confirmer » : une seule source publique a été trouvée pour ces seuils ; vérifiez-les "
                        "auprès de Météo-France."),
@@ -113,7 +140,13 @@ TEXT = {
         "col_tmin_threshold": "Seuil IBMn (°C)", "col_ibmx": "IBMx (°C)", "col_tmax_threshold": "Seuil IBMx (°C)",
         "col_day": "Jour", "col_tmin": "Minimale (°C)", "col_tmax": "Maximale (°C)", "col_code": "Code",
         "col_source": "Seuils", "verified": "vérifiés", "to_confirm": "à confirmer",
-        "source": "Source : catalogue Occidata, jeu « weather_daily » (données publiques).",
+        "source": "Source : catalogue Occidata, jeu « {name} » (données publiques).",
+        "period": "Période",
+        "period_recent": "Derniers jours",
+        "period_summer": "Été {year} (Météo-France)",
+        "archive": ("Archives : été {year}, du {first} au {last} (période de veille canicule), températures "
+                    "réelles de Météo-France par département. Le niveau est recalculé ici avec le critère "
+                    "canicule : ce n'est pas la vigilance émise à l'époque."),
     },
     "en": {
         "day": "Day",
@@ -153,9 +186,11 @@ TEXT = {
                             "from the temperatures that affected health in the past: one for IBMn (nights no "
                             "longer cool down) and one for IBMx (days are very hot). “One threshold reached” "
                             "means that only one of the two indicators is at its threshold; “Heat-wave "
-                            "thresholds reached” that both are. Each indicator is here the mean of the "
-                            "department's 8 km cells; the first 2 days of the data have no 3-day mean yet "
-                            "(“Not enough data”)."),
+                            "thresholds reached” that both are."),
+        "cells_grid": ("Each indicator is here the mean of the department's 8 km cells; the first 2 days of the "
+                       "data have no 3-day mean yet (“Not enough data”)."),
+        "cells_real": ("The minimum and maximum temperatures are here those Météo-France publishes for each "
+                       "department (mean of its stations), to a hundredth of a degree."),
         "thresholds_caption": "Heat-wave thresholds of the departments of Occitanie (°C)",
         "unverified": ("“To be confirmed”: only one public source was found for these thresholds; check them "
                        "with Météo-France."),
@@ -164,7 +199,13 @@ TEXT = {
         "col_tmax_threshold": "IBMx threshold (°C)", "col_day": "Day", "col_tmin": "Minimum (°C)",
         "col_tmax": "Maximum (°C)", "col_code": "Code", "col_source": "Thresholds", "verified": "verified",
         "to_confirm": "to be confirmed",
-        "source": "Source: Occidata catalogue, dataset “weather_daily” (public data).",
+        "source": "Source: Occidata catalogue, dataset “{name}” (public data).",
+        "period": "Period",
+        "period_recent": "Last days",
+        "period_summer": "Summer {year} (Météo-France)",
+        "archive": ("Archives: summer {year}, {first} to {last} (heat-wave watch period), real temperatures "
+                    "of Météo-France by department. The level is computed again here with the heat-wave "
+                    "criterion: it is not the warning issued at the time."),
     },
 }
 
@@ -172,17 +213,98 @@ TEXT = {
 # --------------------------------------------------------------------------- data (pure)
 
 
-def load(last_days: int | None = RECENT_DAYS + WINDOW - 1, **options: Any) -> pd.DataFrame:
-    """The department alerts of the recent days, from the public grid ``weather_daily``.
+def period_key(period: Any) -> str:
+    """The key of ``period`` ("recent", or a summer's year as text: "2019"); ``2019`` is accepted.
+
+    Raises ValueError (in French, for the researcher who asked) for a period the page does not offer.
+    """
+    key = str(period).strip()
+    if key not in PERIODS:
+        raise ValueError(f"période {period!r} inconnue pour la page Chaleur : choisir {', '.join(PERIODS)}")
+    return key
+
+
+def summer_days(year: int | str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last day of the summer ``year`` shown (1 June and 15 September)."""
+    year = int(year)
+    return pd.Timestamp(year, *SUMMER_FIRST), pd.Timestamp(year, *SUMMER_LAST)
+
+
+def period_of_day(day: Any) -> str:
+    """The period showing ``day``: the real summer holding it, else the recent days."""
+    day = pd.Timestamp(day).normalize()
+    for year in SUMMERS:
+        first, last = summer_days(year)
+        if first <= day <= last:
+            return str(year)
+    return RECENT
+
+
+def period_of(alerts: pd.DataFrame) -> str:
+    """The period ``alerts`` are of (what :func:`load` noted; alerts built otherwise: "recent")."""
+    return str(alerts.attrs.get(PERIOD_ATTR, RECENT))
+
+
+def _dataset(period: str) -> str:
+    return DATASET if period == RECENT else REAL_DATASET
+
+
+def load(period: Any = DEFAULT_PERIOD, last_days: int | None = RECENT_DAYS + WINDOW - 1,
+         **options: Any) -> pd.DataFrame:
+    """The department alerts of a period: the recent days of the public grid ``weather_daily``, or
+    a real summer ("2018", "2019", "2020") of Météo-France's ``temperature_departments_daily``.
 
     ``last_days``: the grid's last days used (None: all of them); enough for the day selector
-    and the 3-day window. ``options`` are catalogue parameters. Raises
-    :class:`occidata.dashboards.data.NotPublicError` if the entry is not public. The alerts say
-    whether they come from demonstration data (:func:`occidata.dashboards.data.is_demo`).
+    and the 3-day window; a summer runs from 1 June to 15 September, its first days with a full
+    window. ``options`` are catalogue parameters. Raises
+    :class:`occidata.dashboards.data.NotPublicError` if the entry is not public, ValueError for an
+    unknown period or a summer without data. The alerts say whether they come from demonstration
+    data (:func:`occidata.dashboards.data.is_demo`) and their period (:func:`period_of`).
     """
-    grid = dash_data.load_public(DATASET, **options)
-    alerts = department_alerts(department_temperatures(grid, last_days=last_days))
-    return dash_data.mark_demo(alerts, dash_data.demonstration(DATASET))
+    period = period_key(period)
+    if period == RECENT:
+        grid = dash_data.load_public(DATASET, **options)
+        alerts = department_alerts(department_temperatures(grid, last_days=last_days))
+    else:
+        first, last = summer_days(period)
+        rows = dash_data.load_public(REAL_DATASET, start=first - pd.Timedelta(days=WINDOW - 1),
+                                     end=last + pd.Timedelta(days=1), **options)
+        temperatures = table_temperatures(rows)
+        if temperatures["tmax"].empty:
+            raise ValueError(f"{REAL_DATASET} n'a aucune température d'Occitanie du {first:%Y-%m-%d} "
+                             f"au {last:%Y-%m-%d} : été {period} indisponible")
+        alerts = department_alerts(temperatures, decimals=DECIMALS[REAL_DATASET])
+        alerts = alerts[alerts["day"] >= first].reset_index(drop=True)
+    alerts.attrs[PERIOD_ATTR] = period
+    return dash_data.mark_demo(alerts, dash_data.demonstration(_dataset(period)))
+
+
+def by_period(opening: Any = DEFAULT_PERIOD) -> Periods:
+    """Every period of the page, each loaded through :func:`load` at first need; the page opens on
+    ``opening``."""
+    return Periods(lambda key: load(period=key), PERIODS, period_key(opening))
+
+
+def table_temperatures(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Rows of ``temperature_departments_daily`` as :func:`department_temperatures` gives the grid's:
+    ``{"tmin": frame, "tmax": frame}``, indexed by day (every calendar day from the first to the
+    last, NaN where a département has no value), one column per département of Occitanie with
+    heat-wave thresholds, in code order; °C as Météo-France publishes them."""
+    codes = sorted(compute.heatwave_thresholds())
+    rows = rows[rows["department_code"].astype(str).isin(codes)]
+    days = pd.DatetimeIndex(rows["date"])
+    if days.tz is not None:  # UTC midnight of the French calendar day
+        days = days.tz_convert(None)
+    rows = rows.assign(day=days.normalize(), department_code=rows["department_code"].astype(str))
+    present = [c for c in codes if c in set(rows["department_code"])]
+    every_day = pd.date_range(rows["day"].min(), rows["day"].max(), freq="D") if len(rows) else pd.DatetimeIndex([])
+    out = {}
+    for name in ("tmin", "tmax"):
+        frame = rows.pivot_table(index="day", columns="department_code", values=name, aggfunc="mean", dropna=False)
+        frame = frame.reindex(index=every_day, columns=present).astype("float64")
+        frame.columns.name = frame.index.name = None
+        out[name] = frame
+    return out
 
 
 def department_temperatures(grid: Any, last_days: int | None = None) -> dict[str, pd.DataFrame]:
@@ -231,7 +353,8 @@ def _level_codes(ibmn: np.ndarray, ibmx: np.ndarray, thn: np.ndarray, thx: np.nd
     return level
 
 
-def department_alerts(temperatures: dict[str, pd.DataFrame], window: int = WINDOW) -> pd.DataFrame:
+def department_alerts(temperatures: dict[str, pd.DataFrame], window: int = WINDOW,
+                      decimals: int = DECIMALS[DATASET]) -> pd.DataFrame:
     """The heat-wave criterion on each department's mean temperatures, day by day.
 
     Parameters
@@ -240,6 +363,9 @@ def department_alerts(temperatures: dict[str, pd.DataFrame], window: int = WINDO
         What :func:`department_temperatures` returns.
     window
         Days in the running means (3, Météo-France's criterion).
+    decimals
+        The temperatures' resolution: IBMn and IBMx are rounded to it before they are compared
+        (:mod:`occidata.compute.resolution`); :data:`DECIMALS` of the source.
 
     Returns
     -------
@@ -261,7 +387,8 @@ def department_alerts(temperatures: dict[str, pd.DataFrame], window: int = WINDO
     table = compute.heatwave_thresholds()
     thn = np.array([table[c]["tmin"] for c in codes])
     thx = np.array([table[c]["tmax"] for c in codes])
-    result = compute.heatwave_alerts(tmin.to_numpy(), tmax.to_numpy(), thn, thx, window=window, backend="auto")
+    result = compute.heatwave_alerts(tmin.to_numpy(), tmax.to_numpy(), thn, thx, window=window, backend="auto",
+                                     decimals=decimals)
     ibmn, ibmx, alert = (np.asarray(to_host(a)) for a in (result.ibmn, result.ibmx, result.alert))
     days, ncodes = tmin.shape
     level = _level_codes(ibmn, ibmx, thn[None, :], thx[None, :], alert)
@@ -306,6 +433,24 @@ def default_department(alerts: pd.DataFrame, day: Any = None) -> str:
     return str(best["code"])
 
 
+def default_day(alerts: pd.DataFrame) -> pd.Timestamp:
+    """The day the page opens on: the latest day of the recent days; in a past summer, its day
+    with the most départements at the heat-wave thresholds (then at one threshold, then with the
+    highest IBMx above its threshold; the earliest of equal days), so that it opens on a heat wave."""
+    if period_of(alerts) == RECENT:
+        return recent_days(alerts, 1)[0]
+    per_day = (alerts.assign(at=alerts["level"] == "alert", near=alerts["level"] == "near",
+                             margin=(alerts["ibmx"] - alerts["tmax_threshold"]).fillna(-np.inf))
+               .groupby("day").agg(at=("at", "sum"), near=("near", "sum"), margin=("margin", "max")))
+    return pd.Timestamp(per_day.sort_values(["at", "near", "margin"], ascending=False, kind="stable").index[0])
+
+
+def _offered_days(alerts: pd.DataFrame) -> list[pd.Timestamp]:
+    """The days the live day selector offers, the most recent first: the last :data:`RECENT_DAYS`
+    of the recent days, every day of a past summer."""
+    return recent_days(alerts, RECENT_DAYS if period_of(alerts) == RECENT else len(alerts))
+
+
 # --------------------------------------------------------------------------- formatting
 
 
@@ -314,11 +459,11 @@ def format_day(day: Any, lang: str) -> str:
     return long_date(day, lang)
 
 
-def format_temperature(value: Any) -> str:
-    """A temperature with one decimal ("23.4"), "—" when missing."""
+def format_temperature(value: Any, decimals: int = 1) -> str:
+    """A temperature with ``decimals`` decimals ("23.4"), "—" when missing."""
     if value is None or pd.isna(value):
         return "—"
-    return f"{float(value):.1f}"
+    return f"{float(value):.{decimals}f}"
 
 
 def level_name(level: str, lang: str) -> str:
@@ -385,14 +530,19 @@ def _legend(lang: str) -> str:
             f'<ul style="list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em">{items}</ul></div>')
 
 
-def _day_table(rows: pd.DataFrame, lang: str, day_text: str) -> str:
+def _decimals(alerts: pd.DataFrame) -> int:
+    """The resolution of the temperatures behind ``alerts`` (:data:`DECIMALS`)."""
+    return DECIMALS[_dataset(period_of(alerts))]
+
+
+def _day_table(rows: pd.DataFrame, lang: str, day_text: str, decimals: int) -> str:
     t = TEXT[lang]
     frame = pd.DataFrame({
         "name": rows["name"].astype(str).to_numpy(),
         "level": [level_name(lv, lang) for lv in rows["level"]],
-        "ibmn": [format_temperature(v) for v in rows["ibmn"]],
+        "ibmn": [format_temperature(v, decimals) for v in rows["ibmn"]],
         "tmin_threshold": [format_temperature(v) for v in rows["tmin_threshold"]],
-        "ibmx": [format_temperature(v) for v in rows["ibmx"]],
+        "ibmx": [format_temperature(v, decimals) for v in rows["ibmx"]],
         "tmax_threshold": [format_temperature(v) for v in rows["tmax_threshold"]],
     })
     columns = {"name": t["col_department"], "level": t["col_level"], "ibmn": t["col_ibmn"],
@@ -419,8 +569,10 @@ def _recent_table(alerts: pd.DataFrame, day: pd.Timestamp, lang: str) -> str:
 
 
 def _series(alerts: pd.DataFrame, code: str, day: pd.Timestamp, lang: str) -> str:
-    """Chart and table of one department's indicators over the recent days up to ``day``."""
+    """Chart and table of one department's indicators over the recent days up to ``day``, to the
+    resolution of their source (:data:`DECIMALS`)."""
     t = TEXT[lang]
+    decimals = _decimals(alerts)
     rows = alerts[(alerts["code"] == code) & (alerts["day"] <= day)].sort_values("day").tail(RECENT_DAYS)
     name = str(rows["name"].iloc[0])
     thn, thx = float(rows["tmin_threshold"].iloc[0]), float(rows["tmax_threshold"].iloc[0])
@@ -437,10 +589,10 @@ def _series(alerts: pd.DataFrame, code: str, day: pd.Timestamp, lang: str) -> st
     frame = pd.DataFrame({
         "day": [render.format_date(d, lang) for d in reversed(days)],
         "level": [level_name(lv, lang) for lv in rows["level"].iloc[::-1]],
-        "tmin": [format_temperature(v) for v in rows["tmin"].iloc[::-1]],
-        "ibmn": [format_temperature(v) for v in rows["ibmn"].iloc[::-1]],
-        "tmax": [format_temperature(v) for v in rows["tmax"].iloc[::-1]],
-        "ibmx": [format_temperature(v) for v in rows["ibmx"].iloc[::-1]],
+        "tmin": [format_temperature(v, decimals) for v in rows["tmin"].iloc[::-1]],
+        "ibmn": [format_temperature(v, decimals) for v in rows["ibmn"].iloc[::-1]],
+        "tmax": [format_temperature(v, decimals) for v in rows["tmax"].iloc[::-1]],
+        "ibmx": [format_temperature(v, decimals) for v in rows["ibmx"].iloc[::-1]],
     })
     columns = {"day": t["col_day"], "level": t["col_level"], "tmin": t["col_tmin"], "ibmn": t["col_ibmn"],
                "tmax": t["col_tmax"], "ibmx": t["col_ibmx"]}
@@ -462,7 +614,9 @@ def _thresholds(alerts: pd.DataFrame, lang: str) -> str:
     })
     columns = {"name": t["col_department"], "code": t["col_code"], "tmin_threshold": t["col_tmin_threshold"],
                "tmax_threshold": t["col_tmax_threshold"], "source": t["col_source"]}
-    parts = [f"<h2>{render.escape(t['thresholds_heading'])}</h2>", f"<p>{render.escape(t['thresholds_text'])}</p>",
+    cells = t["cells_grid" if period_of(alerts) == RECENT else "cells_real"]
+    parts = [f"<h2>{render.escape(t['thresholds_heading'])}</h2>",
+             f"<p>{render.escape(t['thresholds_text'])} {render.escape(cells)}</p>",
              render.html_table(frame, caption=t["thresholds_caption"], columns=columns)]
     if not rows["verified"].all():
         parts.append(f"<p>{render.escape(t['unverified'])}</p>")
@@ -489,18 +643,48 @@ def _headline(rows: pd.DataFrame, lang: str, day_text: str) -> str:
     return f'<div class="od-headline">{"".join(parts)}</div>'
 
 
-def view(alerts: pd.DataFrame, *, lang: str = "fr", day: Any = None, department: str | None = None,
-         shapes: list[dict] | None = None, tiles_url: str | None = None, today: Any = None) -> str:
-    """The whole page for a day and a department, as HTML (see :func:`render.page`).
+def _alerts_of(data: pd.DataFrame | Periods, period: Any, day: Any) -> pd.DataFrame:
+    """The alerts a view shows: ``data`` itself, or the period asked of :class:`Periods` (None: the
+    period holding ``day``, else the opening one)."""
+    if isinstance(data, Periods):
+        if period is None:
+            period = data.opening if day is None else period_of_day(day)
+        return data(period_key(period))
+    if period is not None and period_key(period) != period_of(data):
+        raise ValueError(f"period={period!r}: these alerts are of the period {period_of(data)!r}")
+    return data
+
+
+def _period_name(period: str, lang: str) -> str:
+    t = TEXT[lang]
+    return t["period_recent"] if period == RECENT else t["period_summer"].format(year=period)
+
+
+def _archive_note(period: str, lang: str) -> str | None:
+    """What the top of the page says of a past summer (None for the recent days)."""
+    if period == RECENT:
+        return None
+    first, last = summer_days(period)
+    return TEXT[lang]["archive"].format(year=period, first=format_day(first, lang), last=format_day(last, lang))
+
+
+def view(alerts: pd.DataFrame | Periods, *, lang: str = "fr", period: Any = None, day: Any = None,
+         department: str | None = None, shapes: list[dict] | None = None, tiles_url: str | None = None,
+         today: Any = None) -> str:
+    """The whole page for a period, a day and a department, as HTML (see :func:`render.page`).
 
     Parameters
     ----------
     alerts
-        What :func:`load` (or :func:`department_alerts`) returns.
+        What :func:`load` (or :func:`department_alerts`) returns, or every period
+        (:func:`by_period`).
     lang
         "fr" or "en".
+    period
+        With :func:`by_period`'s periods: "recent" or a summer ("2019"); None: the period holding
+        ``day``, else the opening one. With alerts: None or their own period.
     day
-        The day whose levels are mapped (None: the latest day of the data).
+        The day whose levels are mapped (None: :func:`default_day`).
     department
         The code ("31") of the department charted day by day (None: :func:`default_department`).
     shapes, tiles_url
@@ -508,13 +692,25 @@ def view(alerts: pd.DataFrame, *, lang: str = "fr", day: Any = None, department:
         server (None: no tiles requested).
     today
         The date the banner compares the data with (None: today in France).
+
+    Raises
+    ------
+    ValueError
+        For a period the page does not offer, or a day outside the period's data.
     """
     lang = _lang(lang)
+    alerts = _alerts_of(alerts, period, day)
     t = TEXT[lang]
+    period = period_of(alerts)
+    dataset = _dataset(period)
     latest = dash_data.latest_day(alerts, "day")
-    day = latest if day is None else pd.Timestamp(day)
-    department = default_department(alerts, day) if department is None else str(department)
+    day = default_day(alerts) if day is None else pd.Timestamp(day)
     rows = on_day(alerts, day)
+    if rows.empty:
+        first = pd.Timestamp(alerts["day"].min())
+        raise ValueError(f"day={day:%Y-%m-%d} is not in the data of the period {period!r} "
+                         f"({first:%Y-%m-%d} .. {latest:%Y-%m-%d})")
+    department = default_department(alerts, day) if department is None else str(department)
     day_text = format_day(day, lang)
     shapes = geo.department_shapes() if shapes is None else shapes
     filled, points = _map_shapes(rows, shapes, lang)
@@ -525,55 +721,119 @@ def view(alerts: pd.DataFrame, *, lang: str = "fr", day: Any = None, department:
         render.svg_map(points, shapes=filled, title=t["map_title"].format(day=day_text),
                        description=t["map_desc"].format(total=len(rows), day=day_text), tiles_url=tiles_url),
         _legend(lang),
-        _day_table(rows, lang, day_text),
+        _day_table(rows, lang, day_text, _decimals(alerts)),
         f"<h2>{render.escape(t['recent_heading'])}</h2>",
         _recent_table(alerts, day, lang),
         _series(alerts, department, day, lang),
         _thresholds(alerts, lang),
-        f"<p>{render.escape(t['source'])}</p>",
+        f"<p>{render.escape(t['source'].format(name=dataset))}</p>",
+        credits([dataset], lang),
     ]
     return render.page("".join(parts), lang=lang, title=_title(lang), updated=latest,
                        banner=banner(latest, demo=dash_data.is_demo(alerts), lang=lang, now=today),
-                       headline=_headline(rows, lang, day_text))
+                       note=_archive_note(period, lang), headline=_headline(rows, lang, day_text))
+
+
+def _live_view(data: Periods, *, period: Any = None, day: Any = None, department: str | None = None,
+               **options: Any) -> str:
+    """:func:`view` for the live page: while the period changes, its controls pass through a day of
+    the previous period, which then gives way to the new period's :func:`default_day`."""
+    if period is not None and day is not None:
+        alerts = data(period_key(period))
+        if on_day(alerts, day).empty:
+            day, department = None, None
+    return view(data, period=period, day=day, department=department, **options)
 
 
 # --------------------------------------------------------------------------- widgets
 
 #: The snapshot's selection, given to the layout so that no widget is created for it: None
 #: picks the same defaults as the live controls' initial values (see :func:`view`).
-SNAPSHOT_VALUES = {"day": None, "department": None}
+SNAPSHOT_VALUES = {"period": DEFAULT_PERIOD, "day": None, "department": None}
+
+
+def _as_periods(data: pd.DataFrame | Periods) -> Periods:
+    return data if isinstance(data, Periods) else Periods.of(data, period_of(data))
 
 
 def controls(alerts_source, lang: str = "fr") -> dict:
-    """The page's controls in ``lang``: day (latest first) and department.
+    """The page's controls in ``lang``: the period (when several can be read: recent days, real
+    summers), the day (latest first) and the department; choosing a period offers its days and
+    selects its :func:`default_day`.
 
-    ``alerts_source`` is a function returning the alerts (called here so that a data error
-    reaches :func:`layout.show_dashboard`'s notice, not a traceback).
+    ``alerts_source`` is a function returning the alerts or every period (:func:`by_period`),
+    called here so that a data error reaches :func:`layout.show_dashboard`'s notice, not a traceback.
     """
     import ipywidgets as widgets
 
     t = TEXT[_lang(lang)]
-    alerts = alerts_source()
-    days = recent_days(alerts)
-    day = widgets.Dropdown(options=[(format_day(d, lang), d) for d in days], value=days[0], description=t["day"])
+    periods = _as_periods(alerts_source())
+    alerts = periods()
+    opening = default_day(alerts)
+    day = widgets.Dropdown(options=[(format_day(d, lang), d) for d in _offered_days(alerts)], value=opening,
+                           description=t["day"])
     names = alerts.drop_duplicates("code").sort_values("name")
     department = widgets.Dropdown(options=[(str(n), str(c)) for n, c in zip(names["name"], names["code"])],
-                                  value=default_department(alerts, days[0]), description=t["department"])
-    return {"day": day, "department": department}
+                                  value=default_department(alerts, opening), description=t["department"])
+    offered = periods.available()
+    if len(offered) == 1:
+        return {"day": day, "department": department}
+    period = widgets.Dropdown(options=[(_period_name(key, lang), key) for key in offered],
+                              value=periods.opening, description=t["period"])
+
+    def offer_days(change) -> None:
+        try:
+            chosen = periods(change["new"])
+        except Exception:  # noqa: BLE001 - the page, redrawn for this period, shows the notice
+            return
+        shown = default_day(chosen)
+        day.options = [(format_day(d, lang), d) for d in _offered_days(chosen)]
+        day.value = shown
+        department.value = default_department(chosen, shown)
+
+    period.observe(offer_days, names="value")
+    return {"period": period, "day": day, "department": department}
 
 
-def static_views(alerts: pd.DataFrame, lang: str = "fr") -> explorer.StaticViews:
-    """The static page's control: the last days; the chart shows each day's default department."""
-    day = explorer.day_choice("day", TEXT[_lang(lang)]["day"], recent_days(alerts), lang)
-    return explorer.StaticViews((day,), fixed={"department": None})
+def _static_days(periods: Periods) -> list[pd.Timestamp]:
+    """The days the static page offers, the most recent first: the last
+    :data:`explorer.STATIC_DAYS` days of the recent period, and in each real summer that can be
+    read its :func:`default_day` and the days at the heat-wave thresholds closest to it (as many
+    at most)."""
+    days: set[pd.Timestamp] = set()
+    for key in periods.available():
+        alerts = periods(key)
+        if key == RECENT:
+            days.update(recent_days(alerts, explorer.STATIC_DAYS))
+            continue
+        peak = default_day(alerts)
+        at = sorted(pd.DatetimeIndex(alerts.loc[alerts["level"] == "alert", "day"]).unique(),
+                    key=lambda d: (abs(d - peak), d))
+        days.update([peak, *[d for d in at if d != peak][:explorer.STATIC_DAYS - 1]])
+    return sorted(days, reverse=True)
 
 
-def show(lang: str = "fr", snapshot: bool = False) -> None:
+def static_views(alerts: pd.DataFrame | Periods, lang: str = "fr") -> explorer.StaticViews:
+    """The static page's control: a day, among the last days and the real summers' heat-wave days
+    (each day says its period: :func:`period_of_day`); the page opens on the opening period's
+    :func:`default_day`, and the chart shows each day's default department."""
+    periods = _as_periods(alerts)
+    days = _static_days(periods)
+    choice = explorer.day_choice("day", TEXT[_lang(lang)]["day"], days, lang, default=default_day(periods()),
+                                 count=len(days))
+    return explorer.StaticViews((choice,), fixed={"department": None})
+
+
+def show(lang: str = "fr", snapshot: bool = False, period: Any = DEFAULT_PERIOD) -> None:
     """Display the dashboard in a notebook (Voilà): live controls and page, or the static snapshot.
 
-    Data are read once, on first need, through :func:`load` (public entries only); the map's
-    shapes and optional tile server come from the configuration (:mod:`occidata.dashboards.geo`).
-    Returns None, so that the notebook cell that calls it shows the page once and nothing else.
+    ``period``: the period the page opens with ("recent", or a real summer: "2018", "2019",
+    "2020"); the page offers all of them. Data are read at first need, one period at a time,
+    through :func:`load` (public entries only); the map's shapes and optional tile server come
+    from the configuration (:mod:`occidata.dashboards.geo`). Returns None, so that the notebook
+    cell that calls it shows the page once and nothing else.
     """
-    layout.show_with_map(SLUG, load, view, controls, SNAPSHOT_VALUES, lang=lang, snapshot=snapshot,
+    opening = period_key(period)
+    layout.show_with_map(SLUG, lambda: by_period(opening), _live_view, controls,
+                         {**SNAPSHOT_VALUES, "period": opening}, lang=lang, snapshot=snapshot,
                          static=static_views)

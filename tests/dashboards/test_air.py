@@ -33,7 +33,9 @@ def loaded(env):
 @pytest.fixture(scope="module")
 def raw(env):
     frame = catalog.load("air_quality_hourly")
-    frame = frame[frame["metric"] == "hourly"].copy()
+    # The page's default period: the recent days, outside ATMO's real episode of March 2020.
+    recent = (frame["time_start"] < air.EPISODE_START) | (frame["time_start"] >= air.EPISODE_END)
+    frame = frame[(frame["metric"] == "hourly") & recent].copy()
     frame["time"] = frame["time_start"].dt.tz_convert(UTC1).dt.tz_localize(None)
     return frame
 
@@ -230,11 +232,15 @@ def test_snapshot_notebook_has_no_widget_and_the_figures(tiny_data_dir, tmp_path
     html = "".join(o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})
                    and not o["metadata"]["occidata"]["alternative"])
     assert "Instantané du " in html and html.count("<h1>") == 1
-    # Every other view of the static page: each pollutant on each of the last days.
+    # Every other view of the static page: each pollutant on each of the last days, and on the days
+    # of ATMO's real episode of March 2020.
     views = {(o["metadata"]["occidata"]["values"]["pollutant"], o["metadata"]["occidata"]["values"]["day"])
              for o in outputs}
+    episode = air.load(period="2020-03")
     days = sorted({d.strftime("%Y-%m-%d") for d in loaded.days_with_index()})[-explorer.STATIC_DAYS:]
-    assert views == {(p, d) for p in ("ATMO",) + loaded.pollutants for d in days}
+    days += [d.strftime("%Y-%m-%d") for d in episode.days_with_index()]
+    pollutants = [p for p in loaded.pollutants if p in episode.pollutants]
+    assert views == {(p, d) for p in ["ATMO"] + pollutants for d in days}
     table = air.station_table(loaded, loaded.latest_day())
     for _, st in table.iterrows():
         assert f"{html_lib.escape(st['station_name'], quote=True)} ({st['commune']}) : {st['label']} ({st['index']})" in html

@@ -211,7 +211,7 @@ def test_live_controls_redraw_the_page(tiny_env, monkeypatch):
     monkeypatch.setattr(layout, "display", lambda obj: shown.append(obj))
     assert heat.show() is None
     live = shown[0].dashboard
-    assert set(live.controls) == {"day", "department"}
+    assert set(live.controls) == {"period", "day", "department"}  # period: recent days or a real summer
     assert all(c.description for c in live.controls.values())
     first = live.output.outputs[0]["data"]["text/html"]
     live.controls["department"].value = "66"

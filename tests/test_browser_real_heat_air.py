@@ -1,0 +1,107 @@
+"""« Chaleur » and « Qualité de l'air » on real data, as a citizen sees them (issue 18): Debian's
+chromium through the hub's proxy (every request that is not to 127.0.0.1 blocked), the live page
+switched to a real period through Voilà, and the static page's views of it without a kernel."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import open_visit, start_dashboards_hub, wait_for_dashboards
+from occidata.dashboards import BY_SLUG
+
+pytestmark = [pytest.mark.browser, pytest.mark.hub]
+
+PREFIX = "services/dashboards/"
+HEAD, BODY = ".od-dashboard.od-head", ".od-dashboard:not(.od-head)"
+RENDER_TIMEOUT = 180_000  # ms: a kernel may have to start and run the notebook on a busy 2-core machine
+CHANGE_TIMEOUT = 60_000  # ms: the kernel reads the period's data and redraws the page
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, tiny_data_dir):
+    """A hub serving the two pages on the tiny data (whose real entries hold the providers' files)."""
+    local, _token, count = start_dashboards_hub(tmp_path_factory.mktemp("real-heat-air-hub"), tiny_data_dir,
+                                                apps=["chaleur", "qualite-air"], DASHBOARDS__POOL_SIZE="1",
+                                                DASHBOARDS__MAX_KERNELS="6")
+    try:
+        wait_for_dashboards(local.url, count, 1)
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def visit(browser):
+    context, visit = open_visit(browser)
+    yield visit
+    context.close()
+
+
+def open_live(visit, hub, slug: str):
+    page = visit.page
+    page.goto(hub.url + PREFIX + f"voila/render/{slug}.ipynb", timeout=RENDER_TIMEOUT)
+    expect(page.locator(f"{HEAD} h1")).to_have_text(BY_SLUG[slug].title_fr, timeout=RENDER_TIMEOUT)
+    return page
+
+
+def choose(page, label: str, option: str, then: str) -> None:
+    """Pick ``option`` (its text) in the control labelled ``label``; wait until the page says ``then``."""
+    page.get_by_label(label, exact=True).select_option(label=option)
+    expect(page.locator(BODY)).to_contain_text(then, timeout=CHANGE_TIMEOUT)
+
+
+def test_heat_page_switches_to_the_real_summer_2019(hub, visit):
+    page = open_live(visit, hub, "chaleur")
+    expect(page.locator(HEAD)).to_contain_text("Données de démonstration")  # the grid's recent days first
+    expect(page.locator(f"{BODY} .od-credits")).to_contain_text("données synthétiques de démonstration")
+    choose(page, "Période", "Été 2019 (Météo-France)", "Niveau par département le 24 juillet 2019")
+    choose(page, "Jour", "28 juin 2019", "Niveau par département le 28 juin 2019")
+    choose(page, "Département", "Hérault", "Hérault : indicateurs jour par jour")
+    record = page.locator(f"{BODY} table", has_text="Indicateurs de l'Hérault").locator("tbody tr").first
+    expect(record).to_contain_text("28/06/2019")
+    expect(record).to_contain_text("41.17")  # Météo-France's TX of Hérault that day
+    credits = page.locator(f"{BODY} .od-credits")
+    expect(credits).to_contain_text("Sources et licences")
+    expect(credits).to_contain_text("Météo-France")
+    expect(credits).to_contain_text("Licence Ouverte 2.0")
+    expect(page.locator(HEAD)).to_contain_text("Archives : été 2019")
+    expect(page.locator(HEAD)).not_to_contain_text("Données de démonstration")
+    visit.assert_clean()
+
+
+def test_air_page_switches_to_atmos_real_episode_of_march_2020(hub, visit):
+    page = open_live(visit, hub, "qualite-air")
+    choose(page, "Période", "Épisode réel de mars 2020 (ATMO Occitanie)", "Indice ATMO par station, 16/03/2020")
+    choose(page, "Polluant", "Dioxyde d'azote (NO₂)", "Sous-indice Dioxyde d'azote (NO₂) par station")
+    choose(page, "Station (courbe)", "Toulouse-Périphérique Trafic (Toulouse)",
+           "Concentrations horaires (µg/m³) à Toulouse-Périphérique Trafic")
+    caption = "Concentrations horaires (µg/m³) à Toulouse-Périphérique Trafic"
+    hours = page.locator(f"{BODY} table", has_text=caption)
+    # ATMO's export: 94.4 µg/m³ of NO2 on 14 March 2020 23:00 UTC, midnight in UTC+1.
+    expect(hours.locator("tbody tr", has_text="15/03/2020").first).to_contain_text("94.4")
+    credits = page.locator(f"{BODY} .od-credits")
+    expect(credits).to_contain_text("Sources et licences")
+    expect(credits).to_contain_text("© ATMO Occitanie")
+    expect(credits).to_contain_text("ODbL")
+    expect(page.locator(HEAD)).not_to_contain_text("Données de démonstration")
+    visit.assert_clean()
+
+
+@pytest.mark.parametrize("slug, query, says, source", [
+    ("chaleur", "?day=2019-06-29", "Niveau par département le 29 juin 2019", "Météo-France"),
+    ("qualite-air", "?pollutant=NO2&day=2020-03-16", "Sous-indice Dioxyde d'azote (NO₂) par station, 16/03/2020",
+     "© ATMO Occitanie"),
+])
+def test_static_page_serves_the_real_period_rendered_ahead(hub, visit, slug, query, says, source):
+    sockets = []
+    page = visit.page
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    response = page.goto(hub.url + PREFIX + f"{slug}/{query}")
+    assert response is not None and response.status == 200
+    view = page.locator("main.od-view")
+    expect(view).to_contain_text(says)
+    expect(view.locator(".od-credits")).to_contain_text(source)
+    expect(view.locator(".od-top")).not_to_contain_text("Données de démonstration")
+    assert sockets == []  # rendered ahead: no kernel
+    visit.assert_clean()
