@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from ..datasets import geography
+from ..datasets import calendar, geography
 from . import geo
 from .data import demonstration, load_public
 from .render import escape, format_date, format_value, html_table, notice, svg_line_chart, svg_map
@@ -38,8 +38,7 @@ __all__ = ["BicycleData", "prepare", "load", "day_table", "week_table", "counter
 
 ENTRY = "bicycle_counts"
 #: The national lockdowns of 2020 (first and last day), during which cycling fell.
-LOCKDOWNS = ((pd.Timestamp("2020-03-17"), pd.Timestamp("2020-05-10")),
-             (pd.Timestamp("2020-10-30"), pd.Timestamp("2020-12-15")))
+LOCKDOWNS = tuple((pd.Timestamp(first), pd.Timestamp(last)) for _label, first, last in calendar.LOCKDOWNS)
 WEEK_DAYS = 7
 #: The map opens on the latest day on which the most counters counted, among this many last days.
 DEFAULT_DAY_WINDOW = 28

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .calendar import LOCKDOWNS
 from .real_sources import WHOLE, RealSource
 from .duplicates import duplicate_rows
 from .row_checks import CheckedSchema, RowCheck
@@ -358,7 +359,7 @@ SIZES = {
 WEEKDAY = (1.07, 1.21, 1.13, 1.17, 1.02, 0.70, 0.71)  # Monday to Sunday
 MONTH = (0.90, 0.91, 1.05, 1.02, 1.05, 1.17, 0.95, 0.82, 1.23, 1.08, 1.02, 0.72)  # January to December
 GROWTH_PER_YEAR = 0.06  # cycling grew in Montpellier from 2020 on
-LOCKDOWN = ("2020-03-17", "2020-05-10", 0.25)  # first lockdown, first and last day, and what was left
+LOCKDOWN = (*LOCKDOWNS[0][1:], 0.25)  # first lockdown, first and last day, and what was left
 RAINY_DAYS, RAIN_FACTOR = 0.08, 0.45  # share of days of heavy rain (all counters), and what is left
 NOISE = 0.15  # log-normal day-to-day spread of each counter
 

@@ -10,6 +10,9 @@ The one copy of the calendar that the generators share:
   them (an error outside the covered range: the table cannot tell).
 - ``easter`` / ``public_holidays`` / ``is_public_holiday``: French public holidays (jours
   fériés), computed for any year.
+- ``LOCKDOWNS``: the national lockdowns of 2020, ``(French label, first day, last day)``, days
+  included (décrets 2020-260 and 2020-1310): the pages, notebooks and generators that mark or
+  simulate them ask here.
 
 Dates are calendar days: timezone-aware inputs are read at their own wall-clock date.
 """
@@ -20,6 +23,9 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+
+LOCKDOWNS = (("1er confinement", "2020-03-17", "2020-05-10"),
+             ("2e confinement", "2020-10-30", "2020-12-14"))
 
 # Zone C: first day off, day classes resume (so each period is [first, resume)).
 SCHOOL_HOLIDAYS = (
