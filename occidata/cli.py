@@ -249,6 +249,34 @@ def cmd_catalog_generate(args) -> int:
     return 0
 
 
+def cmd_catalog_dcat(args) -> int:
+    import json
+
+    from .atomic import write_atomic
+    from .catalog.dcat import dcat_catalog
+
+    document = dcat_catalog(load_config())
+    count = len(document["dcat:dataset"])
+    if args.check:
+        from .catalog.dcat_check import ERROR, check_dcat, summary
+
+        findings = check_dcat(document)
+        for finding in findings:
+            print(finding.line())
+        print(summary(findings, count))
+        if any(f.severity == ERROR for f in findings):
+            if args.output:
+                print(f"{args.output} n'est pas écrit : le catalogue n'est pas conforme.")
+            return 2
+    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    if args.output:
+        write_atomic(args.output, text)
+        print(f"Catalogue DCAT-AP écrit dans {args.output} ({count} jeux publics)")
+    elif not args.check:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_report_run(args) -> int:
     from .reports.parameters import ParameterError
     from .reports.runner import ReportError, run_report
@@ -495,6 +523,11 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--rows", type=int, default=5, help="how many rows to print (default 5)")
     load.set_defaults(func=cmd_catalog_load)
     cat.add_parser("generate", help="rewrite catalog/catalog.yaml from the dataset modules").set_defaults(func=cmd_catalog_generate)
+    dcat = cat.add_parser("dcat", help="the public entries as DCAT-AP (JSON-LD), for open-data portals")
+    dcat.add_argument("--output", metavar="FILE", help="write it to FILE (atomically) instead of printing it")
+    dcat.add_argument("--check", action="store_true",
+                      help="validate it against occidata/catalog/dcat_ap_shapes.ttl; exit 2 on any error")
+    dcat.set_defaults(func=cmd_catalog_dcat)
     report = commands.add_parser("report", help="run notebooks as archived reports").add_subparsers(dest="action", required=True)
     run = report.add_parser("run", help="check the parameters, execute with papermill, archive the run")
     run.add_argument("notebook", help="the .ipynb, e.g. notebooks/air_quality/daily_report.ipynb")

@@ -8,7 +8,9 @@ base_url):
   ``origin``, ``producer``, ``year``) as GET parameters; ``?lang=en`` for English;
 - ``<prefix><entry>``: the entry's page; a non-public entry's page answers a visitor 403 with
   a French page and a link to log in that comes back (:func:`occidata.catalog.pages.render_refusal`);
-- ``<prefix>login?next=<page>``: logs in through the hub (OAuth), then back to ``<page>``.
+- ``<prefix>login?next=<page>``: logs in through the hub (OAuth), then back to ``<page>``;
+- ``<prefix>dcat.jsonld``: the public entries as DCAT-AP in JSON-LD, for open-data portals to
+  harvest (:mod:`occidata.catalog.dcat`); never a partner or restricted entry, whoever asks.
 
 Who is logged in comes from the hub's OAuth (``HubOAuthenticated``): anyone may read, nobody
 must log in. The service reads the catalogue's metadata, the build manifest and the public
@@ -18,14 +20,17 @@ entries' data (for their maps); it serves no data, and in server mode it runs as
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import ioloop, web
 
+from ..addresses import public_url
 from ..config import load_config
 from ..dashboards.geo import department_shapes
 from ..datasets.build import read_manifest
@@ -35,6 +40,7 @@ from ..hub.service_app import hub_service_app
 from ..levels import steward_names
 from ..processes import hold_service_lock
 from . import open_catalog, show
+from .dcat import DCAT_PATH, DcatError, dcat_catalog
 from .pages import Filters, Reader, check_lang, is_public, render_entry, render_list, render_message, render_refusal
 from .places import entry_places, table_years
 from .spec import CATALOG_PATH
@@ -176,6 +182,23 @@ class LoginHandler(Base):
         self.redirect(target)
 
 
+class DcatHandler(Base):
+    """The public entries as DCAT-AP (JSON-LD), the same for everyone."""
+
+    def get(self):
+        cfg = self.state["cfg"]
+        try:
+            document = dcat_catalog(cfg, public_url(cfg), entries=self.state["catalogue"].entries())
+        except DcatError as error:
+            log.error("dcat export refused: %s", error)
+            self.set_status(500)
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            self.finish(json.dumps({"erreur": str(error)}, ensure_ascii=False))
+            return
+        self.set_header("Content-Type", "application/ld+json; charset=utf-8")
+        self.finish(json.dumps(document, ensure_ascii=False, indent=1))
+
+
 class NotFound(Base):
     def prepare(self):
         raise web.HTTPError(404)
@@ -187,7 +210,8 @@ def make_app(cfg: dict, prefix: str = DEFAULT_PREFIX, base_url: str = "/", hub_a
     state = {"cfg": cfg, "prefix": prefix, "base_url": "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/",
              "lab_name": cfg["lab_name"], "catalogue": Catalogue(cfg), "shapes": lambda: department_shapes(cfg)}
     # Entry names, except the paths of the service itself (hub_service_app adds oauth_callback after these).
-    routes = [("", ListHandler), ("login", LoginHandler), (r"(?!oauth_callback$)([a-z][a-z0-9_]*)", EntryHandler)]
+    routes = [("", ListHandler), ("login", LoginHandler), (re.escape(DCAT_PATH), DcatHandler),
+              (r"(?!oauth_callback$)([a-z][a-z0-9_]*)", EntryHandler)]
     return hub_service_app(prefix, routes, {"state": state}, NotFound, hub_auth)
 
 

@@ -29,6 +29,10 @@ METADATA = {
     "description": "NO2, O3, PM10, PM2.5 and SO2 concentrations at the ATMO Occitanie stations. "
     "The demo data are synthetic, generated at the real stations (codes, names, typology, coordinates "
     "from ATMO Occitanie's open-data exports); real exports are ingested with `occidata data ingest`.",
+    "description_fr": "Concentrations de NO2, O3, PM10, PM2.5 et SO2 aux stations d'ATMO Occitanie : valeurs "
+    "horaires synthétiques de démonstration aux stations réelles (codes, noms, typologie, coordonnées des exports "
+    "ouverts d'ATMO Occitanie), et les valeurs horaires réelles de l'épisode du 14 au 17 mars 2020 quand l'export "
+    "d'ATMO est présent ; les exports réels s'ingèrent avec `occidata data ingest`.",
     "producer": "ATMO Occitanie (station network); hourly values synthetic (occidata)",
     "licence": "ODbL 1.0",
     "access": "public",

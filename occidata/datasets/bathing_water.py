@@ -143,6 +143,12 @@ METADATA = {
         "the Thau lagoon and inland lakes and rivers: E. coli and intestinal enterococci in cfu/100 ml. "
         "Results below the detection limit are kept, at the limit, with a '<' flag."
     ),
+    "description_fr": (
+        "Une ligne par prélèvement aux eaux de baignade du littoral du Gard, de l'Hérault, de l'Aude et des "
+        "Pyrénées-Orientales, de l'étang de Thau et des lacs et rivières : E. coli et entérocoques intestinaux en "
+        "UFC/100 ml. Les résultats sous la limite de détection sont gardés, à la limite, avec un signe « < ». "
+        "Données synthétiques de démonstration."
+    ),
     "producer": "Synthetic (occidata), shaped like ARS Occitanie / EEA Bathing Water Directive reporting",
     "licence": "Licence Ouverte 2.0",
     "access": "public",

@@ -62,6 +62,11 @@ METADATA = {
         "counters on the motorways (A61, A9, A62, A75...), main roads, the Toulouse and "
         "Montpellier ring roads and city streets."
     ),
+    "description_fr": (
+        "Nombre de véhicules par heure, vitesse moyenne, part des poids lourds et signalement d'incident à environ "
+        "150 points de comptage des autoroutes (A61, A9, A62, A75...), routes principales, rocades de Toulouse et "
+        "de Montpellier et rues des villes. Données synthétiques de démonstration."
+    ),
     "producer": "Synthetic (occidata), shaped like the DIR Sud-Ouest / DIR Méditerranée and city counting stations",
     "licence": "Licence Ouverte 2.0",
     "access": "public",

@@ -37,6 +37,11 @@ METADATA = {
         "Daily minimum and maximum air temperature and precipitation on a regular 8 km grid in "
         "Lambert-93 over Occitanie, in the layout of Météo-France's SAFRAN/SIM2 reanalysis."
     ),
+    "description_fr": (
+        "Températures minimale et maximale quotidiennes de l'air et précipitations sur une grille régulière de "
+        "8 km en Lambert-93 sur l'Occitanie, au format de la réanalyse SAFRAN/SIM2 de Météo-France. Données "
+        "synthétiques de démonstration."
+    ),
     "producer": "Synthetic (occidata), shaped like Météo-France SAFRAN/SIM2",
     "licence": "Licence Ouverte 2.0",
     "access": "public",
