@@ -67,7 +67,9 @@ def credits(names: Iterable[str], lang: str = "fr") -> str:
     for line in credit_lines(names, lang):
         licence = escape(line["licence"])
         if line["licence_url"]:
-            licence = f'<a href="{escape(line["licence_url"])}" rel="license noopener">{licence}</a>'
+            # Written out, not linked: the public pages point to no other host.
+            address = line["licence_url"].split("://", 1)[-1]
+            licence += f' (<span class="od-licence-address">{escape(address)}</span>)'
         parts = [f'<strong>{escape(line["title"])}</strong> — {escape(line["said"])}']
         if line["origin"] != "synthetic":
             parts.append(f'{words["producer"]} : {escape(line["producer"])}' if lang == "fr"
