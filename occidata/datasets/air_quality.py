@@ -383,9 +383,7 @@ READERS.update({"atmo-csv": read_atmo_csv, "geodair-csv": read_geodair_csv})
 REAL = RealSource(
     provider='ATMO Occitanie',
     licence='ODbL 1.0',
-    licence_url='https://opendatacommons.org/licenses/odbl/1-0/',
     attribution='© ATMO Occitanie',
-    note_fr="ODbL : citer « {attribution} » ; toute base de données dérivée diffusée doit l'être sous ODbL (partage à l'identique).".format(attribution='© ATMO Occitanie'),
     patterns=('atmo/Mesure_72h_*.csv', 'atmo/Mesure_horaire_*.csv'),
     fmt='atmo-csv',
     role=PERIOD,

@@ -293,9 +293,7 @@ READERS.update({"atmo-csv": read_atmo_means})
 REAL = RealSource(
     provider='ATMO Occitanie',
     licence='ODbL 1.0',
-    licence_url='https://opendatacommons.org/licenses/odbl/1-0/',
     attribution=ATTRIBUTION,
-    note_fr="ODbL : citer « {attribution} » ; toute base de données dérivée diffusée doit l'être sous ODbL (partage à l'identique).".format(attribution=ATTRIBUTION),
     patterns=REAL_EXPORTS,
     fmt='atmo-csv',
     role=WHOLE,

@@ -411,9 +411,7 @@ READERS = {"ecocompt-json": read_ecocompt_json}
 REAL = RealSource(
     provider='Montpellier Méditerranée Métropole',
     licence='ODbL 1.0',
-    licence_url='https://opendatacommons.org/licenses/odbl/1-0/',
     attribution=ATTRIBUTION,
-    note_fr="ODbL : citer « {attribution} » ; toute base de données dérivée diffusée doit l'être sous ODbL (partage à l'identique).".format(attribution=ATTRIBUTION),
     patterns=('montpellier/ecocompt/MMM_EcoCompt_*.json',),
     fmt='ecocompt-json',
     role=WHOLE,

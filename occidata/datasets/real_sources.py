@@ -34,6 +34,20 @@ WHOLE, PERIOD = "whole", "period"
 REAL, SYNTHETIC, MIXED = "real", "synthetic", "mixed"
 
 
+_LICENCE_OUVERTE = ("https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+                    "Licence Ouverte : réutilisation libre, en citant la source ({attribution}) et la date de mise à jour.")
+# What each licence of the real exports asks of a reuser (the pages' note), and where it is written.
+LICENCES = {
+    "Licence Ouverte 2.0": _LICENCE_OUVERTE,
+    "Licence Ouverte": _LICENCE_OUVERTE,
+    "ODbL 1.0": ("https://opendatacommons.org/licenses/odbl/1-0/",
+                 "ODbL : citer « {attribution} » ; toute base de données dérivée diffusée doit l'être sous ODbL "
+                 "(partage à l'identique)."),
+    "ECA&D: free use with acknowledgement": ("https://www.ecad.eu/dailydata/",
+                                             "ECA&D : usage libre, en citant « {attribution} »."),
+}
+
+
 @dataclass(frozen=True)
 class RealSource:
     """Where an entry's real data come from (see the module docstring)."""
@@ -44,8 +58,20 @@ class RealSource:
     patterns: tuple[str, ...]  # under sources.real_data_dir, newest export first
     fmt: str  # the reader: a key of the module's READERS
     role: str = WHOLE
-    licence_url: str = ""
-    note_fr: str = ""  # what the licence asks of whoever reuses the data, for the pages
+
+    def __post_init__(self):
+        if self.licence not in LICENCES:
+            raise ValueError(f"{self.provider}: licence {self.licence!r} unknown; known: {', '.join(LICENCES)}")
+
+    @property
+    def licence_url(self) -> str:
+        """Where the licence is written."""
+        return LICENCES[self.licence][0]
+
+    @property
+    def note_fr(self) -> str:
+        """What the licence asks of whoever reuses the data, for the pages (French)."""
+        return LICENCES[self.licence][1].format(attribution=self.attribution)
 
     def files(self, real_data_dir: str | Path | None) -> list[Path]:
         """The exports present under ``real_data_dir``, in reading order ([] when none or no folder)."""

@@ -323,9 +323,7 @@ READERS = {"synop-csv": read_synop_csv}
 REAL = RealSource(
     provider='Météo-France',
     licence='Licence Ouverte 2.0',
-    licence_url='https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
     attribution='Météo-France — données SYNOP essentielles OMM',
-    note_fr='Licence Ouverte : réutilisation libre, en citant la source ({attribution}) et la date de mise à jour.'.format(attribution='Météo-France — données SYNOP essentielles OMM'),
     patterns=('meteo/donnees-synop-essentielles-omm_*.csv',),
     fmt='synop-csv',
     role=WHOLE,

@@ -234,9 +234,7 @@ READERS = {"meteofrance-odre-csv": read_odre_csv}
 REAL = RealSource(
     provider='Météo-France (ODRÉ)',
     licence='Licence Ouverte 2.0',
-    licence_url='https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
     attribution='Météo-France — température quotidienne départementale (ODRÉ)',
-    note_fr='Licence Ouverte : réutilisation libre, en citant la source ({attribution}) et la date de mise à jour.'.format(attribution='Météo-France — température quotidienne départementale (ODRÉ)'),
     patterns=('meteo/temperature-quotidienne-departementale*.csv',),
     fmt='meteofrance-odre-csv',
     role=WHOLE,

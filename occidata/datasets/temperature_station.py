@@ -270,9 +270,7 @@ READERS = {"eca-tg": read_eca_tg}
 REAL = RealSource(
     provider='ECA&D (KNMI), data from Météo-France',
     licence='ECA&D: free use with acknowledgement',
-    licence_url='https://www.ecad.eu/dailydata/',
     attribution='Klein Tank et al. 2002, ECA&D, https://www.ecad.eu (données Météo-France)',
-    note_fr='ECA&D : usage libre, en citant « {attribution} ».'.format(attribution='Klein Tank et al. 2002, ECA&D, https://www.ecad.eu (données Météo-France)'),
     patterns=('meteo/eca_tg_*.txt',),
     fmt='eca-tg',
     role=WHOLE,

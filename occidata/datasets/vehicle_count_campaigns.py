@@ -358,9 +358,7 @@ READERS = {"mtp-comptage-csv": read_comptage_csv}
 REAL = RealSource(
     provider='Ville de Montpellier',
     licence='Licence Ouverte',
-    licence_url='https://www.etalab.gouv.fr/licence-ouverte-open-licence/',
     attribution=ATTRIBUTION,
-    note_fr='Licence Ouverte : réutilisation libre, en citant la source ({attribution}) et la date de mise à jour.'.format(attribution=ATTRIBUTION),
     patterns=('montpellier/VilleMTP_MTP_Comptage*.csv',),
     fmt='mtp-comptage-csv',
     role=WHOLE,
