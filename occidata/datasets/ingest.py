@@ -146,18 +146,20 @@ def ingest(dataset: str, source: str | Path, data_dir: str | Path, fmt: str | No
         # Identical rows share their time, hence their year: only those partitions are compared.
         partitions = {f"year={year}" for year in years.unique()}
         same_years = [folder / relative for relative in stored if relative.split("/", 1)[0] in partitions]
-        duplicate = duplicate_rows(kept, schema, same_years)
-        revised = np.zeros(len(kept), dtype=bool)
         if getattr(schema, "key", ()):
             # One measurement is one key: a repeat under another station name is a duplicate, and
             # a value the provider changed since is set aside with both figures, never written over.
+            # Identical rows share their key and measure, so this also finds them (one read of the files).
             status = revisions.overlap(kept, _rows(same_years, schema), schema, "already stored")
-            duplicate |= (status["status"] == revisions.DUPLICATE).to_numpy()
-            revised = (status["status"] == revisions.REVISED).to_numpy() & ~duplicate
+            duplicate = (status["status"] == revisions.DUPLICATE).to_numpy()
+            revised = (status["status"] == revisions.REVISED).to_numpy()
             if revised.any():
                 quarantined = pd.concat([quarantined, kept[revised].astype(object).assign(
                     **{SOURCE_ROW: kept_lines[revised], REASON: status["reason"][revised].to_numpy()})],
                     ignore_index=True)
+        else:
+            duplicate = duplicate_rows(kept, schema, same_years)
+            revised = np.zeros(len(kept), dtype=bool)
         fresh, years = kept[~duplicate & ~revised], years[~duplicate & ~revised]
         base = f"ingest-{ingest_id}-{_safe_stem(source)}-{checked.sha256[:8]}"
         record = {
