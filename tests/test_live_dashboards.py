@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -31,6 +32,10 @@ class Kernels:
 
     def __init__(self, **connections: int):
         self.connections = dict(connections)
+        self.kernels = {kernel_id: SimpleNamespace(last_activity=None) for kernel_id in connections}
+
+    def get_kernel(self, kernel_id: str):
+        return self.kernels[kernel_id]
 
     def kernel_model(self, kernel_id: str) -> dict:
         return {"id": kernel_id, "connections": self.connections[kernel_id]}
@@ -78,6 +83,20 @@ def test_a_page_being_rendered_and_a_browser_coming_back_keep_their_kernel():
     assert live.survey() == ({"slow", "back"}, set())
     now[0] = 561
     assert live.survey() == ({"back"}, {"slow"})
+
+
+def test_handing_a_preheated_kernel_to_a_visitor_counts_as_activity_for_the_idle_cull():
+    import datetime as dt
+
+    kernels = Kernels(preheated=0)
+    hours_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)
+    kernels.kernels["preheated"].last_activity = hours_ago  # ran the notebook, then waited
+    live = tracker(kernels, [0.0])
+    live.render_started("preheated")
+    started = kernels.kernels["preheated"].last_activity
+    assert started > hours_ago + dt.timedelta(hours=2, minutes=59)
+    live.render_ended("preheated")  # the browser's connect grace starts: so does the cull's
+    assert kernels.kernels["preheated"].last_activity >= started
 
 
 def test_a_kernel_still_starting_counts_as_in_use_and_never_breaks_the_count():

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import re
 import time
+from datetime import datetime, timezone
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
@@ -70,6 +71,17 @@ class VisitorKernels:
     def render_started(self, kernel_id: str) -> None:
         """The service is rendering the page of ``kernel_id``: in use, whatever its connections."""
         self.rendered[kernel_id] += 1
+        self.mark_active(kernel_id)
+
+    def mark_active(self, kernel_id: str) -> None:
+        """Count handing the kernel to a visitor as activity for the idle cull: a preheated
+        kernel has been idle since it ran the notebook, possibly for hours, and the cull would
+        shut it down before the visitor's browser connects (the page then stays on « Loading
+        widget… »)."""
+        try:
+            self.kernel_manager.get_kernel(kernel_id).last_activity = datetime.now(timezone.utc)
+        except KeyError:
+            pass  # gone meanwhile
 
     def render_ended(self, kernel_id: str) -> None:
         self.rendered[kernel_id] -= 1
@@ -77,6 +89,7 @@ class VisitorKernels:
             del self.rendered[kernel_id]
         # The browser connects once it has the whole page: its grace counts from now.
         self.seen[kernel_id] = Seen(self.clock())
+        self.mark_active(kernel_id)
 
     def connections(self, kernel_id: str) -> int | None:
         """Browser websockets open on ``kernel_id`` (0 while it starts); None if it is gone."""
