@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: up down test bench bench-compute data install install-test proxy chromium slurm gpu-wheels gpu-check gpu-check-dry
+.PHONY: up down test bench bench-compute data install install-test proxy chromium slurm prometheus gpu-wheels gpu-check gpu-check-dry
 
 up: install proxy
 	$(BIN)/occidata up
@@ -16,7 +16,7 @@ up: install proxy
 down:
 	@if [ -x $(BIN)/occidata ]; then $(BIN)/occidata down; else echo "Nothing to stop (no $(VENV))."; fi
 
-test: install-test proxy chromium slurm
+test: install-test proxy chromium slurm prometheus
 	$(BIN)/occidata kernels install
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
@@ -95,3 +95,12 @@ chromium:
 	elif [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests need it)"; fi
+
+# Debian's Prometheus for tests/test_metrics.py, which starts its own on a loopback port: the service the
+# package enables (port 9090) is stopped and disabled. Installed only when missing and we are root.
+prometheus:
+	@if [ -x /usr/bin/prometheus ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus && \
+	  { systemctl disable --now prometheus.service || systemctl disable prometheus.service || true; } >/dev/null 2>&1; \
+	else echo "prometheus is missing: run 'sudo apt-get install --no-install-recommends prometheus' (the metrics test needs it)"; fi

@@ -14,6 +14,8 @@ from urllib.parse import quote
 PUBLIC_URL_ENV = "OCCIDATA_PUBLIC_URL"
 # Where the hub serves the catalogue pages (a hub service), under its base_url.
 CATALOGUE_PREFIX = "services/catalogue/"
+# Where the hub serves the data service, whose pages take access requests.
+DATA_PREFIX = "services/data/"
 
 
 def public_url(cfg: dict, environ: Mapping[str, str] | None = None) -> str:
@@ -39,3 +41,13 @@ def public_url(cfg: dict, environ: Mapping[str, str] | None = None) -> str:
 def catalogue_page(name: str, base: str) -> str:
     """The catalogue page of entry ``name`` under the hub's public address ``base``."""
     return f"{base.rstrip('/')}/{CATALOGUE_PREFIX}{quote(name, safe='')}"
+
+
+def access_request_page(name: str, base: str) -> str:
+    """The page where a researcher asks for the level entry ``name`` needs, under ``base``."""
+    return f"{base.rstrip('/')}/{DATA_PREFIX}requests/new?dataset={quote(name, safe='')}"
+
+
+def access_requests_page(base: str) -> str:
+    """The page listing a researcher's access requests (and, for stewards, those to decide)."""
+    return f"{base.rstrip('/')}/{DATA_PREFIX}requests"

@@ -400,6 +400,71 @@ def cmd_access(args) -> int:
     return 0
 
 
+def cmd_access_requests(args) -> int:
+    from .hub.access import AccessError, decide_request, list_requests, request_access
+
+    cfg = load_config()
+    try:
+        if args.action == "request":
+            answer = request_access(args.dataset, purpose=args.purpose, project=args.project, end=args.end, cfg=cfg,
+                                    url=args.url, token=args.token)
+            print(f"Demande {answer['id']} envoyée : « {answer['level']} » jusqu'au {answer['until']} ; "
+                  "les intendants des données l'examinent (occidata access requests).")
+        elif args.action == "requests":
+            print_requests(list_requests(cfg=cfg, url=args.url, token=args.token))
+        else:
+            answer = decide_request(args.id, args.action, reason=getattr(args, "reason", None), cfg=cfg, url=args.url,
+                                    token=args.token)
+            print(f"Demande {answer['id']} : {answer['state']} ({len(answer['approvals'])} accord(s)) ; audité.")
+    except AccessError as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_requests(overview: dict) -> None:
+    """The data service's ``api/requests`` answer as researchers and stewards read it."""
+    for right in overview["rights"]:
+        print(f"droit : {right['level']} jusqu'au {right.get('until') or 'sans fin'}")
+    for title, rows in (("vos demandes", overview["mine"]), ("à examiner", overview.get("open"))):
+        if rows is None:
+            continue
+        print(f"{title} :" if rows else f"{title} : aucune")
+        for r in rows:
+            print(f"  {r['id']}  {r['user']:<14} {r['level']:<30} {r['state']:<9} jusqu'au {r['until']}  "
+                  f"projet « {r['project']} » — {r['purpose']}")
+
+
+def _month(option: str):
+    """An argparse type for ``option``, a month YYYY-MM."""
+    def month(text: str) -> str:
+        from .catalog.use import UseError, parse_month
+
+        try:
+            parse_month(text, option)
+        except UseError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return text
+
+    return month
+
+
+def cmd_access_use(args) -> int:
+    import json
+
+    from .catalog.use import render_text
+    from .hub.access import AccessError, use_view
+
+    try:
+        view = use_view(cfg=load_config(), url=args.url, token=args.token, month_from=args.since,
+                        month_to=args.until, names=args.names)
+    except AccessError as error:
+        print(f"occidata: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(view, ensure_ascii=False, indent=1) if args.json else render_text(view))
+    return 0
+
+
 def print_access(listing: dict) -> None:
     """The data service's ``api/access`` answer as stewards read it."""
     for level, members in sorted(listing.get("members", {}).items()):
@@ -446,6 +511,24 @@ def cmd_usage(args) -> int:
     print(render_json(report) if args.json else render_table(report))
     for skipped in report.skipped:  # never dropped in silence
         print(f"occidata: ligne ignorée / skipped line: {skipped}", file=sys.stderr)
+    return 0
+
+
+def cmd_metrics_scrape_config(args) -> int:
+    from .atomic import write_atomic
+    from .hub.prometheus import prometheus_token, scrape_config
+
+    if args.interval < 1:
+        print(f"occidata: --interval {args.interval}: at least 1 second", file=sys.stderr)
+        return 2
+    cfg = load_config()
+    prometheus_token(cfg)  # made here if the hub never started: the hub takes the same one
+    text = yaml.safe_dump(scrape_config(cfg, args.token_file, args.interval), sort_keys=False)
+    if args.output:
+        write_atomic(args.output, text)
+        print(f"Prometheus configuration written to {args.output}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -563,12 +646,36 @@ def build_parser() -> argparse.ArgumentParser:
         change.add_argument("user", help="the hub user name (never yourself)")
         change.add_argument("level", help="partner, or restricted:<dataset> (e.g. restricted:health_admissions)")
     listing = access.add_parser("list", help="who holds each level, pending grants, memberships the trust did not grant")
-    for sub in (access.choices["grant"], access.choices["revoke"], listing):
+    use = access.add_parser("use", help="who holds which level until when, reads per month, server and GPU hours "
+                                        "per hub group (readers as pseudonyms)")
+    use.add_argument("--names", action="store_true", help="show readers' names (the asking is audited)")
+    use.add_argument("--since", type=_month("--since"), default=None, metavar="YYYY-MM", help="first month (default: 11 months ago)")
+    use.add_argument("--until", type=_month("--until"), default=None, metavar="YYYY-MM", help="last month (default: this month)")
+    use.add_argument("--json", action="store_true", help="the data service's JSON instead of the tables")
+    ask = access.add_parser("request", help="ask for the level an entry needs, with a purpose, a project and an end date")
+    ask.add_argument("dataset", help="the catalogue entry (e.g. agri_sensors)")
+    ask.add_argument("--purpose", required=True, help="why you need these data")
+    ask.add_argument("--project", required=True, help="the project")
+    ask.add_argument("--end", required=True, metavar="YYYY-MM-DD", help="last day of the access (at most the level's maximum)")
+    mine = access.add_parser("requests", help="your requests and rights; for stewards, the requests waiting")
+    decisions = [ask, mine]
+    for action, text in (("approve", "approve a request (stewards; restricted:*: two different stewards)"),
+                         ("refuse", "refuse a request with a reason (stewards)"),
+                         ("withdraw", "withdraw your own request")):
+        decision = access.add_parser(action, help=f"{text}; audited")
+        decision.add_argument("id", help="the request (r-YYYYMMDD-xxxxxx, see `occidata access requests`)")
+        if action == "refuse":
+            decision.add_argument("--reason", required=True, help="why, as the requester will read it")
+        decisions.append(decision)
+    for sub in (access.choices["grant"], access.choices["revoke"], listing, use, *decisions):
         sub.add_argument("--url", default=None, help="the data service (default $OCCIDATA_DATA_SERVICE_URL, else this hub's)")
         sub.add_argument("--token", default=None,
                          help="your own hub token from /hub/token ('-': ask for it); default $OCCIDATA_TOKEN. "
                               "A lab server's $JUPYTERHUB_API_TOKEN may list but not grant or revoke")
         sub.set_defaults(func=cmd_access)
+    use.set_defaults(func=cmd_access_use)
+    for sub in decisions:
+        sub.set_defaults(func=cmd_access_requests)
     usage = commands.add_parser("usage", help="CPU-hours, GPU-hours and jobs (or servers) per user and hub group "
                                               "over a period (Slurm's records in slurm mode, else the hub's)")
     usage.add_argument("--since", type=_audit_date, default=None, metavar="YYYY-MM-DD",
@@ -579,6 +686,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Slurm's job completion records (default in slurm mode: JobCompLoc of scontrol show config)")
     usage.add_argument("--json", action="store_true", help="one JSON document instead of the tables")
     usage.set_defaults(func=cmd_usage)
+    metrics = commands.add_parser("metrics", help="the platform's Prometheus metrics").add_subparsers(
+        dest="action", required=True)
+    scrape = metrics.add_parser("scrape-config", help="a Prometheus configuration scraping /hub/metrics and the "
+                                                      "services' metrics with the hub service prometheus's token")
+    scrape.add_argument("--output", metavar="FILE", help="write it to FILE (atomically) instead of printing it")
+    scrape.add_argument("--token-file", metavar="FILE", default=None,
+                        help="where Prometheus reads the token (default <state_dir>/secrets/prometheus-token; "
+                             "a Prometheus running as another account needs a copy it may read)")
+    scrape.add_argument("--interval", type=int, default=15, metavar="SECONDS", help="scrape interval (default 15)")
+    scrape.set_defaults(func=cmd_metrics_scrape_config)
     publish = commands.add_parser("publish", help="gate a notebook (public access, no count under k) and install it as a dashboard")
     publish.add_argument("notebook", help="the .ipynb; its name is the dashboard's address, e.g. comptages-velo.ipynb")
     publish.add_argument("--approved-by", required=True, metavar="STEWARD", help="the data steward who approves it")

@@ -171,6 +171,10 @@ DEFAULTS: dict[str, Any] = {
         "port": None,  # loopback port of the service; null: a free port chosen at hub start
         "stewards": [],  # hub users given the steward role: they grant and revoke levels (admins may too)
         "contact": None,  # e-mail address researchers write to for an access level; null: the stewards' names only
+        "max_days_partner": 365,  # longest access request for the partner level, in days
+        "max_days_restricted": 90,  # longest access request for a restricted:<dataset> level, in days
+        "expiry_notice_days": 14,  # holders are told this many days before their right ends
+        "expiry_check_every": 60,  # seconds between two looks for rights past their end date
     },
     "audit": {
         "retention_days": 365,  # audit records older than this are removed by `occidata audit prune`
@@ -338,6 +342,10 @@ SCHEMA: dict[str, Any] = _section(
                 "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
                 "stewards": {"type": "array", "items": {"type": "string"}},
                 "contact": {"type": ["string", "null"], "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"},
+                "max_days_partner": {"type": "integer", "minimum": 1, "maximum": 3660},
+                "max_days_restricted": {"type": "integer", "minimum": 1, "maximum": 3660},
+                "expiry_notice_days": {"type": "integer", "minimum": 0, "maximum": 365},
+                "expiry_check_every": _positive_int,
             }
         ),
         "audit": _section({"retention_days": _positive_int}),

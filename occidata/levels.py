@@ -15,6 +15,8 @@ the reports and the publication gate) asks this module instead of spelling group
   :data:`GRANT_SCOPE` (a steward's own login or API token, never a lab server's token); nobody
   grants a right to themselves, and a ``restricted:*`` level needs two different stewards
   (:func:`needs_second_steward`).
+- Researchers ask for a level with a purpose, a project and an end date no further than
+  :func:`max_request_days` (:mod:`occidata.catalog.access_requests`); the right ends on that date.
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ def level_groups(entries: Mapping[str, Mapping] | None = None) -> list[str]:
 def needs_second_steward(level: str) -> bool:
     """Restricted levels (personal data) are granted by two different stewards, partner by one."""
     return level.startswith(RESTRICTED_PREFIX)
+
+
+def max_request_days(level: str, cfg: dict) -> int:
+    """The longest right a researcher may ask for ``level``, in days (``data_service.max_days_partner``
+    and ``data_service.max_days_restricted``): every right the data trust gives ends."""
+    if level == PARTNER:
+        return cfg["data_service"]["max_days_partner"]
+    if is_level_group(level):
+        return cfg["data_service"]["max_days_restricted"]
+    raise ValueError(f"no request is needed for level {level!r}; levels to ask for: {PARTNER}, {RESTRICTED_PREFIX}<dataset>")
 
 
 def describe_level(level: str) -> str:

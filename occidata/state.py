@@ -7,6 +7,7 @@ Layout::
       secrets/                   0700; each file 0600, created at first start
         cookie-secret            hub cookie secret (written by JupyterHub itself)
         proxy-token              shared hub <-> proxy token
+        prometheus-token         the hub service `prometheus`'s token (read:metrics only), for scrapes
         initial-admin-password   the first admin's password, removed once `occidata up` printed it
       account-requests.json      0600; affiliation, time and approver of each signup
       logs/jupyterhub.log
@@ -46,6 +47,11 @@ class StatePaths:
     @property
     def proxy_token(self) -> Path:
         return self.secrets / "proxy-token"
+
+    @property
+    def prometheus_token(self) -> Path:
+        """The API token of the hub service ``prometheus`` (scope read:metrics), for scrapes."""
+        return self.secrets / "prometheus-token"
 
     @property
     def initial_admin_password(self) -> Path:

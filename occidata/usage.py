@@ -244,9 +244,12 @@ def hub_groups(database: Path) -> dict[str, list[str]] | None:
 
 
 def usage_report(cfg: dict, since: date | None = None, until: date | None = None,
-                 jobcomp: str | Path | None = None, now: datetime | None = None) -> Report:
+                 jobcomp: str | Path | None = None, now: datetime | None = None,
+                 groups: dict[str, list[str]] | None = None) -> Report:
     """The report of this platform over the period: Slurm's records in a mode whose labs are Slurm
-    jobs or when ``jobcomp`` names a file, else the hub's journal of servers."""
+    jobs or when ``jobcomp`` names a file, else the hub's journal of servers. Each user's hub
+    groups are ``groups`` when given (the data service asks the hub's API: it cannot read the
+    hub's database), else read from the hub's database."""
     from .hub.usage_records import read_usage_log
     from .modes import mode_of
     from .state import StatePaths
@@ -274,7 +277,8 @@ def usage_report(cfg: dict, since: date | None = None, until: date | None = None
     else:
         records, source = servers.records, Source("hub", state.usage_log)
         source.notes.extend(servers.notes)
-    groups = hub_groups(state.database)
+    if groups is None:
+        groups = hub_groups(state.database)
     if groups is None:
         source.notes.append(f"pas de base du hub ({state.database}) : groupes inconnus")
     return summarize(records, groups or {}, since, until, source, skipped, now)

@@ -53,7 +53,7 @@ def test_a_membership_the_trust_did_not_grant_and_demo_mode_say_why():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="reason must be one of missing, not_granted, demo, not 'other'"):
+    with pytest.raises(ValueError, match="reason must be one of missing, not_granted, demo, ended, not 'other'"):
         refusal_message("x", "partner", stewards=["admin"], contact=None, page=PAGE, reason="other")
     with pytest.raises(ValueError, match="at least one steward"):
         refusal_message("x", "partner", stewards=[], contact=None, page=PAGE)
@@ -68,7 +68,10 @@ def test_the_platform_s_stewards_contact_and_public_address_come_from_the_config
     assert steward_names(cfg) == ["intendante", "chef"]  # the admin once
     assert public_url(cfg, {}) == "https://lab.exemple.fr/occitanie/"
     text = access_refusal("agri_sensors", "partner", cfg, environ={})
-    assert "intendante, chef (adresse : donnees@exemple.fr)" in text
+    assert "intendante, chef) y répondent (adresse : donnees@exemple.fr)" in text
+    # Where to ask, on the platform's public address: the data service's request form for the entry.
+    assert "Demandez-le ici, avec la finalité, le projet et une date de fin : " \
+           "https://lab.exemple.fr/occitanie/services/data/requests/new?dataset=agri_sensors" in text
     assert text.endswith("https://lab.exemple.fr/occitanie/services/catalogue/agri_sensors")
     # Inside a lab or the data service, the address the hub gave wins.
     lab = access_refusal("agri_sensors", "partner", cfg, environ={"OCCIDATA_PUBLIC_URL": "http://10.0.0.5:8000/"})

@@ -58,6 +58,10 @@ def test_login_form_leads_to_jupyterlab_and_a_french_home(hub, page):
         expect(page.locator("#stop")).to_contain_text("Arrêter mon serveur")
         expect(page.locator("nav")).to_contain_text("Autoriser des comptes")
         expect(page.locator("#logout")).to_contain_text("Se déconnecter")
+        # The way to non-public data starts here: the catalogue, and the access requests.
+        page.get_by_role("link", name="vos demandes d'accès").click()
+        expect(page.locator("h1")).to_have_text("Demandes d'accès")
+        expect(page.locator("#a-examiner")).to_have_text("Demandes à examiner")  # the admin is a steward
     finally:
         service = hub.service()
         service.username = hub.admin_name

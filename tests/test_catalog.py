@@ -192,7 +192,8 @@ def test_cli_load_without_the_level_prints_the_french_refusal_on_one_line(platfo
     assert len(lines) == 1, refused.stderr
     assert lines[0].startswith("occidata: Accès refusé à « building_meters » : cette entrée demande le niveau "
                                "d'accès « partner »"), lines[0]
-    assert "intendants des données de la plateforme : intendante, chef (adresse : donnees@exemple.fr)" in lines[0]
+    assert "les intendants des données de la plateforme (intendante, chef) y répondent (adresse : donnees@exemple.fr)" \
+        in lines[0]
     assert lines[0].endswith("https://lab.exemple.fr/occitanie/services/catalogue/building_meters")
     allowed = subprocess.run(command + ["--rows", "3"], env={**env, "OCCIDATA_ACCESS_LEVELS": "partner"},
                              capture_output=True, text=True, timeout=120)

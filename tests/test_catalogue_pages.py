@@ -115,6 +115,14 @@ def test_a_public_entry_maps_its_stations_with_a_table_of_the_same_places(entrie
     assert "Hérault" in partner and "Aude" in partner and "non publiques" in partner
 
 
+def test_a_signed_in_reader_of_a_non_public_entry_is_shown_where_to_ask_for_it(entries, tiny_data_dir):
+    partner = entry_page(PARTNER_ENTRY, entries[PARTNER_ENTRY], tiny_data_dir, who="ana")
+    assert f'<a class="ask" href="/services/data/requests/new?dataset={PARTNER_ENTRY}">Demander l&#39;accès</a>' in partner
+    assert f"occidata access request {PARTNER_ENTRY}" in partner
+    public = entry_page(PUBLIC_ENTRY, entries[PUBLIC_ENTRY], tiny_data_dir, who="ana")
+    assert "requests/new" not in public  # open data: nothing to ask
+
+
 def test_snippets_are_python_and_plain_intake_loads_every_public_entry(entries, tiny_data_dir, monkeypatch):
     monkeypatch.setenv("OCCIDATA_CATALOG", str(CATALOG_PATH))  # as the lab sets it
     monkeypatch.setenv("OCCIDATA_DATA_DIR", str(tiny_data_dir))

@@ -113,7 +113,8 @@ def test_partner_entry_needs_the_group_and_a_revoke_acts_on_the_next_request(dat
     # French, with the level, the stewards who grant it (here the configured admin) and the entry's page.
     assert body["error"].startswith("Accès refusé à « agri_sensors » : cette entrée demande le niveau d'accès "
                                     "« partner »"), body["error"]
-    assert f"intendant des données de la plateforme : {data_hub.admin_name}." in body["error"]
+    assert f"l'intendant des données de la plateforme ({data_hub.admin_name}) y répond." in body["error"]
+    assert f"{data_hub.url}services/data/requests/new?dataset=agri_sensors" in body["error"]  # where to ask
     assert body["error"].endswith(f"Fiche de l'entrée : {page}")
     last = read_audit(audit_log(data_hub))[-1]
     assert (last["event"], last["what"], last["access"]) == ("access_denied", "agri_sensors", "partner")

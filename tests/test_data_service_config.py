@@ -59,4 +59,6 @@ def test_data_service_disabled(tmp_path):
 
 def test_lab_servers_env_is_not_taken_for_configuration():
     cfg = load_config({"OCCIDATA_DATA_SERVICE_URL": "http://127.0.0.1:8000/services/data/", "OCCIDATA_STATE_DIR": "/tmp/x"})
-    assert cfg["data_service"] == {"enabled": True, "port": None, "stewards": [], "contact": None}
+    assert cfg["data_service"] == {"enabled": True, "port": None, "stewards": [], "contact": None,
+                                   "max_days_partner": 365, "max_days_restricted": 90, "expiry_notice_days": 14,
+                                   "expiry_check_every": 60}

@@ -224,7 +224,7 @@ def test_slurm_mode_refuses_a_group_prefix_that_meets_the_accounts(configure):
 def test_idle_culler_service_and_its_role(configure):
     c, _ = configure(OCCIDATA_CULLER__TIMEOUT="600", OCCIDATA_CULLER__EVERY="60")
     services = {s["name"]: s for s in c.JupyterHub.services}
-    assert set(services) == {"idle-culler", "reports", "dashboards", "catalogue", "data"}
+    assert set(services) == {"idle-culler", "reports", "dashboards", "catalogue", "data", "prometheus"}
     command = services["idle-culler"]["command"]
     assert "jupyterhub_idle_culler" in command
     assert "--timeout=600" in command
@@ -232,7 +232,7 @@ def test_idle_culler_service_and_its_role(configure):
     assert not any(arg.startswith("--max-age") for arg in command)
 
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert set(roles) == {"idle-culler", "reports", "dashboards", "catalogue", "data", "steward", "user"}
+    assert set(roles) == {"idle-culler", "reports", "dashboards", "catalogue", "data", "steward", "user", "prometheus"}
     assert sorted(roles["idle-culler"]["scopes"]) == sorted(
         ["list:users", "read:users:activity", "read:servers", "delete:servers"]
     )
@@ -249,8 +249,9 @@ def test_culler_disabled_means_no_service_and_no_role(configure):
     c, _ = configure(OCCIDATA_CULLER__ENABLED="false", OCCIDATA_REPORTS__ENABLED="false",
                      OCCIDATA_DASHBOARDS__ENABLED="false", OCCIDATA_DATA_SERVICE__ENABLED="false",
                      OCCIDATA_CATALOGUE_PAGES__ENABLED="false")
-    assert c.JupyterHub.services == []
-    assert c.JupyterHub.load_roles == []
+    # Only the token Prometheus reads /hub/metrics with (occidata.hub.prometheus): no process.
+    assert [s["name"] for s in c.JupyterHub.services] == ["prometheus"]
+    assert [r["name"] for r in c.JupyterHub.load_roles] == ["prometheus"]
 
 
 def test_reports_service_may_only_call_the_data_service_and_users_may_open_it(configure):

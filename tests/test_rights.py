@@ -152,7 +152,8 @@ def test_restricted_needs_a_second_steward(trust, researcher_kernel):
     # What the researcher reads in the lab: French, the level, every steward who may grant it, the page.
     assert refused.startswith(f"refused: Accès refusé à « health_admissions » : cette entrée demande le niveau "
                               f"d'accès « {RESTRICTED} »"), refused
-    assert f"intendants des données de la plateforme : {STEWARD}, {SECOND}, {trust.hub.admin_name}." in refused
+    assert f"les intendants des données de la plateforme ({STEWARD}, {SECOND}, {trust.hub.admin_name}) y répondent." \
+        in refused
     assert refused.endswith(f"Fiche de l'entrée : {trust.hub.url}services/catalogue/health_admissions"), refused
     listing = trust.cli("list", token=trust.token(SECOND))
     assert listing.returncode == 0, listing.stderr

@@ -175,8 +175,10 @@ def test_without_the_group_files_and_service_both_refuse(server, researcher, ker
     page = f"{server.hub.url}services/catalogue/agri_sensors"
     assert through_service == (
         "refused: Accès refusé à « agri_sensors » : cette entrée demande le niveau d'accès « partner » "
-        f"({describe_level('partner')}), que vous n'avez pas. Demandez-le à l'intendant des données de la "
-        f"plateforme : {server.hub.admin_name} (adresse : {CONTACT}). Fiche de l'entrée : {page}"), through_service
+        f"({describe_level('partner')}), que vous n'avez pas. Demandez-le ici, avec la finalité, le projet et une "
+        f"date de fin : {server.hub.url}services/data/requests/new?dataset=agri_sensors — l'intendant des données "
+        f"de la plateforme ({server.hub.admin_name}) y répond (adresse : {CONTACT}). Fiche de l'entrée : {page}"), \
+        through_service
     # The researcher's own token straight at the service: a 403 with the same message and the link.
     response = researcher.http.get(f"{server.hub.url}services/data/api/tables/agri_sensors",
                                    headers={"Authorization": f"token {researcher.token}"}, timeout=30)

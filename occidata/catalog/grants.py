@@ -10,12 +10,16 @@ The file holds, per level, the users granted (with the stewards who granted them
 the restricted grants waiting for a second steward::
 
     {"version": 1,
-     "granted": {"partner": {"marie": {"by": ["alice"], "when": "2026-01-05T10:00:00+00:00"}}},
+     "granted": {"partner": {"marie": {"by": ["alice"], "when": "2026-01-05T10:00:00+00:00",
+                                       "until": "2026-07-01T00:00:00+00:00", "request": "r-…"}}},
      "pending": {"restricted:health_admissions": {"marie": {"by": "alice", "when": "..."}}}}
 
 A missing file is an empty one: no membership that existed before the file did is trusted
 (stewards grant again with ``occidata access grant``). An unreadable one is an error, so that
 nothing is served on a guess.
+
+A grant may carry an end (``until``, UTC): past it the grant is not honoured, and the data service
+revokes it (:func:`expired`); grants given by hand before requests existed have none.
 """
 
 from __future__ import annotations
@@ -89,9 +93,14 @@ class GrantStore:
 
     # --- questions ------------------------------------------------------------------------------
 
-    def has(self, user: str, level: str) -> bool:
-        """Whether the data service granted ``level`` to ``user``."""
-        return user in self.read()["granted"].get(level, {})
+    def has(self, user: str, level: str, now: datetime | None = None) -> bool:
+        """Whether the data service granted ``level`` to ``user`` and the grant has not ended."""
+        entry = self.read()["granted"].get(level, {}).get(user)
+        return entry is not None and not has_ended(entry, now)
+
+    def entry(self, user: str, level: str) -> dict | None:
+        """``user``'s grant of ``level`` as recorded ({by, when, until?}), or None."""
+        return self.read()["granted"].get(level, {}).get(user)
 
     def granted(self) -> dict[str, dict[str, dict]]:
         """Level -> user -> {by, when}."""
@@ -111,14 +120,28 @@ class GrantStore:
         self._write(data)
         return entry
 
-    def grant(self, user: str, level: str, by: list[str]) -> dict:
-        """Record ``level`` as granted to ``user`` by the stewards ``by``; clears a pending request."""
+    def grant(self, user: str, level: str, by: list[str], until: datetime | None = None,
+              request: str | None = None) -> dict:
+        """Record ``level`` as granted to ``user`` by the stewards ``by``, until ``until`` (None: no
+        end) after access request ``request``; clears a pending request."""
         data = self.read()
         entry = {"by": list(by), "when": _now()}
+        if until is not None:
+            entry["until"] = until.astimezone(timezone.utc).isoformat(timespec="seconds")
+        if request is not None:
+            entry["request"] = request
         data["granted"].setdefault(level, {})[user] = entry
         data["pending"].get(level, {}).pop(user, None)
         self._write(data)
         return entry
+
+    def mark_notified(self, user: str, level: str) -> None:
+        """Note that ``user`` was told their grant of ``level`` is about to end (told once)."""
+        data = self.read()
+        entry = data["granted"].get(level, {}).get(user)
+        if entry is not None and not entry.get("notified"):
+            entry["notified"] = _now()
+            self._write(data)
 
     def remove(self, user: str, level: str, pending: bool = True) -> bool:
         """Forget ``user``'s grant of ``level`` (and, if ``pending``, a request waiting for a second
@@ -130,3 +153,34 @@ class GrantStore:
         if found:
             self._write(data)
         return found
+
+
+def grant_end(entry: dict) -> datetime | None:
+    """When a grant ends (aware, UTC), or None for a grant without end."""
+    until = entry.get("until")
+    return datetime.fromisoformat(until) if until else None
+
+
+def has_ended(entry: dict, now: datetime | None = None) -> bool:
+    """Whether the grant ``entry`` is past its end."""
+    end = grant_end(entry)
+    return end is not None and end <= (now or datetime.now(timezone.utc))
+
+
+def expired(granted: dict[str, dict[str, dict]], now: datetime | None = None) -> list[tuple[str, str, dict]]:
+    """(level, user, grant) of every grant past its end, in ``granted`` (level -> user -> grant)."""
+    return [(level, user, entry) for level, users in sorted(granted.items())
+            for user, entry in sorted(users.items()) if has_ended(entry, now)]
+
+
+def ending_soon(granted: dict[str, dict[str, dict]], within_days: int,
+                now: datetime | None = None) -> list[tuple[str, str, dict]]:
+    """(level, user, grant) of the grants that end within ``within_days`` and whose holder was not
+    told yet."""
+    from datetime import timedelta
+
+    now = now or datetime.now(timezone.utc)
+    horizon = now + timedelta(days=within_days)
+    return [(level, user, entry) for level, users in sorted(granted.items())
+            for user, entry in sorted(users.items())
+            if not entry.get("notified") and (end := grant_end(entry)) is not None and now < end <= horizon]

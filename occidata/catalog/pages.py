@@ -285,6 +285,12 @@ def _page(template: str, reader: Reader, lab_name: str, **values) -> str:
                                                   prefix=reader.prefix, base_url=reader.base_url, **values)
 
 
+def render_page(template: str, reader: Reader, lab_name: str, **values) -> str:
+    """Template ``template`` of this folder in the catalogue's frame (header, style, footer), for
+    the other services' pages (the data service's access requests)."""
+    return _page(template, reader, lab_name, **values)
+
+
 def _summary(text: str, limit: int = 220) -> str:
     text = " ".join(str(text).split())
     first = text.split(". ")[0].rstrip(".") + "."
@@ -348,4 +354,5 @@ def render_message(reader: Reader, lab_name: str, *, title: str, message: str) -
 
 
 __all__ = ["Filters", "Reader", "check_lang", "facets", "is_public", "keep", "link", "map_section", "masked",
-           "origin_of", "producer_of", "render_entry", "render_list", "render_message", "render_refusal", "snippets"]
+           "origin_of", "producer_of", "render_entry", "render_list", "render_message", "render_page", "render_refusal",
+           "snippets"]

@@ -90,7 +90,42 @@ def _get(url: str, headers: dict, params=None, stream: bool = False):
         raise CatalogError(f"data service unreachable at {url}: the hub answered {response.status_code}; "
                            "is the hub running?")
     _raise_for(response, url)
+    warn_of_end(response.headers)
     return response
+
+
+class AccessEndingWarning(UserWarning):
+    """The reader's right to a non-public level ends soon (see the access requests)."""
+
+
+def end_notice(headers, now=None) -> str | None:
+    """The French notice of a right that ends within the service's notice days, from a read's
+    ``X-Occidata-Access-Until`` and ``X-Occidata-Access-Notice-Days`` headers; else None."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    until, days = headers.get("X-Occidata-Access-Until"), headers.get("X-Occidata-Access-Notice-Days")
+    if not until or days is None:
+        return None
+    try:
+        end, notice = datetime.fromisoformat(until), int(days)
+    except ValueError:
+        return None
+    left = end - (now or datetime.now(timezone.utc))
+    if left.days >= notice:
+        return None
+    local = end.astimezone(ZoneInfo("Europe/Paris"))
+    return (f"Votre accès à ces données prend fin le {local:%d/%m/%Y à %H:%M} (heure de Paris), dans "
+            f"{max(left.days, 0)} jour(s) : pour continuer, faites une nouvelle demande depuis la fiche de l'entrée "
+            "dans le catalogue, ou `occidata access request`.")
+
+
+def warn_of_end(headers) -> None:
+    import warnings
+
+    notice = end_notice(headers)
+    if notice:
+        warnings.warn(notice, AccessEndingWarning, stacklevel=4)
 
 
 def _params(year=None, columns=None, start=None, end=None, **equals) -> list[tuple[str, str]]:

@@ -32,7 +32,9 @@ Endpoints, under the prefix:
 - ``api/access`` (data stewards: hub admins or the hub role ``steward``): GET the granted members
   of the level groups, the pending restricted grants and the members the data trust did not grant;
   POST ``{"action": "grant"|"revoke", "user": …, "level": …}`` to change them (200 done, 202 pending);
-- ``api/audit?user=&dataset=&event=&since=&until=`` (stewards): audit records (pseudonymised).
+- ``api/audit?user=&dataset=&event=&since=&until=`` (stewards): audit records (pseudonymised);
+- ``api/requests``, ``requests`` (pages): access requests with a purpose, a project and an end
+  date, decided by stewards; rights end at that date (:mod:`occidata.catalog.requests_service`).
 
 Denials are 403 with ``{"error": …, "level_needed": …, "catalogue_page": …}`` (the error is the French
 refusal of :mod:`occidata.catalog.access_message`: the level, the stewards who grant it, the entry's
@@ -60,13 +62,15 @@ from occidata.processes import hold_service_lock
 from occidata.datasets import get_dataset, names
 from occidata.datasets.stored import stored_record
 from occidata.hub.service_app import hub_service_app
+from occidata.metrics import data_service_metrics
 from occidata.modes import mode_of
 from occidata.levels import GRANT_SCOPE, is_level_group, level_groups, needs_second_steward, required_level
 from occidata.privacy.audit import query_audit, record_event
 from occidata.state import StatePaths
 
-from .access_message import DEMO, MISSING, NOT_GRANTED as NOT_GRANTED_BY_TRUST, access_refusal
-from .grants import GrantsError, GrantStore, grants_path
+from .access_message import DEMO, ENDED, MISSING, NOT_GRANTED as NOT_GRANTED_BY_TRUST, access_refusal
+from .access_requests import RequestStore, requests_path
+from .grants import GrantsError, GrantStore, grant_end, grants_path, has_ended
 from .spec import entry_metadata
 from .tables import CatalogError, ParameterError, built_years, parse_query, scan_table, verify_files
 
@@ -81,6 +85,7 @@ SAFE_KEY_PART = re.compile(r"^[A-Za-z0-9._-]+$")
 MAX_ZARR_KEY = 255
 LAPSED = "removed from the hub group outside the data service"
 NOT_GRANTED = "hub group membership not granted through the data trust"
+ENDED_RIGHT = "the right reached the end date of its request"
 RECONCILE_EVERY_MS = 60_000
 
 
@@ -171,6 +176,7 @@ def lapse_grants(store: GrantStore, audit_log, members: dict[str, list[str]]) ->
     for level, users in store.granted().items():
         for user in sorted(set(users) - set(members.get(level, []))):
             store.remove(user, level, pending=False)
+            RequestStore(requests_path(store.path.parent.parent)).end(user, level, "revoked")
             record_event(audit_log, "revoke", who=user, what=level, reason=LAPSED)
             lapsed.append((user, level))
     return lapsed
@@ -328,6 +334,7 @@ class Base(_hub_authenticated(), web.RequestHandler):
         except Exception:  # noqa: BLE001 - refuse to serve what cannot be audited
             log.exception("audit log write failed")
             raise ApiError(500, "the audit log cannot be written; nothing is served until it can") from None
+        self.state["metrics"].audited(event, fields.get("what"), fields.get("access"))  # occidata.metrics
 
     def entry(self, name: str) -> dict:
         entries = self.state["entries"]
@@ -349,9 +356,27 @@ class Base(_hub_authenticated(), web.RequestHandler):
             self.audit("access_denied", what=name, access=access)
             raise self.refusal(name, access)
         if not self.holds(needed):
-            self.audit("access_denied", what=name, access=access, reason=NOT_GRANTED)
-            raise self.refusal(name, access, NOT_GRANTED_BY_TRUST)
+            ended = self.hub_user.get("kind") != "service" and self.grant_ended(needed)
+            self.audit("access_denied", what=name, access=access, reason=ENDED_RIGHT if ended else NOT_GRANTED)
+            raise self.refusal(name, access, ENDED if ended else NOT_GRANTED_BY_TRUST)
+        self.announce_end(needed)
         return meta
+
+    def grant_ended(self, level: str) -> bool:
+        """Whether the caller's grant of ``level`` exists but reached its end date (the expiry
+        round has not revoked it yet; it is not honoured meanwhile)."""
+        entry = self.grants.entry(self.user_name, level)
+        return entry is not None and has_ended(entry)
+
+    def announce_end(self, level: str) -> None:
+        """Tell the reader when their right ends (``X-Occidata-Access-Until``): the lab's client
+        warns them ahead of the end (:mod:`occidata.catalog.remote`)."""
+        if level == "public" or self.hub_user.get("kind") == "service":
+            return
+        end = grant_end(self.grants.entry(self.user_name, level) or {})
+        if end is not None:
+            self.set_header("X-Occidata-Access-Until", end.isoformat(timespec="seconds"))
+            self.set_header("X-Occidata-Access-Notice-Days", str(self.state["notice_days"]))
 
     def refusal(self, name: str, access: str, reason: str = MISSING) -> ApiError:
         """The 403 of entry ``name``: the French refusal, the level needed and the entry's catalogue page."""
@@ -597,6 +622,7 @@ class AccessHandler(Base):
         if action == "revoke":
             await self.change_group("DELETE", user, level)
             store.remove(user, level)
+            RequestStore(self.state["requests"]).end(user, level, "revoked")
             # The person whose access changed is ``who``; the steward who changed it is ``by``.
             record_event(self.state["audit_log"], "revoke", who=user, by=self.user_name, what=level)
             await self.answer("revoke", user, level, "revoked")
@@ -619,11 +645,20 @@ class AccessHandler(Base):
                                     f"de vous, doit l'accorder. / You already asked for '{level}' for {user}: a second, "
                                     "different steward must grant it.", rule="second steward")
             stewards = [request["by"], self.user_name]
-        await self.change_group("POST", user, level)
-        store.grant(user, level, by=stewards)
-        extra = {"second_by": stewards[1]} if len(stewards) > 1 else {}
-        record_event(self.state["audit_log"], "grant", who=user, by=stewards[0], what=level, **extra)
+        await self.give_level(user, level, stewards)
         await self.answer("grant", user, level, "granted")
+
+    async def give_level(self, user: str, level: str, stewards: list[str], until=None, request: str | None = None):
+        """Make ``user`` a member of ``level``'s hub group and record the grant by ``stewards`` (until
+        ``until``, after access request ``request``), audited."""
+        await self.change_group("POST", user, level)
+        self.store().grant(user, level, by=stewards, until=until, request=request)
+        extra = {"second_by": stewards[1]} if len(stewards) > 1 else {}
+        if until is not None:
+            extra["until"] = until.isoformat(timespec="seconds")
+        if request is not None:
+            extra["request"] = request
+        record_event(self.state["audit_log"], "grant", who=user, by=stewards[0], what=level, **extra)
 
     async def change_group(self, method: str, user: str, level: str) -> None:
         path = f"groups/{quote(level, safe='')}/users"
@@ -671,6 +706,10 @@ def service_state(cfg: dict, prefix: str) -> dict:
         "audit_log": StatePaths(Path(cfg["state_dir"])).logs / "audit.jsonl",
         "entries": catalogue_entries(),
         "grants": grants_path(cfg["state_dir"]),
+        "metrics": data_service_metrics(),  # reads and denials, served at <prefix>metrics
+        "requests": requests_path(cfg["state_dir"]),
+        "notice_days": cfg["data_service"]["expiry_notice_days"],
+        "cfg": cfg,
         # Refusals name the stewards and link to the entry's page at the hub's public address.
         "refuse": partial(access_refusal, cfg=cfg),
         "public_url": public_url(cfg),
@@ -682,17 +721,22 @@ def service_state(cfg: dict, prefix: str) -> dict:
 
 def make_app(cfg: dict, prefix: str = "/services/data/", hub_auth=None) -> web.Application:
     """The tornado application of the data service."""
+    from .requests_service import routes as requests_routes  # its handlers build on this module's
     state = service_state(cfg, prefix)
     prefix = state["prefix"]
+    from .use_service import use_routes  # the stewards' view of use; its handlers build on this module's
+
     routes = [
+        *use_routes(),
         ("", IndexHandler),
         (r"api/entries/?", EntriesHandler),
         (r"api/tables/([^/]+)/?", TableHandler),
         (r"api/zarr/([^/]+)/(.*)", ZarrHandler),
         (r"api/access/?", AccessHandler),
         (r"api/audit/?", AuditHandler),
+        *requests_routes(),
     ]
-    return hub_service_app(prefix, routes, {"state": state}, NotFound, hub_auth)
+    return hub_service_app(prefix, routes, {"state": state}, NotFound, hub_auth, metrics=state["metrics"].registry)
 
 
 def uncached_hub_auth():
@@ -726,6 +770,18 @@ def main() -> None:
     log.info("data service on %s%s for %s%s", url.geturl(), prefix, cfg["data_dir"], note)
     state = service_state(cfg, prefix)
     ioloop.PeriodicCallback(lambda: reconcile(hub_auth, state), RECONCILE_EVERY_MS).start()
+    # Rights past their end are revoked by the platform itself, at start too (a right that ended
+    # while the service was down goes at once), then every expiry_check_every seconds.
+    from .requests_service import expire_and_notify
+
+    async def expire() -> None:
+        try:
+            await expire_and_notify(hub_auth, state)
+        except Exception:  # noqa: BLE001 - the next round tries again; ended grants are not honoured anyway
+            log.exception("revoking the rights past their end failed")
+
+    ioloop.IOLoop.current().add_callback(expire)
+    ioloop.PeriodicCallback(expire, cfg["data_service"]["expiry_check_every"] * 1000).start()
     ioloop.IOLoop.current().start()
 
 

@@ -42,6 +42,7 @@ from tornado import ioloop, web
 from ..config import load_config
 from ..processes import hold_service_lock
 from ..hub import csp
+from ..metrics import dashboard_metrics
 from ..reports.schedule import Scheduler, archive_path
 from . import APPS_DIR, BY_SLUG, Dashboard
 from .live import VisitorKernels, page_kernel_id
@@ -172,6 +173,7 @@ def write_snapshot(handler: PageHandler, slug: str, busy: bool, lang: str = "fr"
     snapshot = state["static"].latest(slug, lang)
     if snapshot is None:
         return _message_no_snapshot(handler, slug, busy)
+    state["metrics"].served(slug, busy)
     if snapshot.default is not None:
         return write_static_page(handler, slug, lang, snapshot, busy)
     record = snapshot.record
@@ -326,7 +328,10 @@ def capped_voila_handler():
 
 def dashboards_app_class():
     """A Voilà application with our pages and the kernel cap in front of its own handlers."""
+    from jupyterhub.services.auth import HubAuth  # identifies a scrape's token only: the service holds none
     from voila.app import Voila
+
+    from ..hub.service_app import MetricsHandler
 
     class DashboardsVoila(Voila):
         occidata_state: dict = {}
@@ -346,6 +351,7 @@ def dashboards_app_class():
             ours = [
                 (prefix, LandingHandler, {"state": state}),
                 (prefix + r"status", StatusHandler, {"state": state}),
+                (prefix + r"metrics", MetricsHandler, {"registry": state["metrics"].registry, "hub_auth": HubAuth()}),
                 (prefix + r"snapshots/([a-z0-9-]+)/?(?:(en)/?)?", SnapshotHandler, {"state": state}),
                 (prefix + r"explorer/(explorer\.js)", web.StaticFileHandler, {"path": str(STATIC_DIR)}),
                 (prefix + r"voila/render/(.*)", capped_voila_handler(), render_kwargs),
@@ -420,7 +426,7 @@ def make_state(cfg: dict, prefix: str) -> dict:
     section = cfg["dashboards"]
     approved = approved_dashboards(apps_dir_of(cfg), cfg["state_dir"])
     jinja = Environment(loader=FileSystemLoader(str(TEMPLATES / "pages")), autoescape=select_autoescape(["html"]))
-    return {"cfg": cfg, "prefix": prefix, "lab_name": cfg["lab_name"], "jinja": jinja,
+    state = {"cfg": cfg, "prefix": prefix, "lab_name": cfg["lab_name"], "jinja": jinja,
             # Only dashboards a steward approved (as they are now) are served, live or saved.
             "slug_order": approved, "slugs": set(approved), "state_dir": cfg["state_dir"],
             "archive_dir": archive_path(cfg), "static": StaticPages(archive_path(cfg), cfg["state_dir"]),
@@ -429,6 +435,10 @@ def make_state(cfg: dict, prefix: str) -> dict:
             "voila_csp": voila_policy(prefix, section["tiles_url"]), "inflight": 0, "busy_served": 0,
             "release_after": section["release_after"], "connect_timeout": section["connect_timeout"],
             "visitor_kernels": None}
+    # Served at <prefix>metrics; the kernels are counted at each scrape, once Voilà has started them.
+    state["metrics"] = dashboard_metrics(lambda: kernel_counts(state["kernel_manager"]) if "kernel_manager" in state
+                                         else None)
+    return state
 
 
 def keep_snapshots_fresh(run, cfg: dict, apps_dir: Path, archive: Path, slugs: list[str]) -> None:

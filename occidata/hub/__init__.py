@@ -13,6 +13,7 @@ from .access import update_access
 from .auth import update_auth
 from .network import update_network, update_state
 from .services import update_services
+from .spawn_metrics import install_spawn_metrics
 from .spawner import update_spawner
 from .pages import update_pages
 from .usage_records import install_usage_records
@@ -28,4 +29,5 @@ def apply(c, cfg: dict, root: str | Path) -> None:
     update_access(c)
     update_services(c, cfg)
     update_pages(c, cfg, root)
+    install_spawn_metrics(c)  # occidata_spawns_total and their durations, at /hub/metrics
     install_usage_records(c, cfg)  # last: it keeps the spawn hooks set above

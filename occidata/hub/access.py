@@ -125,3 +125,53 @@ def query_audit_remote(*, cfg: dict, url: str | None = None, token: str | None =
     except requests.ConnectionError as error:
         raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
     return _answer(response, endpoint)
+
+
+def use_view(*, cfg: dict, url: str | None = None, token: str | None = None, month_from: str | None = None,
+             month_to: str | None = None, names: bool = False) -> dict:
+    """The stewards' view of use from the data service (:mod:`occidata.catalog.use`): who holds which
+    level until when, reads per month, hours per hub group. Readers are pseudonyms unless ``names``
+    (the data service audits that asking)."""
+    endpoint = service_endpoint(cfg, url).rsplit("/", 1)[0] + "/use"
+    params = {"month_from": month_from or "", "month_to": month_to or "", "names": "1" if names else "0"}
+    try:
+        response = requests.get(endpoint, params=params, headers={"Authorization": f"token {_token(token)}"},
+                                timeout=120)
+    except requests.ConnectionError as error:
+        raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
+    return _answer(response, endpoint)
+
+
+def _requests_endpoint(cfg: dict, url: str | None, request_id: str | None = None) -> str:
+    base = service_endpoint(cfg, url).rsplit("/", 1)[0] + "/requests"
+    return f"{base}/{request_id}" if request_id else base
+
+
+def _call(method: str, endpoint: str, token: str | None, body: dict | None = None) -> dict:
+    value, origin = resolve_token(token)
+    try:
+        response = requests.request(method, endpoint, json=body, headers={"Authorization": f"token {value}"},
+                                    timeout=30)
+    except requests.ConnectionError as error:
+        raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
+    return _answer(response, endpoint, origin)
+
+
+def request_access(dataset: str, *, purpose: str, project: str, end: str, cfg: dict, url: str | None = None,
+                   token: str | None = None) -> dict:
+    """Ask for the level entry ``dataset`` needs, for ``purpose`` and ``project``, until ``end``
+    (``YYYY-MM-DD``, that day included); the data service records it for the stewards (audited)."""
+    return _call("POST", _requests_endpoint(cfg, url), token,
+                 {"dataset": dataset, "purpose": purpose, "project": project, "end": end})
+
+
+def list_requests(*, cfg: dict, url: str | None = None, token: str | None = None) -> dict:
+    """Your requests and rights, and for stewards the requests waiting (``open``)."""
+    return _call("GET", _requests_endpoint(cfg, url), token)
+
+
+def decide_request(request_id: str, action: str, *, reason: str | None = None, cfg: dict, url: str | None = None,
+                   token: str | None = None) -> dict:
+    """``approve`` or ``refuse`` (stewards, with their own token; a reason to refuse) or ``withdraw``
+    (the requester) access request ``request_id``."""
+    return _call("POST", _requests_endpoint(cfg, url, request_id), token, {"action": action, "reason": reason})

@@ -9,6 +9,8 @@
   0600; the secrets directory lets that account through (0710, its group) to its key and
   nothing else. The audit root key (``secrets/audit-root.key``) is root's, 0600: only the
   verifier reads it (see :mod:`occidata.privacy.audit`).
+- The hub's journal of lab servers (``logs/usage.jsonl``) is root's, readable by the service
+  account's group (0640): the stewards' view of use, served by the data service, counts its hours.
 - ``<state>/public`` belongs to ``server.public_user``, which runs the public dashboards and
   the publication gate: it can read public data and write its snapshots, nothing more.
 
@@ -178,6 +180,11 @@ def prepare_server(cfg: dict, repo_root: Path) -> None:
     _own(state.secrets, 0, service.pw_gid, 0o710)
     _own(state.secrets / "pseudonym.key", service.pw_uid, service.pw_gid, 0o600)
     _own(root_key_path(state.root), 0, 0, 0o600)
+
+    # The hub's journal of lab servers: root writes it; the data service's account reads it, for the
+    # stewards' view of use (hours per hub group). Made here so that it never exists 0600 root's.
+    state.usage_log.touch(mode=0o640, exist_ok=True)
+    _own(state.usage_log, 0, service.pw_gid, 0o640)
 
     # The data service's grants: only its account writes them (a hub admin or a lab cannot).
     from ..catalog.grants import grants_path

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 from tornado import httputil, web
 
+from ..addresses import CATALOGUE_PREFIX, DATA_PREFIX
 from . import csp
 
 # Below the hub's prefix (<base_url>hub/): where the hub serves hub/static/.
@@ -80,11 +81,15 @@ def _version(path: Path) -> str:
 def update_pages(c, cfg: dict, root: Path) -> None:
     """Our templates before JupyterHub's, their variables, the static script and the policy."""
     prefix = hub_prefix(cfg)
+    base_url = cfg["hub"]["base_url"].rstrip("/") + "/"
     static = root / "hub" / "static"
     c.JupyterHub.template_paths = [str(root / "hub" / "templates")]
     c.JupyterHub.template_vars = {
         "lab_name": cfg["lab_name"],
         "dashboards_url": cfg["hub"]["dashboards_url"],
+        # The data trust's front desk (access requests) and catalogue, when the platform runs them.
+        "requests_url": f"{base_url}{DATA_PREFIX}requests" if cfg["data_service"]["enabled"] else None,
+        "catalogue_url": f"{base_url}{CATALOGUE_PREFIX}" if cfg["catalogue_pages"]["enabled"] else None,
         "native_auth": cfg["auth"]["type"] == "native",
         "occidata_hub_script": f"{prefix}{STATIC_FOLDER}occidata-hub.js?v={_version(static / 'occidata-hub.js')}",
     }

@@ -11,6 +11,7 @@ from ..modes import mode_of
 from ..processes import prepare_service_lock
 from .lab_accounts import labs_as_system_users
 from .network import loopback_port
+from .prometheus import prometheus_service
 
 
 def culler_service(culler: dict) -> tuple[dict, dict]:
@@ -296,5 +297,9 @@ def update_services(c, cfg: dict) -> None:
         service.setdefault("environment", {}).setdefault("OCCIDATA_STATE_DIR", cfg["state_dir"])
         if "command" in service:
             prepare_service_lock(cfg["state_dir"], service["name"], service.get("user"))
+    # No process of its own: a token that may read /hub/metrics and the services' metrics, nothing else.
+    service, role = prometheus_service(cfg)
+    services.append(service)
+    roles.append(role)
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles

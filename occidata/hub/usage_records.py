@@ -1,6 +1,7 @@
 """The hub's own journal of lab servers, for ``occidata usage``: one JSON line per start and stop in
 ``<state_dir>/logs/usage.jsonl`` (:attr:`occidata.state.StatePaths.usage_log`, 0600: the hub's
-account only, root in server and slurm mode)::
+account only; in server and slurm mode root's, 0640 to the data service's group, which counts it in
+the stewards' view of use: :mod:`occidata.hub.isolation`)::
 
     {"event": "start", "time": "2024-05-02T08:00:00+00:00", "user": "marie", "server": "",
      "profile": "gpu", "cores": 4, "gpus": 1, "job_id": ""}

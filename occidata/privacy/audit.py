@@ -93,6 +93,10 @@ from .pseudonyms import load_or_create_key, pseudonymise
 GENESIS = "0" * 64
 EVENTS = (
     "read", "grant", "grant_requested", "revoke", "publication", "login", "access_denied", "prune",
+    # a steward had readers' names shown in the view of use (occidata.catalog.use_service)
+    "names_shown",
+    # access requests (occidata.catalog.access_requests, through the data service)
+    "access_requested", "access_approved", "access_refused", "access_withdrawn", "expiry_notice",
     # recorded by the hub itself (occidata.hub.audit_hooks, occidata.hub.native_handlers)
     "group_change", "role_change", "admin_change", "login_failed", "login_locked",
 )

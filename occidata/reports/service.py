@@ -36,6 +36,7 @@ from occidata.processes import die_with_parent, hold_service_lock
 from occidata.hub import csp
 from occidata.hub.service_app import hub_service_app
 from occidata.levels import required_level
+from occidata.metrics import ReportMetrics, counted_runs, report_metrics
 from occidata.approvals import is_approved
 from occidata.reports.archive import list_runs, read_run
 from occidata.reports.ledger import ledger_entry
@@ -248,8 +249,10 @@ class PublicReportHandler(Base):
         self.finish(path.read_bytes())
 
 
-def make_app(cfg: dict, prefix: str = "/services/reports/", scheduler: Scheduler | None = None) -> web.Application:
-    """The tornado application; ``scheduler`` feeds the schedules and failures shown."""
+def make_app(cfg: dict, prefix: str = "/services/reports/", scheduler: Scheduler | None = None,
+             metrics: ReportMetrics | None = None) -> web.Application:
+    """The tornado application; ``scheduler`` feeds the schedules and failures shown; ``metrics``
+    (those its scheduler's runs count, :func:`occidata.metrics.counted_runs`) are served at ``<prefix>metrics``."""
     prefix = "/" + prefix.strip("/") + "/"
     state = {
         "prefix": prefix,
@@ -268,7 +271,8 @@ def make_app(cfg: dict, prefix: str = "/services/reports/", scheduler: Scheduler
         (r"public/?", PublicListHandler),
         (r"public/([^/]+)/?", PublicReportHandler),
     ]
-    return hub_service_app(prefix, routes, {"app_state": state}, _NotFound)
+    metrics = metrics or report_metrics()
+    return hub_service_app(prefix, routes, {"app_state": state}, _NotFound, metrics=metrics.registry)
 
 
 class _NotFound(Base):
@@ -305,8 +309,9 @@ def main() -> None:
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/reports/")
     run, pool = isolated_runner(cfg["reports"]["concurrency"])
-    scheduler = scheduler_from_config(cfg, run)
-    app = make_app(cfg, prefix, scheduler)
+    metrics = report_metrics()
+    scheduler = scheduler_from_config(cfg, counted_runs(run, metrics))
+    app = make_app(cfg, prefix, scheduler, metrics)
     app.listen(url.port, address=url.hostname or "127.0.0.1")
     log.info("reports service on %s%s: %d schedules", url.geturl(), prefix, len(scheduler.schedules))
 
