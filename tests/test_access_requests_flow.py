@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -255,3 +256,49 @@ def test_requests_that_break_the_rules_are_refused(desk):
     mine = api(desk, STEWARD, "GET", "api/requests").json()["mine"]
     assert mine[0]["state"] == "refused" and mine[0]["decision"]["reason"].startswith("Un intendant")
     assert any(r.get("request") == own.json()["id"] for r in events(desk, "access_refused"))
+
+
+def test_a_right_that_ended_while_the_platform_was_down_is_revoked_at_its_start(tmp_path, tiny_data_dir):
+    """The expiry round runs hourly here: only the data service's start can revoke in time."""
+    from conftest import RunningHub, start_hub
+
+    local, service_token = start_hub(tmp_path, DATA_DIR=str(tiny_data_dir), DATA_SERVICE__EXPIRY_CHECK_EVERY="3600",
+                                     REPORTS__ENABLED="false")
+    hub = RunningHub(local, service_token)
+    url = f"{hub.url}services/data/"
+    try:
+        admin = hub.session()
+        assert admin.login(hub.admin_name, hub.admin_password)
+        steward_token = admin.request_token(note="steward")
+        reader = hub.session()
+        assert reader.signup("lectrice", PASSWORD).status_code == 200
+        assert admin.toggle_approval("lectrice").status_code == 200
+        assert reader.login("lectrice", PASSWORD)
+        reader_token = reader.request_token(note="researcher")
+        end = (datetime.now(timezone.utc) + timedelta(seconds=15)).replace(microsecond=0)
+        asked = requests.post(url + "api/requests", timeout=30, headers={"Authorization": f"token {reader_token}"},
+                              json={"dataset": "agri_sensors", "purpose": "Courte étude", "project": "Essai",
+                                    "end": end.isoformat()})
+        assert asked.status_code == 201, asked.text
+        approved = requests.post(url + f"api/requests/{asked.json()['id']}", json={"action": "approve"}, timeout=30,
+                                 headers={"Authorization": f"token {steward_token}"})
+        assert approved.status_code == 200 and approved.json()["state"] == "approved", approved.text
+        read = requests.get(url + "api/tables/agri_sensors", headers={"Authorization": f"token {reader_token}"},
+                            timeout=60)
+        assert read.status_code == 200
+    finally:
+        local.stop()
+    time.sleep(max(0.0, (end - datetime.now(timezone.utc)).total_seconds()) + 1)  # the end passes while down
+    local.start()
+    try:
+        service = hub.service()
+        wait_until(lambda: "partner" not in service.api("GET", "users/lectrice").json()["groups"],
+                   "the ended right revoked when the data service starts", timeout=90)
+        audit = Path(local.cfg["state_dir"]) / "logs" / "audit.jsonl"
+        revokes = [r for r in read_audit(audit) if r["event"] == "revoke" and r.get("reason") == "expired"]
+        assert len(revokes) == 1 and revokes[0]["what"] == "partner"
+        after = requests.get(url + "api/tables/agri_sensors", headers={"Authorization": f"token {reader_token}"},
+                             timeout=60)
+        assert after.status_code == 403
+    finally:
+        local.stop()
