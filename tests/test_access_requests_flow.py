@@ -138,6 +138,10 @@ def test_a_researcher_asks_a_steward_approves_the_next_load_works_and_the_right_
                    "the approved level usable")
         TIMINGS["approve_to_usable_s"] = round(time.monotonic() - clicked, 3)
         assert int(load_in_lab(desk, kernel, "agri_sensors")) > 0
+        # The steward's desk leads to the view of use, where the new holder appears until the end date.
+        steward.page.get_by_role("link", name="L'usage des données").click()
+        expect(steward.page.locator("#niveaux")).to_have_text("Qui détient quel niveau")
+        expect(steward.page.locator("main")).to_contain_text(RESEARCHER)
         page.goto(desk.service_url("requests"))
         expect(page.locator("td.state").first).to_have_text("accordée")
         expect(page.locator("table", has_text="Niveaux que la fiducie vous a accordés")).to_contain_text("partner")
