@@ -262,8 +262,9 @@ def test_requests_that_break_the_rules_are_refused(desk):
     assert any(r.get("request") == own.json()["id"] for r in events(desk, "access_refused"))
 
 
-def test_a_right_that_ended_while_the_platform_was_down_is_revoked_at_its_start(tmp_path, tiny_data_dir):
-    """The expiry round runs hourly here: only the data service's start can revoke in time."""
+def test_a_right_past_its_end_is_refused_at_once_and_revoked_when_the_data_service_starts(tmp_path, tiny_data_dir):
+    """The expiry round runs hourly here: a right past its end is refused at once, and revoked when
+    the data service starts again."""
     from conftest import RunningHub, start_hub
 
     local, service_token = start_hub(tmp_path, DATA_DIR=str(tiny_data_dir), DATA_SERVICE__EXPIRY_CHECK_EVERY="3600",
@@ -290,9 +291,14 @@ def test_a_right_that_ended_while_the_platform_was_down_is_revoked_at_its_start(
         read = requests.get(url + "api/tables/agri_sensors", headers={"Authorization": f"token {reader_token}"},
                             timeout=60)
         assert read.status_code == 200
+        # Past the end, the right is not honoured, although the hourly round has not revoked it yet.
+        time.sleep(max(0.0, (end - datetime.now(timezone.utc)).total_seconds()) + 0.5)
+        ended = requests.get(url + "api/tables/agri_sensors", headers={"Authorization": f"token {reader_token}"},
+                             timeout=60)
+        assert ended.status_code == 403 and "a pris fin à la date de fin de votre demande" in ended.json()["error"]
+        assert "partner" in hub.service().api("GET", "users/lectrice").json()["groups"]
     finally:
         local.stop()
-    time.sleep(max(0.0, (end - datetime.now(timezone.utc)).total_seconds()) + 1)  # the end passes while down
     local.start()
     try:
         service = hub.service()
