@@ -36,15 +36,7 @@ def desk(tiny_data_dir):
     with server_mode_hub(tiny_data_dir, "desk", DATA_SERVICE__STEWARDS=f'["{STEWARD}", "{SECOND}"]',
                          DATA_SERVICE__EXPIRY_CHECK_EVERY="1", DATA_SERVICE__MAX_DAYS_PARTNER="60") as made:
         trust = Trust(made.hub, made.base)
-        admin = trust.hub.session()
-        assert admin.login(trust.hub.admin_name, trust.hub.admin_password)
-        for name in (RESEARCHER, STEWARD, SECOND):
-            person = trust.hub.session()
-            assert person.signup(name, PASSWORD).status_code == 200
-            assert admin.toggle_approval(name).status_code == 200
-            assert person.login(name, PASSWORD)
-            person.request_token(note="access requests test")
-            trust.people[name] = person
+        trust.sign_up((RESEARCHER, STEWARD, SECOND), note="access requests test")
         yield trust
     if TIMINGS:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

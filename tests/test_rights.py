@@ -64,6 +64,20 @@ class Trust:
         return subprocess.run([str(Path(sys.executable).parent / "occidata"), "access", *args],
                               env=env, capture_output=True, text=True, timeout=60)
 
+    def sign_up(self, names, note: str) -> None:
+        """Each of ``names`` signs up with :data:`PASSWORD`, the admin approves them, they log in and
+        make their own token (as the hub's /hub/token page does: no scopes, their own rights)."""
+        admin = self.hub.session()
+        assert admin.login(self.hub.admin_name, self.hub.admin_password)
+        for name in names:
+            person = self.hub.session()
+            assert person.signup(name, PASSWORD).status_code == 200
+            assert admin.toggle_approval(name).status_code == 200
+            assert person.login(name, PASSWORD)
+            person.request_token(note=note)
+            self.people[name] = person
+        self.admin = admin
+
     def events(self, event: str, who: str) -> list[dict]:
         return [r for r in read_audit(self.audit_log) if r["event"] == event and r["who"] == self.pseudonym(who)]
 
@@ -72,18 +86,9 @@ class Trust:
 def trust(tiny_data_dir):
     with server_mode_hub(tiny_data_dir, "rights", DATA_SERVICE__STEWARDS=f'["{STEWARD}", "{SECOND}"]') as made:
         trust = Trust(made.hub, made.base)
-        admin = trust.hub.session()
-        assert admin.login(trust.hub.admin_name, trust.hub.admin_password)
-        for name in (RESEARCHER, STEWARD, SECOND):
-            person = trust.hub.session()
-            assert person.signup(name, PASSWORD).status_code == 200
-            assert admin.toggle_approval(name).status_code == 200
-            assert person.login(name, PASSWORD)
-            trust.people[name] = person
-        trust.people[trust.hub.admin_name] = admin
-        for person in trust.people.values():
-            # Through the logged-in session, with no scopes: what the hub's /hub/token page sends.
-            person.request_token(note="rights test")
+        trust.sign_up((RESEARCHER, STEWARD, SECOND), note="rights test")
+        trust.people[trust.hub.admin_name] = trust.admin
+        trust.admin.request_token(note="rights test")
         yield trust
 
 

@@ -176,15 +176,7 @@ def trust(tiny_data_dir):
     require_root("the steward's view through a server-mode hub")
     with server_mode_hub(tiny_data_dir, "use", DATA_SERVICE__STEWARDS=f'["{HUB_STEWARD}"]') as made:
         trust = Trust(made.hub, made.base)
-        admin = trust.hub.session()
-        assert admin.login(trust.hub.admin_name, trust.hub.admin_password)
-        for name in (RESEARCHER, HUB_STEWARD):
-            person = trust.hub.session()
-            assert person.signup(name, PASSWORD).status_code == 200
-            assert admin.toggle_approval(name).status_code == 200
-            assert person.login(name, PASSWORD)
-            person.request_token(note="use test")
-            trust.people[name] = person
+        trust.sign_up((RESEARCHER, HUB_STEWARD), note="use test")
         trust.password = PASSWORD
         yield trust
 

@@ -60,10 +60,6 @@ def resolve_token(token: str | None) -> tuple[str, str]:
     )
 
 
-def _token(token: str | None) -> str:
-    return resolve_token(token)[0]
-
-
 def _answer(response: requests.Response, endpoint: str, origin: str | None = None) -> dict:
     try:
         body = response.json()
@@ -94,37 +90,19 @@ def change_access(action: str, user: str, level: str, *, cfg: dict, url: str | N
     """
     if action not in ("grant", "revoke"):
         raise AccessError(f"unknown action {action!r}: grant or revoke")
-    endpoint = service_endpoint(cfg, url)
-    value, origin = resolve_token(token)
-    try:
-        response = requests.post(endpoint, json={"action": action, "user": user, "level": level},
-                                 headers={"Authorization": f"token {value}"}, timeout=30)
-    except requests.ConnectionError as error:
-        raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
-    return _answer(response, endpoint, origin)
+    return _call("POST", service_endpoint(cfg, url), token, {"action": action, "user": user, "level": level})
 
 
 def list_access(*, cfg: dict, url: str | None = None, token: str | None = None) -> dict:
     """From the data service: ``members`` (granted) per level, ``pending`` restricted grants waiting
     for a second steward, and ``not_granted`` hub members the data trust did not grant (no access)."""
-    endpoint = service_endpoint(cfg, url)
-    try:
-        response = requests.get(endpoint, headers={"Authorization": f"token {_token(token)}"}, timeout=30)
-    except requests.ConnectionError as error:
-        raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
-    return _answer(response, endpoint)
+    return _call("GET", service_endpoint(cfg, url), token)
 
 
 def query_audit_remote(*, cfg: dict, url: str | None = None, token: str | None = None, **filters) -> list[dict]:
     """Audit records from the data service (stewards), for when the log itself is not readable here."""
-    endpoint = service_endpoint(cfg, url).rsplit("/", 1)[0] + "/audit"
     params = {key: str(value) for key, value in filters.items() if value is not None}
-    try:
-        response = requests.get(endpoint, params=params, headers={"Authorization": f"token {_token(token)}"},
-                                timeout=60)
-    except requests.ConnectionError as error:
-        raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
-    return _answer(response, endpoint)
+    return _call("GET", service_endpoint(cfg, url).rsplit("/", 1)[0] + "/audit", token, params=params, timeout=60)
 
 
 def use_view(*, cfg: dict, url: str | None = None, token: str | None = None, month_from: str | None = None,
@@ -132,14 +110,8 @@ def use_view(*, cfg: dict, url: str | None = None, token: str | None = None, mon
     """The stewards' view of use from the data service (:mod:`occidata.catalog.use`): who holds which
     level until when, reads per month, hours per hub group. Readers are pseudonyms unless ``names``
     (the data service audits that asking)."""
-    endpoint = service_endpoint(cfg, url).rsplit("/", 1)[0] + "/use"
     params = {"month_from": month_from or "", "month_to": month_to or "", "names": "1" if names else "0"}
-    try:
-        response = requests.get(endpoint, params=params, headers={"Authorization": f"token {_token(token)}"},
-                                timeout=120)
-    except requests.ConnectionError as error:
-        raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
-    return _answer(response, endpoint)
+    return _call("GET", service_endpoint(cfg, url).rsplit("/", 1)[0] + "/use", token, params=params, timeout=120)
 
 
 def _requests_endpoint(cfg: dict, url: str | None, request_id: str | None = None) -> str:
@@ -147,11 +119,14 @@ def _requests_endpoint(cfg: dict, url: str | None, request_id: str | None = None
     return f"{base}/{request_id}" if request_id else base
 
 
-def _call(method: str, endpoint: str, token: str | None, body: dict | None = None) -> dict:
+def _call(method: str, endpoint: str, token: str | None, body: dict | None = None, params: dict | None = None,
+          timeout: float = 30) -> dict:
+    """The data service's JSON answer to ``method endpoint`` with the caller's token (see
+    :func:`resolve_token`); an :class:`AccessError` naming the endpoint when it refuses or is down."""
     value, origin = resolve_token(token)
     try:
-        response = requests.request(method, endpoint, json=body, headers={"Authorization": f"token {value}"},
-                                    timeout=30)
+        response = requests.request(method, endpoint, json=body, params=params,
+                                    headers={"Authorization": f"token {value}"}, timeout=timeout)
     except requests.ConnectionError as error:
         raise AccessError(f"cannot reach the data service at {endpoint} ({error}); is the hub running?") from None
     return _answer(response, endpoint, origin)
