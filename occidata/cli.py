@@ -1,4 +1,6 @@
-"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest|ingests|undo-ingest | catalog ... | report run|list | audit verify|query|prune | usage`."""
+"""The `occidata` command: `occidata up | down | config show | kernels install | data build|ingest|ingests|undo-ingest |
+catalog ... | report run|list | audit verify|query|prune | access grant|revoke|list|use|request|requests|approve|refuse|withdraw |
+usage | metrics scrape-config`."""
 
 from __future__ import annotations
 
