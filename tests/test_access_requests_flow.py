@@ -3,7 +3,7 @@ pages in chromium, two stewards' browsers, the CLI, and the platform revoking a 
 
 Server mode (real system accounts, a real hub with configurable-http-proxy); the expiry round runs
 every second here (``data_service.expiry_check_every``) so that an end is seen within the test.
-Timings (approve → usable, end → revoked) are written to ``tests/artifacts/access_timings.json``
+Timings (approve → usable, end → revoked) are written to ``test-artifacts/dashboards/access_timings.json``
 and printed: measured, never asserted.
 """
 
