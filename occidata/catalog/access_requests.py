@@ -183,10 +183,7 @@ class RequestStore:
         now = now or _now()
 
         def change(request: dict) -> None:
-            check_decision(request, steward, now)
-            if any(a["by"] == steward for a in request["approvals"]):
-                raise RequestError(f"Vous avez déjà approuvé cette demande : « {request['level']} » demande l'accord "
-                                   "d'un second intendant, différent de vous.", "by", status=409)
+            check_approval(request, steward, now)
             request["approvals"].append({"by": steward, "when": _iso(now)})
             if len(request["approvals"]) >= approvals_needed(request["level"]):
                 request["state"] = "approved"
@@ -253,3 +250,11 @@ def check_decision(request: dict, steward: str, now: datetime, refusing: bool = 
     if not refusing and datetime.fromisoformat(request["until"]) <= now:
         raise RequestError("La date de fin de cette demande est passée : le demandeur doit en faire une nouvelle.",
                            "end", status=409)
+
+
+def check_approval(request: dict, steward: str, now: datetime) -> None:
+    """:func:`check_decision`, and a steward approves a request once (a second steward is another one)."""
+    check_decision(request, steward, now)
+    if any(a["by"] == steward for a in request["approvals"]):
+        raise RequestError(f"Vous avez déjà approuvé cette demande : « {request['level']} » demande l'accord "
+                           "d'un second intendant, différent de vous.", "by", status=409)

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from ..levels import describe_level, max_request_days, needs_second_steward, required_level
 from ..privacy.audit import record_event
-from .access_requests import (ZONE, RequestError, RequestStore, approvals_needed, check_decision, check_request,
+from .access_requests import (ZONE, RequestError, RequestStore, approvals_needed, check_approval, check_request,
                               parse_end)
 from .grants import GrantStore, ending_soon, expired, grant_end
 from .request_pages import render_new_request, render_requests
@@ -123,9 +123,7 @@ class RequestsBase(AccessHandler):
                          what=request["level"], request=request_id, reason=request["decision"]["reason"])
             return request
         request = store.get(request_id)
-        check_decision(request, self.user_name, now)
-        if any(a["by"] == self.user_name for a in request["approvals"]):
-            store.approve(request_id, self.user_name, now)  # raises the French "already approved"
+        check_approval(request, self.user_name, now)
         stewards = [a["by"] for a in request["approvals"]] + [self.user_name]
         if len(stewards) >= approvals_needed(request["level"]):
             # Granted before the request says so: a hub that refuses leaves the request waiting.
