@@ -116,6 +116,14 @@ def test_a_researcher_asks_a_steward_approves_the_next_load_works_and_the_right_
         request_id = page.locator("p.notice code").inner_text()
         assert re.fullmatch(r"r-\d{8}-[0-9a-f]{6}", request_id)
 
+        # The researcher's own lab cannot approve it: its token is no steward's (nor would a steward's lab's be).
+        forged = desk.people[RESEARCHER].execute(
+            kernel, "import os, requests\n"
+                    f"answer = requests.post(os.environ['OCCIDATA_DATA_SERVICE_URL'].rstrip('/') + '/api/requests/{request_id}',"
+                    " json={'action': 'approve'}, headers={'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN']})\n"
+                    "print(answer.status_code)", timeout=60)
+        assert forged.strip() == "403", forged
+
         # 3. A steward approves it on the steward page, by a click.
         stewards_context, steward = browser_as(browser, desk, STEWARD, "services/data/requests")
         card = steward.page.locator("section.request", has_text=request_id)
@@ -159,7 +167,7 @@ def test_a_researcher_asks_a_steward_approves_the_next_load_works_and_the_right_
                 "    warnings.simplefilter('always')\n    catalog.load('agri_sensors')\n"
                 "print([str(x.message) for x in w if 'prend fin' in str(x.message)])", timeout=120)
     assert "Votre accès à ces données prend fin le" in warned, warned
-    assert events(desk, "expiry_notice"), "the holder is told ahead of the end (audited)"
+    wait_until(lambda: events(desk, "expiry_notice"), "the holder told ahead of the end (audited)", timeout=15)
 
     def revoked() -> bool:
         groups = desk.hub.service().api("GET", f"users/{RESEARCHER}").json()["groups"]
